@@ -1,0 +1,28 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Both set up .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DOCS   ?= docs
+
+.PHONY: setup test lint demo clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest -q
+
+demo: setup
+	$(BIN)/kgbot demo $(DOCS)
+
+clean:
+	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache

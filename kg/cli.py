@@ -1,0 +1,284 @@
+"""The `kgbot` command: index documents and inspect the graph from a terminal, with no server and no key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kg.answer import Answer, QuestionError, ask
+from kg.config import Settings, get_settings
+from kg.index import NothingToIndex, build_index
+from kg.llm import chat_model
+from kg.search.local import Turn
+from kg.store import open_store
+from kg.store.base import GraphStore, StoreError
+
+_STAGES = {
+    "load": "Loading documents",
+    "chunk": "Chunking",
+    "extract": "Extracting entities",
+    "merge": "Merging the graph",
+    "communities": "Communities and reports",
+    "publish": "Publishing",
+}
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line, never as a traceback."""
+
+
+async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    store = open_store(settings.store_url)
+    progress = Progress(
+        TextColumn("{task.description:<26}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=not sys.stderr.isatty(),
+        disable=args.quiet,
+    )
+    tasks: dict[str, int] = {}
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=max(total, 1))
+        progress.update(tasks[stage], completed=done, total=max(total, 1))
+
+    try:
+        with progress:
+            summary = await build_index(args.paths, store, settings, args.namespace, progress=on_progress)
+    except NothingToIndex as exc:
+        for line in str(exc).splitlines():
+            out.print(f"[yellow]{line}[/]", highlight=False)
+        raise UserError("nothing could be indexed; the previous index is unchanged") from None
+    finally:
+        await store.close()
+
+    for line in summary.problems:
+        out.print(f"[yellow]{line}[/]", highlight=False)
+    out.print(
+        f"Indexed [bold]{summary.documents}[/] documents into namespace '{summary.namespace}': "
+        f"{summary.text_units} chunks, {summary.entities} entities, {summary.relationships} relationships, "
+        f"{summary.communities} communities in {summary.seconds:.1f} s "
+        f"({summary.chunks_cached} chunks from cache).",
+        highlight=False,
+    )
+    return 0
+
+
+async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    store = open_store(settings.store_url)
+    try:
+        stats = await store.stats(args.namespace or settings.kg_namespace, top=50)
+    finally:
+        await store.close()
+    if stats is None:
+        raise UserError(
+            f"no index in namespace '{args.namespace or settings.kg_namespace}' yet: run kgbot index PATH"
+        )
+    if args.json:
+        data = asdict(stats)
+        data.pop("extractor", None)
+        print(json.dumps(data, indent=2))
+        return 0
+    table = Table(title=f"Top entities (built {stats.built_at}, {stats.seconds:.1f} s, {stats.extractor})")
+    for col in ("title", "type", "degree"):
+        table.add_column(col)
+    for e in stats.top_entities[: args.top]:
+        table.add_row(str(e["title"]), str(e["type"]), str(e["degree"]))
+    out.print(", ".join(f"{k}: {v}" for k, v in stats.counts.items()), highlight=False)
+    out.print(table)
+    return 0
+
+
+def _print_answer(answer: Answer, out: Console) -> None:
+    out.print(Markdown(answer.text))
+    sources = [c for c in answer.citations if c.dataset == "Sources"]
+    named = {
+        d: [c.title for c in answer.citations if c.dataset == d]
+        for d in ("Entities", "Relationships", "Reports")
+    }
+    if answer.citations:
+        out.print()
+        out.print(f"[bold]Sources ({len(sources)})[/]")
+        for c in sources:
+            out.print(f"  [cyan][{c.id}][/] {c.title} — {c.document}, {c.location}", highlight=False)
+            out.print(f"      [dim]{c.excerpt}[/]", highlight=False)
+        for dataset, titles in named.items():
+            if titles:
+                out.print(f"  [cyan]{dataset}:[/] {'; '.join(titles)}", highlight=False)
+    dropped = f", {answer.dropped_citations} invented citation(s) removed" if answer.dropped_citations else ""
+    out.print(
+        f"[dim]{answer.mode} answer · {answer.usage.context_tokens} context tokens · "
+        f"{answer.timings_ms['total']:.0f} ms{dropped}[/]",
+        highlight=False,
+    )
+
+
+async def _answer(
+    store: GraphStore,
+    settings: Settings,
+    args: argparse.Namespace,
+    question: str,
+    history: Sequence[Turn] = (),
+) -> Answer:
+    return await ask(
+        store,
+        question,
+        history=history,
+        namespace=args.namespace or settings.kg_namespace,
+        budget=args.budget or settings.kg_context_budget,
+        top_k=settings.kg_top_k,
+        model=chat_model(settings),
+    )
+
+
+async def _cmd_ask(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    store = open_store(settings.store_url)
+    try:
+        answer = await _answer(store, settings, args, args.question)
+    except QuestionError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        await store.close()
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer, out)
+    return 0
+
+
+async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    store = open_store(settings.store_url)
+    history: list[Turn] = []
+    out.print("[dim]Ask about your documents; follow-ups keep the thread. Empty line or Ctrl-D to quit.[/]")
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                break
+            if not line.strip() or line.strip().lower() in {"exit", "quit", ":q"}:
+                break
+            try:
+                answer = await _answer(store, settings, args, line, history)
+            except QuestionError as exc:
+                out.print(f"[yellow]{exc}[/]", highlight=False)
+                continue
+            _print_answer(answer, out)
+            history += [Turn("user", answer.question), Turn("assistant", answer.text)]
+            history = history[-12:]
+    finally:
+        await store.close()
+    return 0
+
+
+_DOCS_QUESTIONS = (
+    "How do I install kgbot and index my own documents?",
+    "How do I connect kgbot to Slack?",
+    "How does kgbot check the citations in its answers?",
+)
+
+
+async def _cmd_demo(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    args.paths, args.quiet = [args.path], False
+    await _cmd_index(args, settings, out)
+    questions = list(args.question or [])
+    if not questions and args.path.rstrip("/") in ("docs", "./docs"):
+        questions = list(_DOCS_QUESTIONS)
+    if not questions:  # any other folder: ask about what its graph holds
+        store = open_store(settings.store_url)
+        try:
+            stats = await store.stats(args.namespace or settings.kg_namespace, top=3)
+        finally:
+            await store.close()
+        top = [str(e["title"]) for e in (stats.top_entities if stats else [])]
+        questions = [f"What is {t}?" for t in top[:1]] + [
+            f"How are {a} and {b} related?" for a, b in zip(top[1:], top[2:], strict=False)
+        ]
+        questions += [f"What is {t}?" for t in top[2:3]]
+    store = open_store(settings.store_url)
+    try:
+        for q in questions:
+            out.rule(f"[bold]{q}")
+            _print_answer(await _answer(store, settings, args, q), out)
+    finally:
+        await store.close()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kgbot", description="Knowledge-graph answers with citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build the knowledge graph of files or folders")
+    p.add_argument("paths", nargs="+", help="files or folders (.txt .md .rst .pdf .html)")
+    p.add_argument("--namespace", "-n", help="index to build (default: KG_NAMESPACE or 'default')")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_index)
+
+    p = sub.add_parser("stats", help="counts and the most connected entities")
+    p.add_argument("--namespace", "-n")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--top", type=int, default=20, help="entities to list (text output)")
+    p.set_defaults(run=_cmd_stats)
+
+    p = sub.add_parser("ask", help="answer one question with cited sources")
+    p.add_argument("question")
+    p.add_argument("--namespace", "-n")
+    p.add_argument("--json", action="store_true", help="one JSON object: answer, citations, context, usage")
+    p.add_argument("--budget", type=int, help="context token budget (default KG_CONTEXT_BUDGET)")
+    p.set_defaults(run=_cmd_ask)
+
+    p = sub.add_parser("chat", help="interactive questions with follow-ups")
+    p.add_argument("--namespace", "-n")
+    p.add_argument("--budget", type=int)
+    p.set_defaults(run=_cmd_chat)
+
+    p = sub.add_parser("demo", help="index a folder (default docs/) and answer three questions about it")
+    p.add_argument("path", nargs="?", default="docs")
+    p.add_argument("--namespace", "-n")
+    p.add_argument("--budget", type=int)
+    p.add_argument("--question", action="append", help="ask this instead (repeatable)")
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore")
+    args = _parser().parse_args(argv)
+    out = Console()
+    run: Callable[[argparse.Namespace, Settings, Console], Awaitable[int]] = args.run
+    try:
+        settings = get_settings()
+        return asyncio.run(run(args, settings, out))
+    except (UserError, StoreError, ValueError) as exc:
+        print(f"kgbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kgbot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: one line, details only on request
+        if os.environ.get("KG_DEBUG"):
+            raise
+        print(
+            f"kgbot: unexpected error ({type(exc).__name__}: {exc}); set KG_DEBUG=1 for details",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The records of a knowledge-graph index, shaped like Microsoft GraphRAG's output tables.
+
+Ids are content hashes so that re-indexing the same text yields the same ids (idempotent writes);
+`short_id` is the small integer cited in answers (GraphRAG's `human_readable_id`), stable within one build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_id(*parts: str) -> str:
+    """A stable 16-hex id for the given parts (namespace-free: the store scopes ids by namespace)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+@dataclass
+class Document:
+    id: str
+    title: str
+    source: str
+    text: str = ""
+    text_unit_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TextUnit:
+    """A chunk of a document ("Sources" in citations); `start`/`end` are character offsets in the document."""
+
+    id: str
+    short_id: int
+    document_id: str
+    text: str
+    n_tokens: int
+    start: int = 0
+    end: int = 0
+
+
+@dataclass
+class Entity:
+    id: str
+    short_id: int
+    title: str
+    type: str
+    description: str
+    text_unit_ids: list[str] = field(default_factory=list)
+    degree: int = 0
+    embedding: list[float] | None = None
+
+
+@dataclass
+class Relationship:
+    """An edge between two entities, named by their titles as in GraphRAG's relationships table."""
+
+    id: str
+    short_id: int
+    source: str
+    target: str
+    description: str
+    weight: float = 1.0
+    text_unit_ids: list[str] = field(default_factory=list)
+    rank: int = 0  # combined degree of both ends, GraphRAG's `combined_degree`
+
+
+@dataclass
+class Community:
+    id: int  # also its short id
+    level: int
+    parent: int  # -1 for a top-level community
+    title: str = ""
+    entity_ids: list[str] = field(default_factory=list)
+    relationship_ids: list[str] = field(default_factory=list)
+    text_unit_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Finding:
+    summary: str
+    explanation: str
+
+
+@dataclass
+class CommunityReport:
+    community: int
+    level: int
+    title: str
+    summary: str
+    full_content: str
+    rank: float
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def short_id(self) -> int:
+        return self.community
+
+
+@dataclass
+class GraphIndex:
+    """One complete build of a namespace: what a store publishes atomically."""
+
+    documents: list[Document] = field(default_factory=list)
+    text_units: list[TextUnit] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    communities: list[Community] = field(default_factory=list)
+    reports: list[CommunityReport] = field(default_factory=list)
+    built_at: str = ""
+    seconds: float = 0.0
+    extractor: str = ""

@@ -1,0 +1,89 @@
+"""The contract every graph store keeps (SQLite embedded, Neo4j production).
+
+Local search needs a handful of set-at-a-time reads; each is one round trip whatever the number of entities,
+so a question costs a small fixed number of queries. A whole build is published atomically: readers see the
+previous build until the new one is complete, and a failed publish leaves the previous one serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from kg.model import CommunityReport, Entity, GraphIndex, Relationship, TextUnit
+
+
+class StoreError(RuntimeError):
+    """The store cannot be reached or used; the message is fit to show a user."""
+
+
+@dataclass
+class ScoredEntity:
+    entity: Entity
+    score: float
+
+
+@dataclass
+class ScoredReport:
+    report: CommunityReport
+    matches: int  # how many of the asked entities belong to the report's community
+
+
+@dataclass
+class StoreStats:
+    counts: dict[str, int]
+    top_entities: list[dict[str, object]] = field(default_factory=list)  # {title, type, degree}
+    built_at: str = ""
+    seconds: float = 0.0
+    extractor: str = ""
+
+
+class GraphStore(Protocol):
+    async def publish(self, namespace: str, index: GraphIndex) -> None:
+        """Replace the namespace's index with `index` in one atomic step."""
+        ...
+
+    async def search_entities(self, namespace: str, query: str, limit: int) -> list[ScoredEntity]:
+        """Full-text (BM25) search over entity title and description; best first."""
+        ...
+
+    async def search_entities_by_vector(
+        self, namespace: str, vector: Sequence[float], limit: int
+    ) -> list[ScoredEntity]:
+        """Cosine similarity over entity embeddings; empty when the build has none."""
+        ...
+
+    async def search_text_units(self, namespace: str, query: str, limit: int) -> list[tuple[TextUnit, float]]:
+        """Full-text (BM25) search over chunk text; best first."""
+        ...
+
+    async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]: ...
+
+    async def relationships_of(self, namespace: str, titles: Sequence[str], limit: int) -> list[Relationship]:
+        """Relationships with at least one end among `titles`, strongest first (weight, then rank)."""
+        ...
+
+    async def reports_for(self, namespace: str, entity_ids: Sequence[str]) -> list[ScoredReport]:
+        """Reports of every community holding any of the entities, with how many of them it holds."""
+        ...
+
+    async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]: ...
+
+    async def document_titles(
+        self, namespace: str, document_ids: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        """document id -> (title, source)."""
+        ...
+
+    async def stats(self, namespace: str, top: int = 50) -> StoreStats | None:
+        """None when the namespace has never been published."""
+        ...
+
+    async def export(self, namespace: str) -> GraphIndex | None:
+        """The whole published index of the namespace (for export and re-merging)."""
+        ...
+
+    async def namespaces(self) -> list[str]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,897 @@
+"""The embedded graph store: one SQLite file (WAL), FTS5 for BM25, entity vectors as float32 blobs.
+
+Every row carries the integer id of its namespace and every statement filters on it; full-text indexes are
+per namespace. Reads run on one connection in a dedicated thread; a publish opens its own connection in its
+own thread and replaces the namespace's rows in one transaction, so readers keep seeing the previous build
+(WAL snapshot) until the commit, and a failure rolls back to it.
+
+Lists of ids are stored as JSON text and read set-at-a-time through `json_each`, so a read is one statement
+(two for an entity search, or inside one snapshot) whatever the number of ids; `json_each(...) CROSS JOIN
+table` pins the id list as the outer loop, so each id is one index seek.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from kg.model import (
+    Community,
+    CommunityReport,
+    Document,
+    Entity,
+    Finding,
+    GraphIndex,
+    Relationship,
+    TextUnit,
+)
+from kg.store.base import ScoredEntity, ScoredReport, StoreError, StoreStats
+
+T = TypeVar("T")
+
+APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
+SCHEMA_VERSION = 1
+MAX_QUERY_WORDS = 64
+# An entity search ranks at most about this many (term, entity) postings, ~2 us each: the rarest terms (they
+# carry the most BM25 weight) are searched in titles and descriptions while within this budget, the commoner
+# ones in titles only, which costs next to nothing. This bounds the cost of a search whatever the query.
+MAX_POSTINGS = 2000
+_TOKENIZER = "unicode61 remove_diacritics 2"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS namespaces (
+    id INTEGER PRIMARY KEY,  -- permanent once assigned: readers cache name -> id
+    name TEXT NOT NULL UNIQUE,
+    generation INTEGER NOT NULL,
+    built_at TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    extractor TEXT NOT NULL,
+    n_documents INTEGER NOT NULL,
+    n_text_units INTEGER NOT NULL,
+    n_entities INTEGER NOT NULL,
+    n_relationships INTEGER NOT NULL,
+    n_communities INTEGER NOT NULL,
+    n_reports INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL,
+    source TEXT NOT NULL, text TEXT NOT NULL, text_unit_ids TEXT NOT NULL, UNIQUE (ns, id)
+);
+CREATE TABLE IF NOT EXISTS text_units (
+    pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id TEXT NOT NULL, short_id INTEGER NOT NULL,
+    document_id TEXT NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL,
+    start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, UNIQUE (ns, id)
+);
+CREATE TABLE IF NOT EXISTS entities (
+    pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id TEXT NOT NULL, short_id INTEGER NOT NULL,
+    title TEXT NOT NULL, type TEXT NOT NULL, description TEXT NOT NULL, text_unit_ids TEXT NOT NULL,
+    degree INTEGER NOT NULL, UNIQUE (ns, id)
+);
+CREATE INDEX IF NOT EXISTS entities_by_title ON entities (ns, title);
+CREATE INDEX IF NOT EXISTS entities_by_degree ON entities (ns, degree DESC);
+-- Document frequency of each word of entity titles and descriptions, to pick query terms by cost.
+CREATE TABLE IF NOT EXISTS entity_terms (
+    ns INTEGER NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (ns, term)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entity_vectors (
+    entity_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entity_vectors_by_ns ON entity_vectors (ns);
+CREATE TABLE IF NOT EXISTS relationships (
+    pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id TEXT NOT NULL, short_id INTEGER NOT NULL,
+    source TEXT NOT NULL, target TEXT NOT NULL, description TEXT NOT NULL, weight REAL NOT NULL,
+    rank INTEGER NOT NULL, text_unit_ids TEXT NOT NULL, UNIQUE (ns, id)
+);
+CREATE INDEX IF NOT EXISTS relationships_by_source ON relationships (ns, source);
+CREATE INDEX IF NOT EXISTS relationships_by_target ON relationships (ns, target);
+CREATE TABLE IF NOT EXISTS communities (
+    pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id INTEGER NOT NULL, level INTEGER NOT NULL,
+    parent INTEGER NOT NULL, title TEXT NOT NULL, entity_ids TEXT NOT NULL,
+    relationship_ids TEXT NOT NULL, text_unit_ids TEXT NOT NULL, UNIQUE (ns, id)
+);
+CREATE TABLE IF NOT EXISTS community_entities (
+    ns INTEGER NOT NULL, entity_id TEXT NOT NULL, community INTEGER NOT NULL,
+    PRIMARY KEY (ns, entity_id, community)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS community_reports (
+    pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, community INTEGER NOT NULL, level INTEGER NOT NULL,
+    title TEXT NOT NULL, summary TEXT NOT NULL, full_content TEXT NOT NULL, rank REAL NOT NULL,
+    findings TEXT NOT NULL, UNIQUE (ns, community)
+);
+"""
+
+# Tables holding a namespace's rows.
+# Full-text indexes are one pair of FTS5 tables per namespace (named by its integer id, never by user text):
+# BM25 statistics stay within the namespace, a search reads only its postings, and a republish clears the
+# index with 'delete-all' instead of replaying every old row. Content comes from the shared row tables.
+_FTS_TABLES = {
+    "entities_fts": ("entities", ("title", "description"), "bm25(10.0, 1.0)"),  # a title hit weighs 10x
+    "text_units_fts": ("text_units", ("text",), "bm25()"),
+}
+
+
+def fts_table(kind: str, ns: int) -> str:
+    """The FTS5 table of one namespace: `kind` is "entities_fts" or "text_units_fts"."""
+    assert kind in _FTS_TABLES
+    return f"{kind}_{int(ns)}"
+
+
+_ROW_TABLES = (
+    "documents",
+    "text_units",
+    "entities",
+    "entity_terms",
+    "entity_vectors",
+    "relationships",
+    "communities",
+    "community_entities",
+    "community_reports",
+)
+
+_ENTITY_COLUMNS = "e.id, e.short_id, e.title, e.type, e.description, e.text_unit_ids, e.degree"
+_TEXT_UNIT_COLUMNS = "t.id, t.short_id, t.document_id, t.text, t.n_tokens, t.start_char, t.end_char"
+_RELATIONSHIP_COLUMNS = (
+    "r.id, r.short_id, r.source, r.target, r.description, r.weight, r.text_unit_ids, r.rank"
+)
+_REPORT_COLUMNS = "p.community, p.level, p.title, p.summary, p.full_content, p.rank, p.findings"
+
+# Words that match most rows and carry no meaning for entity lookup; dropped unless the query has nothing else.
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves tell explain describe""".split()
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-cased words without diacritics, split like the FTS5 `unicode61` tokenizer splits them."""
+    text = text.lower()
+    if not text.isascii():
+        text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return _WORD.findall(text)
+
+
+def query_words(text: str) -> list[str]:
+    """The distinct words of a user query worth searching for: stopwords go unless nothing else is left."""
+    words = list(dict.fromkeys(words_of(text)))
+    meaningful = [w for w in words if w not in _STOPWORDS]
+    return (meaningful or words)[:MAX_QUERY_WORDS]
+
+
+def word_forms(word: str) -> list[str]:
+    """The word and its singular or plural (the index does not stem): "transformers" also finds "transformer"."""
+    if len(word) < 3 or not word.isalpha():
+        return [word]
+    if word.endswith("ies") and len(word) > 4:
+        return [word, word[:-3] + "y"]
+    if word.endswith("es"):
+        return [word, word[:-1], word[:-2]]
+    if word.endswith("s") and not word.endswith("ss"):
+        return [word, word[:-1]]
+    if word.endswith("y") and word[-2] not in "aeiou":
+        return [word, word[:-1] + "ies"]
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return [word, word + "es"]
+    return [word, word + "s"]
+
+
+def split_by_cost(document_frequencies: Iterable[tuple[str, int]]) -> tuple[list[str], list[str]]:
+    """(terms to search everywhere, terms to search in titles only), from each term's document frequency."""
+    everywhere: list[str] = []
+    titles_only: list[str] = []
+    total = 0
+    for term, df in sorted(document_frequencies, key=lambda item: (item[1], item[0])):
+        if df <= 0:
+            continue
+        if total + df <= MAX_POSTINGS:
+            everywhere.append(term)
+            total += df
+        else:
+            titles_only.append(term)
+    return everywhere, titles_only
+
+
+def match_expression(terms: Sequence[str], title_terms: Sequence[str] = ()) -> str | None:
+    """An FTS5 MATCH expression OR-ing `terms` (any column) and `title_terms` (the title column only).
+
+    Every term is quoted, so FTS syntax, quotes and operators in user text are only ever words. None when
+    there is nothing to search for.
+    """
+    alternatives = [_quoted(term) for term in terms]
+    if title_terms:
+        alternatives.append("title : (" + " OR ".join(_quoted(term) for term in title_terms) + ")")
+    return " OR ".join(alternatives) or None
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _ids_json(ids: Iterable[str]) -> str:
+    return json.dumps(list(dict.fromkeys(ids)))
+
+
+def _entity(row: Sequence[Any]) -> Entity:
+    return Entity(
+        id=row[0],
+        short_id=row[1],
+        title=row[2],
+        type=row[3],
+        description=row[4],
+        text_unit_ids=json.loads(row[5]),
+        degree=row[6],
+    )
+
+
+def _text_unit(row: Sequence[Any]) -> TextUnit:
+    return TextUnit(*row[:7])
+
+
+def _relationship(row: Sequence[Any]) -> Relationship:
+    return Relationship(
+        id=row[0],
+        short_id=row[1],
+        source=row[2],
+        target=row[3],
+        description=row[4],
+        weight=row[5],
+        text_unit_ids=json.loads(row[6]),
+        rank=row[7],
+    )
+
+
+def _report(row: Sequence[Any]) -> CommunityReport:
+    return CommunityReport(
+        community=row[0],
+        level=row[1],
+        title=row[2],
+        summary=row[3],
+        full_content=row[4],
+        rank=row[5],
+        findings=[Finding(**f) for f in json.loads(row[6])],
+    )
+
+
+@dataclass
+class _Vectors:
+    generation: int
+    entity_pks: np.ndarray  # int64, one per matrix row
+    matrix: np.ndarray  # float32, rows L2-normalised
+
+
+class SqliteStore:
+    """`GraphStore` on one SQLite file. Create it with a path (parent directories must exist)."""
+
+    def __init__(self, path: str | Path, *, mmap_size: int = 1 << 30, cache_mb: int = 64) -> None:
+        self.path = Path(path)
+        self._mmap_size = mmap_size
+        self._cache_kib = cache_mb * 1024
+        self._closed = False
+        self._ns_ids: dict[str, int] = {}  # namespace ids are never reassigned
+        self._vectors: dict[str, _Vectors] = {}
+        self._open_and_migrate()
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-read")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-publish")
+        self._read_conn = self._connect(read_only=True)
+
+    # ------------------------------------------------------------------ connections
+
+    def _connect(self, *, read_only: bool) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
+            if read_only:
+                conn.execute(f"PRAGMA mmap_size = {self._mmap_size}")
+                conn.execute("PRAGMA query_only = ON")
+            else:
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA journal_size_limit = 67108864")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{self.path} is not a usable kgbot store: {exc}") from exc
+        return conn
+
+    def _open_and_migrate(self) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"cannot open the SQLite store {self.path}: it is a directory")
+        conn = self._connect(read_only=False)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if app_id == 0:
+                has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if has_tables:
+                    raise StoreError(f"{self.path} is a SQLite database but not a kgbot store")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA application_id").fetchone()[0] == 0:  # not raced by another process
+                    for statement in SCHEMA.split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            elif app_id != APPLICATION_ID:
+                raise StoreError(f"{self.path} is a SQLite database but not a kgbot store")
+            elif version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer kgbot (schema {version}, this one reads {SCHEMA_VERSION})"
+                )
+            elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable kgbot store: {exc}") from exc
+        finally:
+            conn.close()
+
+    async def _run(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreError("the SQLite store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, fn, *args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._run(self._reader, fn, self._read_conn, *args)
+
+    @contextmanager
+    def _snapshot(self, conn: sqlite3.Connection):
+        """Several statements that must see the same committed build."""
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+
+    def _namespace_id(self, conn: sqlite3.Connection, namespace: str) -> int | None:
+        ns = self._ns_ids.get(namespace)
+        if ns is None:
+            row = conn.execute("SELECT id FROM namespaces WHERE name = ?", (namespace,)).fetchone()
+            if row is None:
+                return None
+            ns = self._ns_ids[namespace] = row[0]
+        return ns
+
+    # ------------------------------------------------------------------ publish
+
+    async def publish(self, namespace: str, index: GraphIndex) -> None:
+        if self._closed:
+            raise StoreError("the SQLite store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._writer, self._publish, namespace, index)
+        except Exception as exc:
+            raise StoreError(
+                f"publishing namespace {namespace!r} failed, the previous index is still served: {exc}"
+            ) from exc
+
+    def _publish(self, namespace: str, index: GraphIndex) -> None:
+        conn = self._connect(read_only=False)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._replace(conn, namespace, index)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+        self._vectors.pop(
+            namespace, None
+        )  # free the old matrix now; the generation check makes this optional
+
+    def _replace(self, conn: sqlite3.Connection, namespace: str, index: GraphIndex) -> int:
+        generation = conn.execute("SELECT coalesce(max(generation), 0) + 1 FROM namespaces").fetchone()[0]
+        ns = conn.execute(
+            """INSERT INTO namespaces (name, generation, built_at, seconds, extractor, n_documents,
+                   n_text_units, n_entities, n_relationships, n_communities, n_reports)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET generation = excluded.generation,
+                   built_at = excluded.built_at, seconds = excluded.seconds, extractor = excluded.extractor,
+                   n_documents = excluded.n_documents, n_text_units = excluded.n_text_units,
+                   n_entities = excluded.n_entities, n_relationships = excluded.n_relationships,
+                   n_communities = excluded.n_communities, n_reports = excluded.n_reports
+               RETURNING id""",
+            (
+                namespace,
+                generation,
+                str(index.built_at),
+                float(index.seconds),
+                str(index.extractor),
+                len(index.documents),
+                len(index.text_units),
+                len(index.entities),
+                len(index.relationships),
+                len(index.communities),
+                len(index.reports),
+            ),
+        ).fetchone()[0]
+        self._delete_rows(conn, ns)
+        self._insert_documents(conn, ns, index.documents)
+        self._insert_text_units(conn, ns, index.text_units)
+        self._insert_entities(conn, ns, index.entities)
+        self._insert_relationships(conn, ns, index.relationships)
+        self._insert_communities(conn, ns, index.communities)
+        self._insert_reports(conn, ns, index.reports)
+        return ns
+
+    def _delete_rows(self, conn: sqlite3.Connection, ns: int) -> None:
+        for kind, (content, columns, rank) in _FTS_TABLES.items():
+            table = fts_table(kind, ns)
+            conn.execute(
+                f"""CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5({", ".join(columns)},
+                    content='{content}', content_rowid='pk', tokenize='{_TOKENIZER}')"""
+            )
+            conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('rank', '{rank}')")
+            conn.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
+        for table in _ROW_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE ns = ?", (ns,))
+
+    def _index_text(self, conn: sqlite3.Connection, kind: str, ns: int) -> None:
+        """Fill the namespace's full-text index from its freshly inserted rows, merged into one segment."""
+        content, columns, _ = _FTS_TABLES[kind]
+        table = fts_table(kind, ns)
+        names = ", ".join(columns)
+        conn.execute(
+            f"INSERT INTO {table} (rowid, {names}) SELECT pk, {names} FROM {content} WHERE ns = ?", (ns,)
+        )
+        conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+
+    def _insert_documents(self, conn: sqlite3.Connection, ns: int, documents: list[Document]) -> None:
+        conn.executemany(
+            "INSERT INTO documents (ns, id, title, source, text, text_unit_ids) VALUES (?, ?, ?, ?, ?, ?)",
+            ((ns, d.id, d.title, d.source, d.text, json.dumps(list(d.text_unit_ids))) for d in documents),
+        )
+
+    def _insert_text_units(self, conn: sqlite3.Connection, ns: int, units: list[TextUnit]) -> None:
+        conn.executemany(
+            """INSERT INTO text_units (ns, id, short_id, document_id, text, n_tokens, start_char, end_char)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                (ns, t.id, int(t.short_id), t.document_id, t.text, int(t.n_tokens), int(t.start), int(t.end))
+                for t in units
+            ),
+        )
+        self._index_text(conn, "text_units_fts", ns)
+
+    def _insert_entities(self, conn: sqlite3.Connection, ns: int, entities: list[Entity]) -> None:
+        first_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM entities").fetchone()[0]
+        conn.executemany(
+            """INSERT INTO entities (pk, ns, id, short_id, title, type, description, text_unit_ids, degree)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                (
+                    first_pk + i,
+                    ns,
+                    e.id,
+                    int(e.short_id),
+                    e.title,
+                    e.type,
+                    e.description,
+                    json.dumps(list(e.text_unit_ids)),
+                    int(e.degree),
+                )
+                for i, e in enumerate(entities)
+            ),
+        )
+        self._index_text(conn, "entities_fts", ns)
+        frequencies: Counter[str] = Counter()
+        for e in entities:
+            frequencies.update(set(words_of(f"{e.title} {e.description}")))
+        conn.executemany(
+            "INSERT INTO entity_terms (ns, term, df) VALUES (?, ?, ?)",
+            ((ns, term, df) for term, df in frequencies.items()),
+        )
+        dims: set[int] = set()
+
+        def vectors() -> Iterable[tuple[int, int, bytes]]:
+            for i, e in enumerate(entities):
+                if e.embedding is not None:
+                    vector = np.asarray(e.embedding, dtype=np.float32)
+                    if vector.ndim != 1:
+                        raise StoreError(f"entity {e.title!r} has an embedding that is not a flat vector")
+                    if len(vector):
+                        dims.add(len(vector))
+                    if len(dims) > 1:
+                        raise StoreError(f"entity embeddings have different dimensions: {sorted(dims)}")
+                    yield first_pk + i, ns, vector.tobytes()
+
+        conn.executemany("INSERT INTO entity_vectors (entity_pk, ns, vector) VALUES (?, ?, ?)", vectors())
+
+    def _insert_relationships(
+        self, conn: sqlite3.Connection, ns: int, relationships: list[Relationship]
+    ) -> None:
+        conn.executemany(
+            """INSERT INTO relationships (ns, id, short_id, source, target, description, weight, rank,
+                   text_unit_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                (
+                    ns,
+                    r.id,
+                    int(r.short_id),
+                    r.source,
+                    r.target,
+                    r.description,
+                    float(r.weight),
+                    int(r.rank),
+                    json.dumps(list(r.text_unit_ids)),
+                )
+                for r in relationships
+            ),
+        )
+
+    def _insert_communities(self, conn: sqlite3.Connection, ns: int, communities: list[Community]) -> None:
+        conn.executemany(
+            """INSERT INTO communities (ns, id, level, parent, title, entity_ids, relationship_ids,
+                   text_unit_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                (
+                    ns,
+                    int(c.id),
+                    int(c.level),
+                    int(c.parent),
+                    c.title,
+                    json.dumps(list(c.entity_ids)),
+                    json.dumps(list(c.relationship_ids)),
+                    json.dumps(list(c.text_unit_ids)),
+                )
+                for c in communities
+            ),
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO community_entities (ns, entity_id, community) VALUES (?, ?, ?)",
+            ((ns, entity_id, int(c.id)) for c in communities for entity_id in c.entity_ids),
+        )
+
+    def _insert_reports(self, conn: sqlite3.Connection, ns: int, reports: list[CommunityReport]) -> None:
+        conn.executemany(
+            """INSERT INTO community_reports (ns, community, level, title, summary, full_content, rank,
+                   findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                (
+                    ns,
+                    int(r.community),
+                    int(r.level),
+                    r.title,
+                    r.summary,
+                    r.full_content,
+                    float(r.rank),
+                    json.dumps([{"summary": f.summary, "explanation": f.explanation} for f in r.findings]),
+                )
+                for r in reports
+            ),
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    async def search_entities(self, namespace: str, query: str, limit: int) -> list[ScoredEntity]:
+        return await self._read(self._search_entities, namespace, query, limit)
+
+    def _search_entities(
+        self, conn: sqlite3.Connection, namespace: str, query: str, limit: int
+    ) -> list[ScoredEntity]:
+        ns = self._namespace_id(conn, namespace)
+        words = query_words(query)
+        if ns is None or not words or limit <= 0:
+            return []
+        forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
+        frequencies = conn.execute(
+            """SELECT t.term, t.df FROM json_each(?) AS j
+               CROSS JOIN entity_terms AS t ON t.ns = ? AND t.term = j.value""",
+            (json.dumps(forms), ns),
+        ).fetchall()
+        expression = match_expression(*split_by_cost(frequencies))
+        if expression is None:
+            return []
+        table = fts_table("entities_fts", ns)
+        rows = conn.execute(
+            f"""SELECT {_ENTITY_COLUMNS}, -m.rank
+                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank LIMIT ?) AS m
+                JOIN entities AS e ON e.pk = m.rowid
+                ORDER BY m.rank""",
+            (expression, limit),
+        ).fetchall()
+        return [ScoredEntity(_entity(row), row[7]) for row in rows]
+
+    async def search_text_units(self, namespace: str, query: str, limit: int) -> list[tuple[TextUnit, float]]:
+        return await self._read(self._search_text_units, namespace, query, limit)
+
+    def _search_text_units(
+        self, conn: sqlite3.Connection, namespace: str, query: str, limit: int
+    ) -> list[tuple[TextUnit, float]]:
+        ns = self._namespace_id(conn, namespace)
+        words = query_words(query)
+        forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
+        expression = match_expression(forms)
+        if ns is None or expression is None or limit <= 0:
+            return []
+        table = fts_table("text_units_fts", ns)
+        rows = conn.execute(
+            f"""SELECT {_TEXT_UNIT_COLUMNS}, -m.rank
+                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank LIMIT ?) AS m
+                JOIN text_units AS t ON t.pk = m.rowid
+                ORDER BY m.rank""",
+            (expression, limit),
+        ).fetchall()
+        return [(_text_unit(row), row[7]) for row in rows]
+
+    async def search_entities_by_vector(
+        self, namespace: str, vector: Sequence[float], limit: int
+    ) -> list[ScoredEntity]:
+        return await self._read(self._search_entities_by_vector, namespace, vector, limit)
+
+    def _search_entities_by_vector(
+        self, conn: sqlite3.Connection, namespace: str, vector: Sequence[float], limit: int
+    ) -> list[ScoredEntity]:
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        norm = float(np.linalg.norm(query))
+        if limit <= 0 or norm == 0.0 or not np.isfinite(norm):
+            return []
+        with self._snapshot(conn):
+            row = conn.execute(
+                "SELECT id, generation FROM namespaces WHERE name = ?", (namespace,)
+            ).fetchone()
+            if row is None:
+                return []
+            ns, generation = row
+            vectors = self._vectors.get(namespace)
+            if vectors is None or vectors.generation != generation:
+                vectors = self._vectors[namespace] = self._load_vectors(conn, ns, generation)
+            if not len(vectors.entity_pks):
+                return []
+            if vectors.matrix.shape[1] != len(query):
+                raise StoreError(
+                    f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
+                    f"{vectors.matrix.shape[1]}: reindex with the current embedding model"
+                )
+            scores = vectors.matrix @ (query / norm)
+            k = min(limit, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            pks = [int(pk) for pk in vectors.entity_pks[top]]
+            rows = conn.execute(
+                f"""SELECT {_ENTITY_COLUMNS} FROM json_each(?) AS j CROSS JOIN entities AS e ON e.pk = j.value
+                    ORDER BY j.key""",
+                (json.dumps(pks),),
+            ).fetchall()
+        return [ScoredEntity(_entity(r), float(s)) for r, s in zip(rows, scores[top], strict=True)]
+
+    @staticmethod
+    def _load_vectors(conn: sqlite3.Connection, ns: int, generation: int) -> _Vectors:
+        rows = conn.execute(
+            "SELECT entity_pk, vector FROM entity_vectors WHERE ns = ? AND length(vector) > 0 ORDER BY entity_pk",
+            (ns,),
+        ).fetchall()
+        if not rows:
+            return _Vectors(generation, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
+        pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        np.divide(matrix, norms, out=matrix, where=norms > 0)
+        return _Vectors(generation, pks, matrix)
+
+    async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]:
+        return await self._read(self._get_entities, namespace, titles)
+
+    def _get_entities(self, conn: sqlite3.Connection, namespace: str, titles: Sequence[str]) -> list[Entity]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not titles:
+            return []
+        rows = conn.execute(
+            f"""SELECT {_ENTITY_COLUMNS} FROM json_each(?) AS j
+                CROSS JOIN entities AS e ON e.ns = ? AND e.title = j.value ORDER BY j.key, e.pk""",
+            (_ids_json(titles), ns),
+        ).fetchall()
+        return [_entity(row) for row in rows]
+
+    async def relationships_of(self, namespace: str, titles: Sequence[str], limit: int) -> list[Relationship]:
+        return await self._read(self._relationships_of, namespace, titles, limit)
+
+    def _relationships_of(
+        self, conn: sqlite3.Connection, namespace: str, titles: Sequence[str], limit: int
+    ) -> list[Relationship]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not titles or limit <= 0:
+            return []
+        rows = conn.execute(
+            f"""SELECT {_RELATIONSHIP_COLUMNS} FROM relationships AS r WHERE r.pk IN (
+                    SELECT x.pk FROM json_each(?1) AS j
+                        CROSS JOIN relationships AS x ON x.ns = ?2 AND x.source = j.value
+                    UNION
+                    SELECT x.pk FROM json_each(?1) AS j
+                        CROSS JOIN relationships AS x ON x.ns = ?2 AND x.target = j.value)
+                ORDER BY r.weight DESC, r.rank DESC, r.short_id LIMIT ?3""",
+            (_ids_json(titles), ns, limit),
+        ).fetchall()
+        return [_relationship(row) for row in rows]
+
+    async def reports_for(self, namespace: str, entity_ids: Sequence[str]) -> list[ScoredReport]:
+        return await self._read(self._reports_for, namespace, entity_ids)
+
+    def _reports_for(
+        self, conn: sqlite3.Connection, namespace: str, entity_ids: Sequence[str]
+    ) -> list[ScoredReport]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not entity_ids:
+            return []
+        rows = conn.execute(
+            f"""SELECT {_REPORT_COLUMNS}, m.matches
+                FROM (SELECT c.community, count(*) AS matches FROM json_each(?1) AS j
+                      CROSS JOIN community_entities AS c ON c.ns = ?2 AND c.entity_id = j.value
+                      GROUP BY c.community) AS m
+                JOIN community_reports AS p ON p.ns = ?2 AND p.community = m.community
+                ORDER BY m.matches DESC, p.rank DESC, p.community""",
+            (_ids_json(entity_ids), ns),
+        ).fetchall()
+        return [ScoredReport(_report(row), row[7]) for row in rows]
+
+    async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]:
+        return await self._read(self._get_text_units, namespace, ids)
+
+    def _get_text_units(self, conn: sqlite3.Connection, namespace: str, ids: Sequence[str]) -> list[TextUnit]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not ids:
+            return []
+        rows = conn.execute(
+            f"""SELECT {_TEXT_UNIT_COLUMNS} FROM json_each(?) AS j
+                CROSS JOIN text_units AS t ON t.ns = ? AND t.id = j.value ORDER BY j.key""",
+            (_ids_json(ids), ns),
+        ).fetchall()
+        return [_text_unit(row) for row in rows]
+
+    async def document_titles(
+        self, namespace: str, document_ids: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        return await self._read(self._document_titles, namespace, document_ids)
+
+    def _document_titles(
+        self, conn: sqlite3.Connection, namespace: str, document_ids: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not document_ids:
+            return {}
+        rows = conn.execute(
+            """SELECT d.id, d.title, d.source FROM json_each(?) AS j
+               CROSS JOIN documents AS d ON d.ns = ? AND d.id = j.value ORDER BY j.key""",
+            (_ids_json(document_ids), ns),
+        ).fetchall()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    async def stats(self, namespace: str, top: int = 50) -> StoreStats | None:
+        return await self._read(self._stats, namespace, top)
+
+    def _stats(self, conn: sqlite3.Connection, namespace: str, top: int) -> StoreStats | None:
+        with self._snapshot(conn):
+            row = conn.execute(
+                """SELECT id, built_at, seconds, extractor, n_documents, n_text_units, n_entities,
+                       n_relationships, n_communities, n_reports FROM namespaces WHERE name = ?""",
+                (namespace,),
+            ).fetchone()
+            if row is None:
+                return None
+            top_rows = conn.execute(
+                "SELECT title, type, degree FROM entities WHERE ns = ? ORDER BY degree DESC, pk LIMIT ?",
+                (row[0], max(top, 0)),
+            ).fetchall()
+        names = ("documents", "text_units", "entities", "relationships", "communities", "reports")
+        return StoreStats(
+            counts=dict(zip(names, row[4:], strict=True)),
+            top_entities=[{"title": t, "type": ty, "degree": d} for t, ty, d in top_rows],
+            built_at=row[1],
+            seconds=row[2],
+            extractor=row[3],
+        )
+
+    async def export(self, namespace: str) -> GraphIndex | None:
+        return await self._read(self._export, namespace)
+
+    def _export(self, conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
+        with self._snapshot(conn):
+            meta = conn.execute(
+                "SELECT id, built_at, seconds, extractor FROM namespaces WHERE name = ?", (namespace,)
+            ).fetchone()
+            if meta is None:
+                return None
+            ns = meta[0]
+
+            def rows(sql: str) -> list[Any]:
+                return conn.execute(sql, (ns,)).fetchall()
+
+            documents = [
+                Document(id=r[0], title=r[1], source=r[2], text=r[3], text_unit_ids=json.loads(r[4]))
+                for r in rows(
+                    "SELECT id, title, source, text, text_unit_ids FROM documents WHERE ns = ? ORDER BY pk"
+                )
+            ]
+            text_units = [
+                _text_unit(r)
+                for r in rows(f"SELECT {_TEXT_UNIT_COLUMNS} FROM text_units AS t WHERE ns = ? ORDER BY pk")
+            ]
+            entities = []
+            for r in rows(
+                f"""SELECT {_ENTITY_COLUMNS}, v.vector FROM entities AS e
+                    LEFT JOIN entity_vectors AS v ON v.entity_pk = e.pk WHERE e.ns = ? ORDER BY e.pk"""
+            ):
+                entity = _entity(r)
+                if r[7] is not None:
+                    entity.embedding = np.frombuffer(r[7], dtype=np.float32).tolist()
+                entities.append(entity)
+            relationships = [
+                _relationship(r)
+                for r in rows(
+                    f"SELECT {_RELATIONSHIP_COLUMNS} FROM relationships AS r WHERE ns = ? ORDER BY pk"
+                )
+            ]
+            communities = [
+                Community(
+                    id=r[0],
+                    level=r[1],
+                    parent=r[2],
+                    title=r[3],
+                    entity_ids=json.loads(r[4]),
+                    relationship_ids=json.loads(r[5]),
+                    text_unit_ids=json.loads(r[6]),
+                )
+                for r in rows(
+                    """SELECT id, level, parent, title, entity_ids, relationship_ids, text_unit_ids
+                       FROM communities WHERE ns = ? ORDER BY pk"""
+                )
+            ]
+            reports = [
+                _report(r)
+                for r in rows(
+                    f"SELECT {_REPORT_COLUMNS} FROM community_reports AS p WHERE ns = ? ORDER BY pk"
+                )
+            ]
+        return GraphIndex(
+            documents=documents,
+            text_units=text_units,
+            entities=entities,
+            relationships=relationships,
+            communities=communities,
+            reports=reports,
+            built_at=meta[1],
+            seconds=meta[2],
+            extractor=meta[3],
+        )
+
+    async def namespaces(self) -> list[str]:
+        return await self._read(self._namespaces)
+
+    @staticmethod
+    def _namespaces(conn: sqlite3.Connection) -> list[str]:
+        return [row[0] for row in conn.execute("SELECT name FROM namespaces ORDER BY name")]
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._reader, self._read_conn.close)
+        self._reader.shutdown(wait=False)
+        await loop.run_in_executor(None, self._writer.shutdown, True)
+        self._vectors.clear()

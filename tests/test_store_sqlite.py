@@ -1,0 +1,344 @@
+"""The store contract against SqliteStore, plus what is specific to the SQLite backend."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from kg.store import open_store
+from kg.store.base import StoreError
+from kg.store.sqlite import (
+    MAX_QUERY_WORDS,
+    SqliteStore,
+    match_expression,
+    query_words,
+    split_by_cost,
+    word_forms,
+)
+from tests.store_contract import StoreContract, large_index, sample_index
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "kg.db")
+    yield store
+    await store.close()
+
+
+class TestSqliteStoreContract(StoreContract):
+    @pytest.fixture
+    async def store(self, sqlite_store: SqliteStore) -> SqliteStore:
+        return sqlite_store
+
+
+# ---------------------------------------------------------------------- open_store
+
+
+def test_open_store_relative_url_creates_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///deep/er/kg.db")
+    assert isinstance(store, SqliteStore)
+    assert (tmp_path / "deep" / "er" / "kg.db").is_file()
+    assert store.path == Path("deep/er/kg.db")
+
+
+async def test_open_store_absolute_url(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'abs' / 'kg.db'}")
+    assert isinstance(store, SqliteStore)
+    assert store.path == tmp_path / "abs" / "kg.db"
+    await store.publish("ns", sample_index())
+    assert await store.namespaces() == ["ns"]
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://user:secret@host/db", "unsupported store URL scheme 'postgres'"),
+        ("neo4j://user:secret@localhost:7687", "'neo4j' is not supported yet"),
+        ("bolt://localhost:7687", "'bolt' is not supported yet"),
+        ("neo4j+s://db.example.com", "'neo4j+s' is not supported yet"),
+        ("kg.db", "has no scheme"),
+        ("sqlite://:memory:", "names a file"),
+        ("sqlite:///", "names a file"),
+    ],
+)
+def test_open_store_rejects_bad_urls(url: str, expected: str) -> None:
+    with pytest.raises(StoreError, match=expected.replace("+", r"\+")) as raised:
+        open_store(url)
+    assert "secret" not in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+# ---------------------------------------------------------------------- opening files
+
+
+def test_not_a_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("just some text, long enough to not be a database header at all " * 20)
+    with pytest.raises(StoreError, match="not a usable kgbot store"):
+        SqliteStore(path)
+
+
+def test_foreign_sqlite_database(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER)")
+    conn.close()
+    with pytest.raises(StoreError, match="not a kgbot store"):
+        SqliteStore(path)
+
+
+def test_directory_is_not_a_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="directory"):
+        SqliteStore(tmp_path)
+
+
+def test_missing_parent_directory(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open"):
+        SqliteStore(tmp_path / "missing" / "kg.db")
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    SqliteStore(path)._read_conn.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="newer kgbot"):
+        SqliteStore(path)
+
+
+async def test_file_is_wal_and_persists_across_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SqliteStore(path)
+    await store.publish("ns", sample_index())
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    reopened = SqliteStore(path)
+    assert await reopened.export("ns") == sample_index()
+    await reopened.close()
+
+
+async def test_closed_store_raises(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.close()
+    with pytest.raises(StoreError, match="closed"):
+        await sqlite_store.search_entities("ns", "attention", 5)
+    with pytest.raises(StoreError, match="closed"):
+        await sqlite_store.publish("ns", sample_index())
+    await sqlite_store.close()  # idempotent
+
+
+# ---------------------------------------------------------------------- publish internals
+
+
+async def test_failure_after_deletes_and_inserts_rolls_back(
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = sample_index()
+    await sqlite_store.publish("ns", old)
+
+    def explode(*_args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    # Reports are written last: by then every other table of the namespace was deleted and re-inserted.
+    monkeypatch.setattr(sqlite_store, "_insert_reports", explode)
+    with pytest.raises(StoreError, match="disk on fire"):
+        await sqlite_store.publish("ns", sample_index(variant="newer"))
+    monkeypatch.undo()
+    assert await sqlite_store.export("ns") == old
+    assert await sqlite_store.search_entities("ns", "newer", 10) == []
+    assert len(await sqlite_store.search_text_units("ns", "positional", 10)) == 1
+
+
+async def test_duplicate_ids_fail_the_publish(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.publish("ns", sample_index())
+    index = sample_index(variant="dup")
+    index.relationships.append(index.relationships[0])
+    with pytest.raises(StoreError, match="previous index is still served"):
+        await sqlite_store.publish("ns", index)
+    assert await sqlite_store.export("ns") == sample_index()
+
+
+async def test_mixed_embedding_dimensions_fail_the_publish(sqlite_store: SqliteStore) -> None:
+    index = sample_index()
+    index.entities[3].embedding = [1.0, 2.0]
+    with pytest.raises(StoreError, match="different dimensions"):
+        await sqlite_store.publish("ns", index)
+
+
+async def test_query_vector_of_wrong_dimension(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.publish("ns", sample_index())
+    with pytest.raises(StoreError, match="dimensions"):
+        await sqlite_store.search_entities_by_vector("ns", [1.0, 0.0], 3)
+    assert await sqlite_store.search_entities_by_vector("ns", [0.0, 0.0, 0.0, 0.0], 3) == []
+
+
+async def test_publish_by_another_connection_invalidates_vector_cache(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    reader, writer = SqliteStore(path), SqliteStore(path)
+    await writer.publish("ns", sample_index())
+    assert (await reader.search_entities_by_vector("ns", [0.0, 0.0, 1.0, 0.0], 1))[
+        0
+    ].entity.title == "Ashish Vaswani"
+    moved = sample_index()
+    moved.entities[2].embedding = [0.0, 1.0, 0.0, 0.0]
+    await writer.publish("ns", moved)
+    assert (await reader.search_entities_by_vector("ns", [0.0, 0.0, 1.0, 0.0], 1))[
+        0
+    ].entity.title == "Google Brain"
+    await reader.close()
+    await writer.close()
+
+
+async def test_republishing_many_times_keeps_fts_consistent(sqlite_store: SqliteStore) -> None:
+    for round_ in range(5):
+        await sqlite_store.publish("ns", sample_index(variant=f"round{round_}"))
+        await sqlite_store.publish("other", sample_index(variant=f"other{round_}"))
+    assert len(await sqlite_store.search_entities("ns", "round4", 10)) == 5
+    assert await sqlite_store.search_entities("ns", "round3", 10) == []
+    assert await sqlite_store.search_entities("ns", "other4", 10) == []
+    with sqlite3.connect(sqlite_store.path) as conn:
+        fts_tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'"
+            )
+        ]
+        assert sorted(fts_tables) == [
+            "entities_fts_1",
+            "entities_fts_2",
+            "text_units_fts_1",
+            "text_units_fts_2",
+        ]
+        for table in fts_tables:
+            conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+        assert conn.execute("SELECT count(*) FROM entities").fetchone()[0] == 10
+        ns_id = conn.execute("SELECT id FROM namespaces WHERE name = 'ns'").fetchone()[0]
+        for word, expected in (("round4", 5), ("round3", 0), ("other4", 0)):
+            sql = f"SELECT count(*) FROM entities_fts_{ns_id} WHERE entities_fts_{ns_id} MATCH ?"
+            assert conn.execute(sql, (word,)).fetchone()[0] == expected
+    conn.close()
+
+
+# ---------------------------------------------------------------------- reads are set-at-a-time
+
+
+async def test_each_read_is_one_or_two_statements(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.publish("ns", large_index(3000))
+    await sqlite_store.search_entities("ns", "node", 1)  # resolves and caches the namespace id
+    statements: list[str] = []
+    # FTS5's own lookups inside one MATCH ("-- ..." and statements on 'main'.x) are not round trips.
+    sqlite_store._read_conn.set_trace_callback(
+        lambda sql: sql.startswith("--") or "'main'." in sql or statements.append(sql)
+    )
+    titles = [f"Node {i}" for i in range(2000)]
+    calls = {  # name: (call, statements it may take)
+        "get_entities": (lambda: sqlite_store.get_entities("ns", titles), 1),
+        "relationships_of": (lambda: sqlite_store.relationships_of("ns", titles, 50), 1),
+        "reports_for": (lambda: sqlite_store.reports_for("ns", [f"le{i}" for i in range(2000)]), 1),
+        "get_text_units": (lambda: sqlite_store.get_text_units("ns", [f"lt{i}" for i in range(2000)]), 1),
+        "document_titles": (lambda: sqlite_store.document_titles("ns", ["ld"] * 2000), 1),
+        "search_entities": (lambda: sqlite_store.search_entities("ns", "common node", 10), 2),
+        "search_text_units": (lambda: sqlite_store.search_text_units("ns", "chunk", 10), 1),
+    }
+    for name, (call, expected) in calls.items():
+        statements.clear()
+        assert await call(), name
+        assert len(statements) == expected, (name, statements)
+    statements.clear()
+    await sqlite_store.stats("ns")
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+async def test_reads_use_indexes_not_scans(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.publish("ns", sample_index())
+    conn = sqlite_store._read_conn
+    queries = {
+        "get_entities": (
+            "SELECT e.id FROM json_each(?) AS j JOIN entities AS e ON e.ns = ? AND e.title = j.value",
+            ("[]", 1),
+        ),
+        "top_entities": ("SELECT title FROM entities WHERE ns = ? ORDER BY degree DESC, pk LIMIT 5", (1,)),
+        "relationships_by_target": (
+            "SELECT x.pk FROM json_each(?) AS j JOIN relationships AS x ON x.ns = ? AND x.target = j.value",
+            ("[]", 1),
+        ),
+        "reports_for": (
+            "SELECT c.community FROM json_each(?) AS j JOIN community_entities AS c"
+            " ON c.ns = ? AND c.entity_id = j.value",
+            ("[]", 1),
+        ),
+    }
+    for name, (sql, params) in queries.items():
+        plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan or "PRIMARY KEY" in plan, (name, plan)
+        assert "TEMP B-TREE" not in plan, (name, plan)
+
+
+# ---------------------------------------------------------------------- FTS expressions
+
+
+def test_query_words_drop_syntax_and_stopwords() -> None:
+    assert query_words('What is "multi-head" attention? AND NEAR(x* café_Ünïcode') == [
+        "multi",
+        "head",
+        "attention",
+        "near",
+        "x",
+        "cafe",
+        "unicode",
+    ]
+    assert query_words("The Who") == ["the", "who"]  # only stopwords: keep them
+    assert query_words("?? !! 🤖 _ --") == []
+    assert len(query_words(" ".join(f"w{i}" for i in range(500)))) == MAX_QUERY_WORDS
+
+
+def test_word_forms() -> None:
+    assert word_forms("transformers") == ["transformers", "transformer"]
+    assert word_forms("transformer") == ["transformer", "transformers"]
+    assert word_forms("queries") == ["queries", "query"]
+    assert word_forms("query") == ["query", "queries"]
+    assert word_forms("process") == ["process", "processes"]
+    assert word_forms("gpt4") == ["gpt4"]
+
+
+def test_split_by_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kg.store.sqlite.MAX_POSTINGS", 100)
+    frequencies = [("common", 90), ("rare", 2), ("mid", 20), ("gone", 0), ("other", 70)]
+    assert split_by_cost(frequencies) == (["rare", "mid", "other"], ["common"])
+    assert split_by_cost([("huge", 5000)]) == ([], ["huge"])
+    assert split_by_cost([]) == ([], [])
+
+
+def test_match_expression_quotes_every_term() -> None:
+    assert match_expression(["multi", 'a"b']) == '"multi" OR "a""b"'
+    assert match_expression(["x"], ["common", "words"]) == '"x" OR title : ("common" OR "words")'
+    assert match_expression([], ["common"]) == 'title : ("common")'
+    assert match_expression([]) is None
+
+
+async def test_common_words_beyond_the_budget_only_match_titles(
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = large_index(50)
+    index.entities[3].title = "Common Ground"
+    await sqlite_store.publish("ns", index)
+    monkeypatch.setattr("kg.store.sqlite.MAX_POSTINGS", 10)
+    # "common" is in all 50 descriptions and one title, "17" in one description and one title.
+    hits = await sqlite_store.search_entities("ns", "common 17", 10)
+    assert [h.entity.title for h in hits] == ["Node 17", "Common Ground"]
+    monkeypatch.setattr("kg.store.sqlite.MAX_POSTINGS", 1000)
+    assert len(await sqlite_store.search_entities("ns", "common 17", 100)) == 50
+
+
+async def test_plural_and_singular_find_each_other(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.publish("ns", sample_index())
+    assert (await sqlite_store.search_entities("ns", "transformers", 1))[0].entity.title == "Transformer"
+    hits = await sqlite_store.search_entities("ns", "projection", 5)
+    assert [h.entity.title for h in hits] == ["Multi-Head Attention"]
