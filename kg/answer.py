@@ -7,6 +7,8 @@ context and each cited row is resolved to something a person can open: document,
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 import unicodedata
@@ -30,6 +32,7 @@ from kg.search.local import Context, Embed, Turn, build_context
 from kg.store.base import GraphStore
 from kg.tokens import count_tokens
 
+log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 EXCERPT_CHARS = 280
 
@@ -217,8 +220,14 @@ def _history_text(history: Sequence[Turn]) -> str:
     return "Earlier in this conversation:\n" + "\n".join(lines) + "\n\n"
 
 
-def answer_chain(retriever: GraphRetriever, model: BaseChatModel | None) -> Runnable[dict[str, Any], Answer]:
-    """`{"question": str, "history": [Turn]}` -> Answer, built on `retriever`."""
+def answer_chain(
+    retriever: GraphRetriever, model: BaseChatModel | None, timeout: float | None = None
+) -> Runnable[dict[str, Any], Answer]:
+    """`{"question": str, "history": [Turn]}` -> Answer, built on `retriever`.
+
+    A model that fails or exceeds `timeout` seconds does not cost the user their answer: the extractive
+    answerer writes it from the same context, with a note saying so.
+    """
     prompt = ChatPromptTemplate.from_messages(
         [("system", prompts.LOCAL_SEARCH_SYSTEM), ("human", prompts.LOCAL_SEARCH_HUMAN)]
     )
@@ -245,12 +254,23 @@ def answer_chain(retriever: GraphRetriever, model: BaseChatModel | None) -> Runn
                     "history": _history_text(history),
                 }
             )
-            reply = await model.ainvoke(messages)
-            text, mode = _message_text(reply), "llm"
             usage.llm_calls = 1
-            meta = getattr(reply, "usage_metadata", None) or {}
-            usage.prompt_tokens = int(meta.get("input_tokens") or count_tokens(messages.to_string()))
-            usage.completion_tokens = int(meta.get("output_tokens") or count_tokens(text))
+            try:
+                reply = await asyncio.wait_for(model.ainvoke(messages), timeout)
+            except Exception as exc:  # noqa: BLE001 - any model failure falls back to quoting the context
+                log.warning("chat model failed (%s); answering extractively", type(exc).__name__)
+                timed_out = isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+                reason = "did not answer in time" if timed_out else "failed"
+                text = (
+                    f"_The language model {reason}, so this is an extractive answer._\n\n"
+                    + extractive_answer(context)
+                )
+                mode = "extractive"
+            else:
+                text, mode = _message_text(reply), "llm"
+                meta = getattr(reply, "usage_metadata", None) or {}
+                usage.prompt_tokens = int(meta.get("input_tokens") or count_tokens(messages.to_string()))
+                usage.completion_tokens = int(meta.get("output_tokens") or count_tokens(text))
         checked = check_citations(text, context.available())
         done = time.perf_counter()
         return Answer(
@@ -288,7 +308,10 @@ async def ask(
     top_k: int = 10,
     model: BaseChatModel | None = None,
     embed: Embed | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - bounds the model call only, not the retrieval
 ) -> Answer:
     """One question, answered with checked citations. Raises QuestionError for unusable questions."""
     retriever = GraphRetriever(store=store, namespace=namespace, budget=budget, top_k=top_k, embed=embed)
-    return await answer_chain(retriever, model).ainvoke({"question": question, "history": list(history)})
+    return await answer_chain(retriever, model, timeout).ainvoke(
+        {"question": question, "history": list(history)}
+    )

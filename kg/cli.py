@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
@@ -16,7 +17,7 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kg.answer import Answer, QuestionError, ask
+from kg.answer import Answer, QuestionError, SourceRef, ask
 from kg.config import Settings, get_settings
 from kg.index import NothingToIndex, build_index
 from kg.llm import chat_model
@@ -104,13 +105,22 @@ async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console)
 
 
 def _print_answer(answer: Answer, out: Console) -> None:
-    out.print(Markdown(answer.text))
-    sources = [c for c in answer.citations if c.dataset == "Sources"]
+    _print_reply(
+        answer.text, answer.citations, answer.mode, answer.usage.context_tokens, answer.timings_ms, out
+    )
+    if answer.dropped_citations:
+        out.print(f"[dim]{answer.dropped_citations} citation(s) to rows not in the context were removed[/]")
+
+
+def _print_reply(
+    text: str, citations: Sequence[SourceRef], mode: str, tokens: int, timings: dict[str, float], out: Console
+) -> None:
+    out.print(Markdown(text))
+    sources = [c for c in citations if c.dataset == "Sources"]
     named = {
-        d: [c.title for c in answer.citations if c.dataset == d]
-        for d in ("Entities", "Relationships", "Reports")
+        d: [c.title for c in citations if c.dataset == d] for d in ("Entities", "Relationships", "Reports")
     }
-    if answer.citations:
+    if citations:
         out.print()
         out.print(f"[bold]Sources ({len(sources)})[/]")
         for c in sources:
@@ -119,11 +129,8 @@ def _print_answer(answer: Answer, out: Console) -> None:
         for dataset, titles in named.items():
             if titles:
                 out.print(f"  [cyan]{dataset}:[/] {'; '.join(titles)}", highlight=False)
-    dropped = f", {answer.dropped_citations} invented citation(s) removed" if answer.dropped_citations else ""
     out.print(
-        f"[dim]{answer.mode} answer · {answer.usage.context_tokens} context tokens · "
-        f"{answer.timings_ms['total']:.0f} ms{dropped}[/]",
-        highlight=False,
+        f"[dim]{mode} answer · {tokens} context tokens · {timings.get('total', 0):.0f} ms[/]", highlight=False
     )
 
 
@@ -161,8 +168,16 @@ async def _cmd_ask(args: argparse.Namespace, settings: Settings, out: Console) -
 
 
 async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    store = open_store(settings.store_url)
-    history: list[Turn] = []
+    """A terminal conversation through the same assistant core as Slack and Discord."""
+    from bot.core import Assistant, Question
+
+    if args.namespace:
+        settings = settings.model_copy(update={"kg_namespace": args.namespace})
+    if args.budget:
+        settings = settings.model_copy(update={"kg_context_budget": args.budget})
+    assistant = Assistant.from_settings(settings)
+    session = f"{os.getpid()}-{int(time.time())}"
+    user = os.environ.get("USER", "you")
     out.print("[dim]Ask about your documents; follow-ups keep the thread. Empty line or Ctrl-D to quit.[/]")
     try:
         while True:
@@ -172,16 +187,17 @@ async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) 
                 break
             if not line.strip() or line.strip().lower() in {"exit", "quit", ":q"}:
                 break
-            try:
-                answer = await _answer(store, settings, args, line, history)
-            except QuestionError as exc:
-                out.print(f"[yellow]{exc}[/]", highlight=False)
+            reply = await assistant.answer(Question("cli", "local", "terminal", session, user, line))
+            if reply is None:
                 continue
-            _print_answer(answer, out)
-            history += [Turn("user", answer.question), Turn("assistant", answer.text)]
-            history = history[-12:]
+            if reply.kind == "notice":
+                out.print(f"[yellow]{reply.text}[/]", highlight=False)
+                continue
+            _print_reply(
+                reply.text, reply.sources, reply.mode, reply.usage.context_tokens, reply.timings_ms, out
+            )
     finally:
-        await store.close()
+        await assistant.close()
     return 0
 
 

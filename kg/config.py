@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     kg_top_k: int = Field(10, ge=1)
 
     # Chat front-ends
+    kg_channel_namespaces: str = ""  # "channel_id=namespace,..."; other channels use KG_NAMESPACE
+    kg_rate_per_minute: int = Field(10, ge=1)
+    kg_history_turns: int = Field(12, ge=0)
     kg_sources: str = ""  # what /reindex reads: paths separated by ',' (optionally "namespace=path")
     kg_admins: str = ""  # user ids allowed to /reindex, comma separated
     slack_bot_token: SecretStr = SecretStr("")
@@ -54,6 +57,26 @@ class Settings(BaseSettings):
     @cached_property
     def store_url(self) -> str:
         return self.kg_store_url or f"sqlite:///{self.kg_home / 'kg.db'}"
+
+    @property
+    def admins(self) -> set[str]:
+        return {a.strip() for a in self.kg_admins.split(",") if a.strip()}
+
+    @property
+    def channel_namespaces(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.kg_channel_namespaces.split(",") if "=" in item)
+        return {channel.strip(): ns.strip() for channel, ns in pairs if channel.strip() and ns.strip()}
+
+    def sources_for(self, namespace: str) -> list[str]:
+        """The paths /reindex reads for `namespace`: "ns=path" entries, plain paths for the default one."""
+        paths = []
+        for item in (i.strip() for i in self.kg_sources.split(",")):
+            if not item:
+                continue
+            ns, _, path = item.rpartition("=")
+            if (ns.strip() or self.kg_namespace) == namespace:
+                paths.append(path.strip())
+        return paths
 
     @property
     def has_chat_model(self) -> bool:

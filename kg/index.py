@@ -47,6 +47,9 @@ class IndexSummary:
     chunks_extracted: int
     chunks_cached: int
     problems: list[str] = field(default_factory=list)
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 def make_extractor(settings: Settings) -> Extractor:

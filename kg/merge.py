@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kg.extract.base import ChunkExtraction
-from kg.extract.nlp import normalize_title
+from kg.extract.nlp import normalize_title, pick_type
 from kg.model import Entity, Relationship, TextUnit, content_id
 
 Summarize = Callable[[str, list[str]], str]  # (name, descriptions) -> one description
@@ -74,8 +74,8 @@ def merge_extractions(
 ) -> tuple[list[Entity], list[Relationship]]:
     """Entities and relationships of the whole corpus, with degrees, ranks and short ids (1-based).
 
-    With `prune_isolated`, an entity seen in a single chunk and connected to nothing is dropped: for the
-    heuristic extractor that is nearly always noise.
+    With `prune_isolated`, an entity seen in a single chunk and connected to nothing (or a key phrase with
+    a single connection) is dropped: for the heuristic extractor that is nearly always noise.
     """
     entities: dict[str, _EntityAcc] = {}
     rels: dict[tuple[str, str], _RelAcc] = {}
@@ -107,12 +107,24 @@ def merge_extractions(
             if not racc.units or racc.units[-1] != unit.id:
                 racc.units.append(unit.id)
 
-    degree: Counter[str] = Counter()
-    for a, b in rels:
-        degree[a] += 1
-        degree[b] += 1
+    def degrees() -> Counter[str]:
+        d: Counter[str] = Counter()
+        for a, b in rels:
+            d[a] += 1
+            d[b] += 1
+        return d
+
     if prune_isolated:
-        entities = {k: v for k, v in entities.items() if degree[k] > 0 or len(set(v.units)) > 1}
+        degree = degrees()
+
+        def noise(key: str, acc: _EntityAcc) -> bool:
+            if len(set(acc.units)) > 1:
+                return False
+            return degree[key] == 0 or (pick_type(acc.types.elements()) == "CONCEPT" and degree[key] <= 1)
+
+        entities = {k: v for k, v in entities.items() if not noise(k, v)}
+        rels = {pair: r for pair, r in rels.items() if pair[0] in entities and pair[1] in entities}
+    degree = degrees()
 
     title_of = {k: acc.forms.most_common(1)[0][0] for k, acc in entities.items()}
     out_entities: list[Entity] = []
@@ -123,7 +135,7 @@ def merge_extractions(
                 id=content_id("entity", key),
                 short_id=i,
                 title=title,
-                type=acc.types.most_common(1)[0][0],
+                type=pick_type(acc.types.elements()),
                 description=summarize(title, acc.descriptions),
                 text_unit_ids=list(dict.fromkeys(acc.units)),
                 degree=degree[key],
@@ -132,8 +144,6 @@ def merge_extractions(
 
     out_rels: list[Relationship] = []
     for i, ((a, b), racc) in enumerate(rels.items(), start=1):
-        if a not in entities or b not in entities:
-            continue
         source, target = title_of[a], title_of[b]
         out_rels.append(
             Relationship(

@@ -64,16 +64,26 @@ def test_merge_prunes_isolated_single_chunk_entities_only() -> None:
     units = [_unit(1), _unit(2)]
     exts = [
         ChunkExtraction(
-            entities=[_ent("Lonely"), _ent("Recurring"), _ent("A"), _ent("B")], relationships=[_rel("A", "B")]
+            entities=[
+                _ent("Lonely", "NAME"),
+                _ent("Recurring"),
+                _ent("Ada Byron", "PERSON"),
+                _ent("Bletchley", "GEO"),
+                _ent("odd phrase"),
+                _ent("other phrase"),
+            ],
+            relationships=[_rel("Ada Byron", "Bletchley"), _rel("odd phrase", "other phrase")],
         ),
         ChunkExtraction(entities=[_ent("Recurring")]),
     ]
-    entities, _ = merge_extractions(units, exts)
+    entities, rels = merge_extractions(units, exts)
     titles = {e.title for e in entities}
-    assert "Lonely" not in titles
-    assert {"Recurring", "A", "B"} <= titles
+    assert "Lonely" not in titles  # one chunk, no connection
+    assert not {"odd phrase", "other phrase"} & titles  # one-off key phrases with a single link
+    assert {"Recurring", "Ada Byron", "Bletchley"} <= titles
+    assert [(r.source, r.target) for r in rels] == [("Ada Byron", "Bletchley")]
     kept, _ = merge_extractions(units, exts, prune_isolated=False)
-    assert "Lonely" in {e.title for e in kept}
+    assert {"Lonely", "odd phrase"} <= {e.title for e in kept}
 
 
 def test_extractive_summary_prefers_definitions_and_drops_duplicates() -> None:

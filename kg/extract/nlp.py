@@ -82,7 +82,10 @@ _STRUCTURE = _words("""
 
 # Nouns too vague, and adjectives too common, to stand alone as an entity. They may still be part of a
 # longer phrase ("training time", "old man").
-_VAGUE = _words("""
+_COMMON_ADJECTIVES = _words(
+    "good bad great little old young new small large big long short high low full poor dear"
+)
+_VAGUE = _COMMON_ADJECTIVES | _words("""
     thing things way ways part parts case cases fact facts number numbers kind kinds sort sorts time times
     place places end side sides use order terms term example examples result results work works form forms
     point points deal sense matter course reason reasons manner lot set sets amount amounts type types
@@ -91,7 +94,6 @@ _VAGUE = _words("""
     value values position positions level levels size sizes length lengths input inputs output outputs step
     steps stage stages role roles area areas problem problems issue issues change changes model models system
     systems method methods approach approaches technique techniques
-    good bad great little old young new small large big long short high low full poor dear
 """)
 
 # "-ly" words that are nouns, not adverbs.
@@ -206,7 +208,7 @@ class NlpExtractor:
 
     @property
     def cache_key(self) -> str:
-        return "nlp:v1"
+        return "nlp:v2"  # bump whenever the output changes: cached extractions are then redone
 
     async def extract(
         self, units: Sequence[TextUnit], progress: ProgressFn | None = None
@@ -505,7 +507,12 @@ def _is_name_like(t: _Token, chunk: _ChunkWords) -> bool:
 def _is_demotable(t: _Token, chunk: _ChunkWords) -> bool:
     """Whether the first word of a capitalised run at the start of a sentence is an ordinary word after all."""
     low = t.lower
-    return low in chunk.lower or low.endswith(("ly", "ing")) or _looks_like_participle(low)
+    return (
+        low in chunk.lower
+        or low in _COMMON_ADJECTIVES
+        or low.endswith(("ly", "ing"))
+        or _looks_like_participle(low)
+    )
 
 
 def _name_type(run: list[_Token], chunk: _ChunkWords) -> str:
@@ -606,11 +613,12 @@ def _runs(sentence: int, tokens: list[_Token], words: list[tuple[int, str]]) -> 
         while len(group) > 1 and _looks_like_participle(group[-1][1]):
             group = group[:-1]  # "the door opened"
         # After "to", a pronoun, a modal or an auxiliary a run starts with a verb ("to draw global
-        # dependencies", "was carried home"), and so does an -s word after a name ("NOAA publishes forecasts").
+        # dependencies", "was carried home"), and so does an -s or -ed word after a name ("NOAA publishes
+        # forecasts", "Thornbury walked home").
         before = token(group[0][0] - 1)
         verb_first = before is not None and (
             before.lower in _VERB_CUES
-            or (before.capitalised and not _is_stop(before.text) and group[0][1].endswith("s"))
+            or (before.capitalised and not _is_stop(before.text) and group[0][1].endswith(("s", "ed")))
         )
         if verb_first and len(group) > 1:
             group, before = group[1:], None
@@ -676,12 +684,12 @@ def extract_chunk(text: str) -> ChunkExtraction:
 
 
 def _phrase_mentions(runs: list[_Run]) -> list[_Mention]:
-    """Key phrases: in each run, the longest phrase the chunk repeats, and its head if the chunk keeps using it.
+    """Key phrases: from each run, the longest phrase the chunk repeats (else the run itself, if short), the
+    hyphenated compounds in it, and its head noun.
 
     Repetition is what separates "scaled dot-product attention" from "extremely small gradients" without a
     grammar; hyphenated compounds are specific enough to count even once. A single word must be used as a
-    noun ("the door", "of attention") and be the head of several phrases, which keeps out stray adjectives
-    and verbs.
+    noun ("the door", "of attention") and end several runs, which keeps out stray adjectives and verbs.
     """
     grams: Counter[tuple[str, ...]] = Counter()
     heads: Counter[str] = Counter()
@@ -704,7 +712,7 @@ def _phrase_mentions(runs: list[_Run]) -> list[_Mention]:
     def is_noun(word: str) -> bool:
         """A single word worth an entity: a noun the chunk keeps using, or a compound used as a noun."""
         if "-" in word:
-            return word in nouns or frequent_noun(_head(word))
+            return word in nouns or heads[word] >= 2 or frequent_noun(_head(word))
         return frequent_noun(word)
 
     mentions: list[_Mention] = []
@@ -715,10 +723,10 @@ def _phrase_mentions(runs: list[_Run]) -> list[_Mention]:
         if best is not None and (best[0] < best[1] or is_noun(run.words[best[0]])):
             spans.append(best)
         if best != (0, last) and 0 < last < 3 and run.headed and any("-" in w for w in run.words):
-            spans.append(
-                (0, last)
-            )  # "scaled dot-product attention" where only "dot-product attention" repeats
+            spans.append((0, last))  # "scaled dot-product attention" where "dot-product attention" repeats
         spans += [(p, p) for p, word in enumerate(run.words) if "-" in word and is_noun(word)]
+        # The head noun, unless it already heads the phrase kept ("base models" is not also "models"): a
+        # generic head would otherwise be linked to everything.
         if frequent_noun(run.words[last]) and not (best and best[0] < best[1] == last):
             spans.append((last, last))
         for first, final in dict.fromkeys(spans):
@@ -736,8 +744,9 @@ def _phrase_mentions(runs: list[_Run]) -> list[_Mention]:
 def _best_phrase(run: _Run, grams: Counter[tuple[str, ...]]) -> tuple[int, int] | None:
     """(first, last) of the phrase to keep from a run of content words, head-final where possible.
 
-    A phrase the chunk repeats is kept whole; otherwise a headed run is kept if short, without the leading
-    gerunds of a verb phrase ("by computing hidden representations"; but "the training data" stays).
+    A phrase the chunk repeats is kept whole; otherwise a headed run is kept if short, without leading
+    common adjectives ("good evening") and the leading gerunds of a verb phrase ("by computing hidden
+    representations"; but "the training data" stays).
     """
     words = run.words
     for n in range(min(_MAX_PHRASE_WORDS, len(words)), 1, -1):
@@ -747,7 +756,9 @@ def _best_phrase(run: _Run, grams: Counter[tuple[str, ...]]) -> tuple[int, int] 
     if not run.headed:
         return None
     first = 0
-    while not run.determined and first < len(words) - 1 and words[first].endswith("ing"):
+    while first < len(words) - 1 and (
+        words[first] in _COMMON_ADJECTIVES or (not run.determined and words[first].endswith("ing"))
+    ):
         first += 1
     return (max(first, len(words) - 3), len(words) - 1) if first < len(words) else None
 

@@ -1,0 +1,249 @@
+"""The platform-neutral assistant every front-end calls: Slack, Discord and the terminal behave the same.
+
+Adapters turn their events into a `Question` and render the `Reply`; everything else — namespaces, history
+for follow-ups, dedupe, rate limits, admin rules, the reindex lock, what an answer may not say — lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from bot.memory import Limits, Memory, open_memory
+from kg.answer import QuestionError, SourceRef, Usage, ask
+from kg.config import Settings
+from kg.index import NothingToIndex, build_index
+from kg.llm import chat_model
+from kg.search.local import Turn
+from kg.store import open_store
+from kg.store.base import GraphStore, StoreError
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "The knowledge base is unavailable right now; please try again in a few minutes."
+SLOW_DOWN = "You're asking faster than I can keep up — please wait a minute and ask again."
+NOT_ADMIN = "Only workspace admins (or users listed in KG_ADMINS) can rebuild the knowledge graph."
+
+_STAGE_NAMES = {
+    "load": "loading documents",
+    "chunk": "chunking",
+    "extract": "extracting entities",
+    "merge": "merging the graph",
+    "communities": "finding communities",
+    "publish": "publishing",
+}
+# Rough share of a build each stage takes, for one progress bar over the whole build.
+_STAGE_SPAN = {
+    "load": (0.0, 0.05),
+    "chunk": (0.05, 0.1),
+    "extract": (0.1, 0.8),
+    "merge": (0.8, 0.88),
+    "communities": (0.88, 0.96),
+    "publish": (0.96, 1.0),
+}
+
+
+@dataclass
+class Question:
+    platform: str  # "slack" | "discord" | "cli"
+    workspace: str  # Slack team, Discord guild
+    channel: str
+    thread: str  # the conversation a follow-up belongs to
+    user: str
+    text: str
+    is_admin: bool = False
+    event_id: str = ""  # the platform's delivery id, for dedupe; empty: never a duplicate
+
+    @property
+    def thread_key(self) -> str:
+        return f"{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
+
+
+@dataclass
+class Reply:
+    text: str
+    kind: str = "answer"  # "answer" | "notice" (usage help, slow down, unavailable, refusal)
+    sources: list[SourceRef] = field(default_factory=list)
+    mode: str = ""
+    usage: Usage = field(default_factory=Usage)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    sources_key: str = ""  # where the sources stay retrievable ("Show sources" after a restart)
+
+
+@dataclass
+class ReindexRequest:
+    platform: str
+    workspace: str
+    channel: str
+    user: str
+    is_admin: bool = False
+
+
+ProgressFn = Callable[[str], Awaitable[None]]
+
+_MENTION_PATTERNS = (
+    (re.compile(r"<([!@#])"), "<\u200b\\1"),  # Slack <!channel> <@U1> <#C1>, Discord <@1> <@&1> <#1>
+    (re.compile(r"@(channel|here|everyone|all)\b", re.IGNORECASE), "@\u200b\\1"),
+)
+
+
+def neutralise_mentions(text: str) -> str:
+    """Text that cannot notify anyone: broadcast words and user/role/channel mention syntax are broken
+    with a zero-width space, whoever wrote them (a document or the model)."""
+    for pattern, replacement in _MENTION_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def progress_line(namespace: str, stage: str, done: int, total: int) -> str:
+    start, end = _STAGE_SPAN.get(stage, (0.0, 1.0))
+    fraction = start + (end - start) * (done / total if total else 1.0)
+    filled = round(fraction * 20)
+    bar = "█" * filled + "░" * (20 - filled)
+    detail = f" ({done}/{total})" if stage == "extract" and total else ""
+    return f"Reindexing '{namespace}' {bar} {fraction:.0%} — {_STAGE_NAMES.get(stage, stage)}{detail}"
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        store: GraphStore,
+        memory: Memory,
+        model: BaseChatModel | None = None,
+        progress_interval: float = 1.5,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.memory = memory
+        self.model = model
+        self.progress_interval = progress_interval
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        limits = Limits(history_turns=settings.kg_history_turns, rate_per_minute=settings.kg_rate_per_minute)
+        return cls(
+            settings,
+            open_store(settings.store_url),
+            open_memory(settings.redis_url, limits),
+            chat_model(settings),
+        )
+
+    def namespace_for(self, channel: str) -> str:
+        return self.settings.channel_namespaces.get(channel, self.settings.kg_namespace)
+
+    def is_admin(self, user: str, platform_admin: bool) -> bool:
+        return platform_admin or user in self.settings.admins
+
+    async def answer(self, q: Question) -> Reply | None:
+        """The reply to post, or None when this delivery of the event was already answered."""
+        if q.event_id and not await self.memory.first_time(f"{q.platform}:{q.event_id}"):
+            return None
+        if not await self.memory.allow(f"{q.platform}:{q.workspace}:{q.user}"):
+            return Reply(SLOW_DOWN, kind="notice")
+        history = await self.memory.history(q.thread_key)
+        try:
+            answer = await ask(
+                self.store,
+                q.text,
+                history=history,
+                namespace=self.namespace_for(q.channel),
+                budget=self.settings.kg_context_budget,
+                top_k=self.settings.kg_top_k,
+                model=self.model,
+                timeout=self.settings.kg_llm_timeout,
+            )
+        except QuestionError as exc:
+            return Reply(str(exc), kind="notice")
+        except StoreError as exc:
+            log.warning("store unavailable: %s", exc)
+            return Reply(UNAVAILABLE, kind="notice")
+        text = neutralise_mentions(answer.text)
+        sources = [
+            SourceRef(
+                **{k: neutralise_mentions(v) if isinstance(v, str) else v for k, v in asdict(s).items()}
+            )
+            for s in answer.citations
+        ]
+        key = secrets.token_urlsafe(9)
+        await self.memory.save_sources(
+            key, {"question": answer.question, "mode": answer.mode, "sources": [asdict(s) for s in sources]}
+        )
+        await self.memory.remember(
+            q.thread_key, Turn("user", answer.question), Turn("assistant", answer.text)
+        )
+        return Reply(
+            text=text,
+            sources=sources,
+            mode=answer.mode,
+            usage=answer.usage,
+            timings_ms=answer.timings_ms,
+            sources_key=key,
+        )
+
+    async def sources(self, key: str) -> list[SourceRef] | None:
+        """The sources of an earlier answer, or None once they have expired."""
+        payload = await self.memory.sources(key)
+        if payload is None:
+            return None
+        return [SourceRef(**s) for s in payload["sources"]]
+
+    async def reindex(self, request: ReindexRequest, progress: ProgressFn) -> str:
+        """Rebuild the channel's namespace from KG_SOURCES; returns the one-line summary to show.
+
+        One reindex per namespace at a time; answers keep being served from the old index meanwhile.
+        """
+        if not self.is_admin(request.user, request.is_admin):
+            return NOT_ADMIN
+        namespace = self.namespace_for(request.channel)
+        paths = self.settings.sources_for(namespace)
+        if not paths:
+            return f"Nothing to reindex: KG_SOURCES names no documents for namespace '{namespace}'."
+        lock = f"reindex:{namespace}"
+        if not await self.memory.acquire(lock):
+            state = await self.memory.progress(lock)
+            where = f" ({state['line']})" if state else ""
+            return f"A reindex of '{namespace}' is already running{where}."
+        last_sent = 0.0
+        pending: set[asyncio.Task[Any]] = set()
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            nonlocal last_sent
+            line = progress_line(namespace, stage, done, total)
+            now = time.monotonic()
+            if now - last_sent < self.progress_interval and not (stage == "publish" and done):
+                return
+            last_sent = now
+            for coro in (self.memory.set_progress(lock, {"line": line}), progress(line)):
+                task = asyncio.ensure_future(coro)
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+        try:
+            summary = await build_index(paths, self.store, self.settings, namespace, progress=on_progress)
+        except NothingToIndex as exc:
+            return f"Reindex of '{namespace}' found nothing to index ({str(exc).splitlines()[0]}); the previous index is still serving."
+        except Exception as exc:  # noqa: BLE001 - one line to the user, details to the log
+            log.exception("reindex of %s failed", namespace)
+            return f"Reindex of '{namespace}' failed ({type(exc).__name__}: {exc}); the previous index is still serving."
+        finally:
+            await asyncio.gather(*pending, return_exceptions=True)
+            await self.memory.release(lock)
+        problems = f" {len(summary.problems)} file(s) skipped." if summary.problems else ""
+        return (
+            f"Reindexed '{namespace}': {summary.documents} documents, {summary.entities} entities, "
+            f"{summary.relationships} relationships, {summary.communities} communities in "
+            f"{summary.seconds:.1f} s; model cost: {summary.llm_calls} calls.{problems}"
+        )
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.memory.close()
