@@ -310,9 +310,11 @@ def test_word_forms() -> None:
 
 def test_split_by_cost(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("kg.store.sqlite.MAX_POSTINGS", 100)
-    frequencies = [("common", 90), ("rare", 2), ("mid", 20), ("gone", 0), ("other", 70)]
+    monkeypatch.setattr("kg.store.sqlite.MAX_TITLE_POSTINGS", 1000)
+    frequencies = [("common", 90), ("rare", 2), ("mid", 20), ("gone", 0), ("other", 70), ("most", 950)]
     assert split_by_cost(frequencies) == (["rare", "mid", "other"], ["common"])
-    assert split_by_cost([("huge", 5000)]) == ([], ["huge"])
+    assert split_by_cost([("huge", 900)]) == ([], ["huge"])
+    assert split_by_cost([("huge", 900), ("everywhere", 1001)]) == ([], ["huge"])
     assert split_by_cost([]) == ([], [])
 
 

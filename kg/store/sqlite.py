@@ -16,6 +16,7 @@ import asyncio
 import json
 import re
 import sqlite3
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -44,10 +45,12 @@ T = TypeVar("T")
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
 SCHEMA_VERSION = 1
 MAX_QUERY_WORDS = 64
-# An entity search ranks at most about this many (term, entity) postings, ~2 us each: the rarest terms (they
-# carry the most BM25 weight) are searched in titles and descriptions while within this budget, the commoner
-# ones in titles only, which costs next to nothing. This bounds the cost of a search whatever the query.
+# The cost of an entity search is bounded whatever the query, by the postings (term, entity) it reads. The
+# rarest terms (they carry the most BM25 weight) are searched in titles and descriptions while they total at
+# most MAX_POSTINGS (~2 us each: each match is ranked); the commoner ones in titles only while they total at
+# most MAX_TITLE_POSTINGS (~0.1 us each: only title hits are ranked); terms commoner still are left out.
 MAX_POSTINGS = 2000
+MAX_TITLE_POSTINGS = 20_000
 _TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -112,7 +115,6 @@ CREATE TABLE IF NOT EXISTS community_reports (
 );
 """
 
-# Tables holding a namespace's rows.
 # Full-text indexes are one pair of FTS5 tables per namespace (named by its integer id, never by user text):
 # BM25 statistics stay within the namespace, a search reads only its postings, and a republish clears the
 # index with 'delete-all' instead of replaying every old row. Content comes from the shared row tables.
@@ -128,6 +130,7 @@ def fts_table(kind: str, ns: int) -> str:
     return f"{kind}_{int(ns)}"
 
 
+# Tables holding a namespace's rows.
 _ROW_TABLES = (
     "documents",
     "text_units",
@@ -196,15 +199,16 @@ def split_by_cost(document_frequencies: Iterable[tuple[str, int]]) -> tuple[list
     """(terms to search everywhere, terms to search in titles only), from each term's document frequency."""
     everywhere: list[str] = []
     titles_only: list[str] = []
-    total = 0
+    total = title_total = 0
     for term, df in sorted(document_frequencies, key=lambda item: (item[1], item[0])):
         if df <= 0:
             continue
         if total + df <= MAX_POSTINGS:
             everywhere.append(term)
             total += df
-        else:
+        elif title_total + df <= MAX_TITLE_POSTINGS:
             titles_only.append(term)
+            title_total += df
     return everywhere, titles_only
 
 
@@ -275,6 +279,15 @@ class _Vectors:
     entity_pks: np.ndarray  # int64, one per matrix row
     matrix: np.ndarray  # float32, rows L2-normalised
 
+    @classmethod
+    def normalised(cls, generation: int, pks: Sequence[int], vectors: Sequence[np.ndarray]) -> _Vectors:
+        if not vectors:
+            return cls(generation, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
+        matrix = np.vstack(vectors).astype(np.float32, copy=False)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        np.divide(matrix, norms, out=matrix, where=norms > 0)
+        return cls(generation, np.asarray(pks, dtype=np.int64), matrix)
+
 
 class SqliteStore:
     """`GraphStore` on one SQLite file. Create it with a path (parent directories must exist)."""
@@ -285,7 +298,8 @@ class SqliteStore:
         self._cache_kib = cache_mb * 1024
         self._closed = False
         self._ns_ids: dict[str, int] = {}  # namespace ids are never reassigned
-        self._vectors: dict[str, _Vectors] = {}
+        self._vectors: dict[str, _Vectors] = {}  # per namespace: its newest generation's matrix
+        self._vectors_lock = threading.Lock()
         self._open_and_migrate()
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-read")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-publish")
@@ -393,18 +407,24 @@ class SqliteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                self._replace(conn, namespace, index)
+                vectors = self._replace(conn, namespace, index)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         finally:
             conn.close()
-        self._vectors.pop(
-            namespace, None
-        )  # free the old matrix now; the generation check makes this optional
+        # The first vector search after a publish need not load the matrix back from the file.
+        self._remember_vectors(namespace, vectors)
 
-    def _replace(self, conn: sqlite3.Connection, namespace: str, index: GraphIndex) -> int:
+    def _remember_vectors(self, namespace: str, vectors: _Vectors) -> None:
+        """Cache `vectors` unless a newer generation is cached already (publish and reads race here)."""
+        with self._vectors_lock:
+            cached = self._vectors.get(namespace)
+            if cached is None or cached.generation < vectors.generation:
+                self._vectors[namespace] = vectors
+
+    def _replace(self, conn: sqlite3.Connection, namespace: str, index: GraphIndex) -> _Vectors:
         generation = conn.execute("SELECT coalesce(max(generation), 0) + 1 FROM namespaces").fetchone()[0]
         ns = conn.execute(
             """INSERT INTO namespaces (name, generation, built_at, seconds, extractor, n_documents,
@@ -433,11 +453,11 @@ class SqliteStore:
         self._delete_rows(conn, ns)
         self._insert_documents(conn, ns, index.documents)
         self._insert_text_units(conn, ns, index.text_units)
-        self._insert_entities(conn, ns, index.entities)
+        pks, vectors = self._insert_entities(conn, ns, index.entities)
         self._insert_relationships(conn, ns, index.relationships)
         self._insert_communities(conn, ns, index.communities)
         self._insert_reports(conn, ns, index.reports)
-        return ns
+        return _Vectors.normalised(generation, pks, vectors)
 
     def _delete_rows(self, conn: sqlite3.Connection, ns: int) -> None:
         for kind, (content, columns, rank) in _FTS_TABLES.items():
@@ -478,7 +498,10 @@ class SqliteStore:
         )
         self._index_text(conn, "text_units_fts", ns)
 
-    def _insert_entities(self, conn: sqlite3.Connection, ns: int, entities: list[Entity]) -> None:
+    def _insert_entities(
+        self, conn: sqlite3.Connection, ns: int, entities: list[Entity]
+    ) -> tuple[list[int], list[np.ndarray]]:
+        """Insert entities, their full-text index, term frequencies and vectors; returns (pk, vector) lists."""
         first_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM entities").fetchone()[0]
         conn.executemany(
             """INSERT INTO entities (pk, ns, id, short_id, title, type, description, text_unit_ids, degree)
@@ -507,8 +530,10 @@ class SqliteStore:
             ((ns, term, df) for term, df in frequencies.items()),
         )
         dims: set[int] = set()
+        pks: list[int] = []
+        vectors: list[np.ndarray] = []
 
-        def vectors() -> Iterable[tuple[int, int, bytes]]:
+        def rows() -> Iterable[tuple[int, int, bytes]]:
             for i, e in enumerate(entities):
                 if e.embedding is not None:
                     vector = np.asarray(e.embedding, dtype=np.float32)
@@ -516,11 +541,14 @@ class SqliteStore:
                         raise StoreError(f"entity {e.title!r} has an embedding that is not a flat vector")
                     if len(vector):
                         dims.add(len(vector))
+                        pks.append(first_pk + i)
+                        vectors.append(vector)
                     if len(dims) > 1:
                         raise StoreError(f"entity embeddings have different dimensions: {sorted(dims)}")
                     yield first_pk + i, ns, vector.tobytes()
 
-        conn.executemany("INSERT INTO entity_vectors (entity_pk, ns, vector) VALUES (?, ?, ?)", vectors())
+        conn.executemany("INSERT INTO entity_vectors (entity_pk, ns, vector) VALUES (?, ?, ?)", rows())
+        return pks, vectors
 
     def _insert_relationships(
         self, conn: sqlite3.Connection, ns: int, relationships: list[Relationship]
@@ -660,7 +688,8 @@ class SqliteStore:
             ns, generation = row
             vectors = self._vectors.get(namespace)
             if vectors is None or vectors.generation != generation:
-                vectors = self._vectors[namespace] = self._load_vectors(conn, ns, generation)
+                vectors = self._load_vectors(conn, ns, generation)
+                self._remember_vectors(namespace, vectors)
             if not len(vectors.entity_pks):
                 return []
             if vectors.matrix.shape[1] != len(query):
@@ -686,13 +715,9 @@ class SqliteStore:
             "SELECT entity_pk, vector FROM entity_vectors WHERE ns = ? AND length(vector) > 0 ORDER BY entity_pk",
             (ns,),
         ).fetchall()
-        if not rows:
-            return _Vectors(generation, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
-        pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        np.divide(matrix, norms, out=matrix, where=norms > 0)
-        return _Vectors(generation, pks, matrix)
+        return _Vectors.normalised(
+            generation, [r[0] for r in rows], [np.frombuffer(r[1], dtype=np.float32) for r in rows]
+        )
 
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]:
         return await self._read(self._get_entities, namespace, titles)

@@ -1,0 +1,1 @@
+"""Benchmarks (run as scripts; see BENCHMARKS.md). Never imported by `kg/` or `bot/`."""
