@@ -144,23 +144,22 @@ _FILLER = [
     "Observers noted that {noun} and {noun2} costs rose together.",
     "Several reports describe the {adj} {noun} market as fragile.",
     "Local officials reviewed the {noun} budget in {year}.",
-    "A {adj} survey of {noun} use followed the {noun2} debate.",
+    "One survey of {adj} {noun} use followed the {noun2} debate.",
     "Records from {year} mention {adj} {noun} shortages.",
     "Critics argued that {noun} policy favoured {adj} interests.",
-    "The {noun2} figures were published alongside a {adj} {noun} audit.",
+    "The {noun2} figures were published alongside the {adj} {noun} audit.",
 ]
 
 
 def _capitalised_roots(
     rng: random.Random, count: int, syllables: tuple[int, int], taken: set[str]
 ) -> list[str]:
+    """`count` distinct pronounceable words (a coda only on the last syllable), capitalised."""
     roots: list[str] = []
     while len(roots) < count:
-        word = "".join(
-            rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
-            for _ in range(rng.randint(*syllables))
-        )
-        if 4 <= len(word) <= 12 and word not in taken:
+        n = rng.randint(*syllables)
+        word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(n)) + rng.choice(_CODAS)
+        if 4 <= len(word) <= 11 and word not in taken:
             taken.add(word)
             roots.append(word.capitalize())
     return roots
@@ -430,19 +429,21 @@ def _description(
 ) -> str:
     adj, noun, noun2, jargon = topic
     kind = _kind(rng, entity_type)
+    person = entity_type == "PERSON"
     focus = rng.choice(
         [
             f"focused on {jargon} {noun}",
-            f"known for its work on {adj} {noun} and {noun2}",
+            f"known for {'their' if person else 'its'} work on {adj} {noun} and {noun2}",
             f"involved in {noun} and {jargon} {noun2}",
         ]
     )
     sentences = [f"{title} is {_article(adj)} {adj} {kind} {focus}."]
-    pronoun = "They" if entity_type == "PERSON" else "It"
     if neighbours:
         linked = " and ".join(neighbours[:2])
         verb = rng.choice(["works closely with", "is often linked to", "has ties to", "is associated with"])
-        sentences.append(f"{pronoun} {verb} {linked}.")
+        if person:
+            verb = verb.replace("works", "work").replace("is ", "are ").replace("has ", "have ")
+        sentences.append(f"{'They' if person else 'It'} {verb} {linked}.")
     if rng.random() < 0.5:
         sentences.append(f"Since {rng.choice(_YEARS)}, {title} has shaped {adj} {noun2} practice.")
     return " ".join(sentences)

@@ -129,18 +129,18 @@ async def test_reindex_admin_rules_lock_and_progress(indexed: Settings, corpus: 
     assert refused == NOT_ADMIN
     assert await assistant.store.stats("default") == before
 
-    release = asyncio.Event()
+    release, started = asyncio.Event(), asyncio.Event()
     lines: list[str] = []
 
     async def slow_progress(line: str) -> None:
         lines.append(line)
+        started.set()
         await release.wait()
 
     first = asyncio.create_task(
         assistant.reindex(ReindexRequest("slack", "T1", "C1", "UADMIN"), slow_progress)
     )
-    while not lines:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(started.wait(), 10)
     second = await assistant.reindex(ReindexRequest("discord", "G1", "C1", "U9", is_admin=True), _no_progress)
     assert second.startswith("A reindex of 'default' is already running (Reindexing 'default'")
     release.set()

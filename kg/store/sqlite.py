@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -372,13 +372,14 @@ class SqliteStore:
         return await self._run(self._reader, fn, self._read_conn, *args)
 
     @contextmanager
-    def _snapshot(self, conn: sqlite3.Connection):
+    def _snapshot(self, conn: sqlite3.Connection) -> Iterator[None]:
         """Several statements that must see the same committed build."""
         conn.execute("BEGIN")
         try:
             yield
         finally:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     def _namespace_id(self, conn: sqlite3.Connection, namespace: str) -> int | None:
         ns = self._ns_ids.get(namespace)
@@ -410,7 +411,8 @@ class SqliteStore:
                 vectors = self._replace(conn, namespace, index)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back by itself (e.g. disk full)
+                    conn.execute("ROLLBACK")
                 raise
         finally:
             conn.close()
