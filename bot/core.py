@@ -17,8 +17,9 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from bot import metrics
 from bot.memory import Limits, Memory, open_memory
-from kg.answer import QuestionError, SourceRef, Usage, ask
+from kg.answer import Answer, QuestionError, SourceRef, Usage, ask
 from kg.config import Settings
 from kg.index import NothingToIndex, build_index
 from kg.llm import chat_model
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 UNAVAILABLE = "The knowledge base is unavailable right now; please try again in a few minutes."
 SLOW_DOWN = "You're asking faster than I can keep up — please wait a minute and ask again."
+RESTARTING = "kgbot is restarting; please ask again in a minute."
 NOT_ADMIN = "Only workspace admins (or users listed in KG_ADMINS) can rebuild the knowledge graph."
 
 _STAGE_NAMES = {
@@ -103,6 +105,17 @@ def neutralise_mentions(text: str) -> str:
     return text
 
 
+def _observe(platform: str, answer: Answer) -> None:
+    metrics.QUESTIONS.labels(platform, answer.mode).inc()
+    for stage, ms in answer.timings_ms.items():
+        metrics.LATENCY.labels(stage).observe(ms / 1000)
+    metrics.MODEL_CALLS.inc(answer.usage.llm_calls)
+    metrics.MODEL_TOKENS.labels("prompt").inc(answer.usage.prompt_tokens)
+    metrics.MODEL_TOKENS.labels("completion").inc(answer.usage.completion_tokens)
+    if answer.mode == "extractive" and answer.usage.llm_calls:
+        metrics.ERRORS.labels("model_failed").inc()
+
+
 def progress_line(namespace: str, stage: str, done: int, total: int) -> str:
     start, end = _STAGE_SPAN.get(stage, (0.0, 1.0))
     fraction = start + (end - start) * (done / total if total else 1.0)
@@ -126,6 +139,10 @@ class Assistant:
         self.memory = memory
         self.model = model
         self.progress_interval = progress_interval
+        self.accepting = True
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
@@ -145,9 +162,31 @@ class Assistant:
 
     async def answer(self, q: Question) -> Reply | None:
         """The reply to post, or None when this delivery of the event was already answered."""
+        if not self.accepting:
+            return Reply(RESTARTING, kind="notice")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._answer(q)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def drain(self, grace: float) -> bool:
+        """Stop taking questions and wait up to `grace` s for those in flight; False if some remain."""
+        self.accepting = False
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _answer(self, q: Question) -> Reply | None:
         if q.event_id and not await self.memory.first_time(f"{q.platform}:{q.event_id}"):
             return None
         if not await self.memory.allow(f"{q.platform}:{q.workspace}:{q.user}"):
+            metrics.ERRORS.labels("rate_limited").inc()
             return Reply(SLOW_DOWN, kind="notice")
         history = await self.memory.history(q.thread_key)
         try:
@@ -162,10 +201,13 @@ class Assistant:
                 timeout=self.settings.kg_llm_timeout,
             )
         except QuestionError as exc:
+            metrics.ERRORS.labels("bad_question").inc()
             return Reply(str(exc), kind="notice")
         except StoreError as exc:
             log.warning("store unavailable: %s", exc)
+            metrics.ERRORS.labels("store_unavailable").inc()
             return Reply(UNAVAILABLE, kind="notice")
+        _observe(q.platform, answer)
         text = neutralise_mentions(answer.text)
         sources = [
             SourceRef(
@@ -202,6 +244,7 @@ class Assistant:
         One reindex per namespace at a time; answers keep being served from the old index meanwhile.
         """
         if not self.is_admin(request.user, request.is_admin):
+            metrics.REINDEX_RUNS.labels("refused").inc()
             return NOT_ADMIN
         namespace = self.namespace_for(request.channel)
         paths = self.settings.sources_for(namespace)
@@ -209,6 +252,7 @@ class Assistant:
             return f"Nothing to reindex: KG_SOURCES names no documents for namespace '{namespace}'."
         lock = f"reindex:{namespace}"
         if not await self.memory.acquire(lock):
+            metrics.REINDEX_RUNS.labels("busy").inc()
             state = await self.memory.progress(lock)
             where = f" ({state['line']})" if state else ""
             return f"A reindex of '{namespace}' is already running{where}."
@@ -230,13 +274,17 @@ class Assistant:
         try:
             summary = await build_index(paths, self.store, self.settings, namespace, progress=on_progress)
         except NothingToIndex as exc:
+            metrics.REINDEX_RUNS.labels("failed").inc()
             return f"Reindex of '{namespace}' found nothing to index ({str(exc).splitlines()[0]}); the previous index is still serving."
         except Exception as exc:  # noqa: BLE001 - one line to the user, details to the log
             log.exception("reindex of %s failed", namespace)
+            metrics.REINDEX_RUNS.labels("failed").inc()
             return f"Reindex of '{namespace}' failed ({type(exc).__name__}: {exc}); the previous index is still serving."
         finally:
             await asyncio.gather(*pending, return_exceptions=True)
             await self.memory.release(lock)
+        metrics.REINDEX_RUNS.labels("ok").inc()
+        metrics.CACHE_HITS.inc(summary.chunks_cached)
         problems = f" {len(summary.problems)} file(s) skipped." if summary.problems else ""
         return (
             f"Reindexed '{namespace}': {summary.documents} documents, {summary.entities} entities, "

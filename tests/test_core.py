@@ -239,3 +239,34 @@ def test_neutralise_mentions_covers_both_platforms() -> None:
 
 async def _no_progress(line: str) -> None:
     return None
+
+
+async def test_drain_finishes_questions_in_flight_and_refuses_new_ones(indexed: Settings) -> None:
+    assistant = make(indexed, model=RecordingModel(prompts=[], delay=0.3))
+    in_flight = asyncio.create_task(assistant.answer(q("Who designed the Lantern Engine?")))
+    await asyncio.sleep(0.05)
+    drained = asyncio.create_task(assistant.drain(grace=5))
+    await asyncio.sleep(0)
+    late = await assistant.answer(q("What is NOAA?"))
+    assert late is not None and late.kind == "notice" and "restarting" in late.text
+    assert await drained is True
+    assert in_flight.done()
+    reply = in_flight.result()
+    assert reply is not None and reply.mode == "llm"
+    await assistant.close()
+
+
+async def test_answers_are_counted_in_metrics(indexed: Settings) -> None:
+    from bot import metrics
+
+    labels = {"platform": "slack", "mode": "extractive"}
+    before = metrics.REGISTRY.get_sample_value("kgbot_questions_answered_total", labels) or 0
+    rejected = metrics.REGISTRY.get_sample_value("kgbot_errors_total", {"kind": "bad_question"}) or 0
+    assistant = make(indexed)
+    await assistant.answer(q("What is the Beacon API?"))
+    await assistant.answer(q("   "))
+    assert metrics.REGISTRY.get_sample_value("kgbot_questions_answered_total", labels) == before + 1
+    assert metrics.REGISTRY.get_sample_value("kgbot_errors_total", {"kind": "bad_question"}) == rejected + 1
+    body, _ = metrics.exposition()
+    assert b"kgbot_answer_seconds_bucket" in body
+    await assistant.close()
