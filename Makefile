@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+CYPHER_LINT := tests/cypher_lint
 DOCS   ?= docs
 
 .PHONY: setup test lint demo clean
@@ -17,11 +18,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Neo4j's Cypher linter (npm, version pinned in package-lock.json) for tests/test_cypher_lint.py; needs Node 18+.
+$(CYPHER_LINT)/node_modules/.installed-stamp: $(CYPHER_LINT)/package.json $(CYPHER_LINT)/package-lock.json
+	cd $(CYPHER_LINT) && npm ci --no-audit --no-fund
+	@touch $@
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint $(CYPHER_LINT)/node_modules/.installed-stamp
 	$(BIN)/pytest -q
 
 demo: setup

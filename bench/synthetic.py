@@ -152,12 +152,12 @@ _FILLER = [
 
 
 def _capitalised_roots(
-    rng: random.Random, count: int, syllables: tuple[int, int], taken: set[str]
+    rng: random.Random, count: int, syllables: Sequence[int], taken: set[str]
 ) -> list[str]:
     """`count` distinct pronounceable words (a coda only on the last syllable), capitalised."""
     roots: list[str] = []
     while len(roots) < count:
-        n = rng.randint(*syllables)
+        n = rng.choice(syllables)
         word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(n)) + rng.choice(_CODAS)
         if 4 <= len(word) <= 11 and word not in taken:
             taken.add(word)
@@ -174,14 +174,14 @@ class _Vocabulary:
 
 def _vocabulary(rng: random.Random, n_entities: int) -> _Vocabulary:
     taken: set[str] = set(_NOUNS) | set(_ADJECTIVES)
-    roots = _capitalised_roots(rng, max(400, n_entities // 4), (2, 3), taken)
+    roots = _capitalised_roots(rng, max(400, n_entities // 4), (2, 2, 2, 3), taken)
     given = [
         root[: rng.randint(3, 5)] + rng.choice(_GIVEN_ENDINGS)
-        for root in _capitalised_roots(rng, 200 + n_entities // 200, (1, 2), taken)
+        for root in _capitalised_roots(rng, 200 + n_entities // 200, (1, 2, 2), taken)
     ]
     jargon = [
         root.lower() + rng.choice(_JARGON_SUFFIXES)
-        for root in _capitalised_roots(rng, max(200, n_entities // 10), (1, 2), taken)
+        for root in _capitalised_roots(rng, max(200, n_entities // 10), (1, 2, 2), taken)
     ]
     return _Vocabulary(roots, list(dict.fromkeys(given)), list(dict.fromkeys(jargon)))
 

@@ -22,8 +22,8 @@ from bot.memory import Limits, Memory, open_memory
 from kg.answer import Answer, QuestionError, SourceRef, Usage, ask
 from kg.config import Settings
 from kg.index import NothingToIndex, build_index
-from kg.llm import chat_model
-from kg.search.local import Turn
+from kg.llm import chat_model, query_embedder
+from kg.search.local import Embed, Turn
 from kg.store import open_store
 from kg.store.base import GraphStore, StoreError
 
@@ -39,7 +39,10 @@ _STAGE_NAMES = {
     "chunk": "chunking",
     "extract": "extracting entities",
     "merge": "merging the graph",
+    "summarize": "summarising descriptions",
     "communities": "finding communities",
+    "reports": "writing community reports",
+    "embed": "embedding entities",
     "publish": "publishing",
 }
 # Rough share of a build each stage takes, for one progress bar over the whole build.
@@ -47,8 +50,11 @@ _STAGE_SPAN = {
     "load": (0.0, 0.05),
     "chunk": (0.05, 0.1),
     "extract": (0.1, 0.8),
-    "merge": (0.8, 0.88),
-    "communities": (0.88, 0.96),
+    "merge": (0.8, 0.82),
+    "summarize": (0.82, 0.86),  # summarize, reports and embed only with a model
+    "communities": (0.86, 0.88),
+    "reports": (0.88, 0.94),
+    "embed": (0.94, 0.96),
     "publish": (0.96, 1.0),
 }
 
@@ -133,11 +139,13 @@ class Assistant:
         memory: Memory,
         model: BaseChatModel | None = None,
         progress_interval: float = 1.5,
+        embed: Embed | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.memory = memory
         self.model = model
+        self.embed = embed  # embeds questions for vector entity search (None: full text only)
         self.progress_interval = progress_interval
         self.accepting = True
         self._in_flight = 0
@@ -152,6 +160,7 @@ class Assistant:
             open_store(settings.store_url),
             open_memory(settings.redis_url, limits),
             chat_model(settings),
+            embed=query_embedder(settings),
         )
 
     def namespace_for(self, channel: str) -> str:
@@ -198,6 +207,7 @@ class Assistant:
                 budget=self.settings.kg_context_budget,
                 top_k=self.settings.kg_top_k,
                 model=self.model,
+                embed=self.embed,
                 timeout=self.settings.kg_llm_timeout,
             )
         except QuestionError as exc:

@@ -35,6 +35,11 @@ from kg.tokens import count_tokens
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 EXCERPT_CHARS = 280
+# ANSI/VT escape sequences a pasted or typed question may carry: CSI ("\x1b[31m"), OSC ("\x1b]0;title\x07")
+# and two-character escapes. Their control character alone would go anyway; this also removes their text.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
+)
 
 
 class QuestionError(ValueError):
@@ -42,8 +47,13 @@ class QuestionError(ValueError):
 
 
 def clean_question(text: str) -> str:
-    """Strip control characters and surrounding space; refuse empty or oversized questions."""
-    cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text or "")
+    """Strip terminal escape sequences, control characters and surrounding space; refuse empty or oversized
+    questions."""
+    cleaned = _ESCAPE_SEQUENCE.sub(" ", text or "")
+    cleaned = "".join(
+        "" if cat == "Cf" else " " if cat[0] == "C" else ch
+        for ch, cat in ((ch, unicodedata.category(ch)) for ch in cleaned)
+    )  # invisible format characters (soft hyphen, zero-width space) go; other controls become spaces
     cleaned = " ".join(cleaned.split())
     if not cleaned:
         raise QuestionError("Please ask a question, for example: what does this project do?")

@@ -14,13 +14,14 @@ from dataclasses import asdict
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kg.answer import Answer, QuestionError, SourceRef, ask
-from kg.config import Settings, get_settings
-from kg.index import NothingToIndex, build_index
-from kg.llm import chat_model
+from kg.config import Settings, SettingsError, load_settings
+from kg.index import ExtractionFailed, NothingToIndex, build_index, make_extractor
+from kg.llm import ModelClient, chat_model, describe_usage, query_embedder
 from kg.search.local import Turn
 from kg.store import open_store
 from kg.store.base import GraphStore, StoreError
@@ -30,7 +31,10 @@ _STAGES = {
     "chunk": "Chunking",
     "extract": "Extracting entities",
     "merge": "Merging the graph",
+    "summarize": "Summarising descriptions",
     "communities": "Communities and reports",
+    "reports": "Community reports",
+    "embed": "Embedding entities",
     "publish": "Publishing",
 }
 
@@ -57,25 +61,33 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
             tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=max(total, 1))
         progress.update(tasks[stage], completed=done, total=max(total, 1))
 
+    models = ModelClient.from_settings(settings)
     try:
+        extractor = make_extractor(settings, models, getattr(args, "extractor", None))
         with progress:
-            summary = await build_index(args.paths, store, settings, args.namespace, progress=on_progress)
+            summary = await build_index(
+                args.paths, store, settings, args.namespace, extractor, on_progress, models
+            )
     except NothingToIndex as exc:
         for line in str(exc).splitlines():
-            out.print(f"[yellow]{line}[/]", highlight=False)
+            out.print(f"[yellow]{escape(line)}[/]", highlight=False)
         raise UserError("nothing could be indexed; the previous index is unchanged") from None
+    except ExtractionFailed as exc:
+        raise UserError(str(exc)) from None
     finally:
         await store.close()
 
     for line in summary.problems:
-        out.print(f"[yellow]{line}[/]", highlight=False)
+        out.print(f"[yellow]{escape(line)}[/]", highlight=False)
     out.print(
-        f"Indexed [bold]{summary.documents}[/] documents into namespace '{summary.namespace}': "
+        f"Indexed [bold]{summary.documents}[/] documents into namespace '{escape(summary.namespace)}': "
         f"{summary.text_units} chunks, {summary.entities} entities, {summary.relationships} relationships, "
         f"{summary.communities} communities in {summary.seconds:.1f} s "
         f"({summary.chunks_cached} chunks from cache).",
         highlight=False,
     )
+    if summary.usage or getattr(extractor, "uses_model", False):
+        out.print(f"Model cost: {describe_usage(summary.usage)}.", highlight=False)
     return 0
 
 
@@ -100,6 +112,8 @@ async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console)
     for e in stats.top_entities[: args.top]:
         table.add_row(str(e["title"]), str(e["type"]), str(e["degree"]))
     out.print(", ".join(f"{k}: {v}" for k, v in stats.counts.items()), highlight=False)
+    if stats.usage:
+        out.print(f"Build cost: {describe_usage(stats.usage)}", highlight=False)
     out.print(table)
     return 0
 
@@ -124,11 +138,13 @@ def _print_reply(
         out.print()
         out.print(f"[bold]Sources ({len(sources)})[/]")
         for c in sources:
-            out.print(f"  [cyan][{c.id}][/] {c.title} — {c.document}, {c.location}", highlight=False)
-            out.print(f"      [dim]{c.excerpt}[/]", highlight=False)
+            out.print(
+                f"  [cyan][{c.id}][/] {escape(c.title)} — {escape(c.document)}, {c.location}", highlight=False
+            )  # document text and names are never read as console markup
+            out.print(f"      [dim]{escape(c.excerpt)}[/]", highlight=False)
         for dataset, titles in named.items():
             if titles:
-                out.print(f"  [cyan]{dataset}:[/] {'; '.join(titles)}", highlight=False)
+                out.print(f"  [cyan]{dataset}:[/] {escape('; '.join(titles))}", highlight=False)
     out.print(
         f"[dim]{mode} answer · {tokens} context tokens · {timings.get('total', 0):.0f} ms[/]", highlight=False
     )
@@ -149,6 +165,7 @@ async def _answer(
         budget=args.budget or settings.kg_context_budget,
         top_k=settings.kg_top_k,
         model=chat_model(settings),
+        embed=query_embedder(settings),
     )
 
 
@@ -191,7 +208,7 @@ async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) 
             if reply is None:
                 continue
             if reply.kind == "notice":
-                out.print(f"[yellow]{reply.text}[/]", highlight=False)
+                out.print(f"[yellow]{escape(reply.text)}[/]", highlight=False)
                 continue
             _print_reply(
                 reply.text, reply.sources, reply.mode, reply.usage.context_tokens, reply.timings_ms, out
@@ -228,10 +245,74 @@ async def _cmd_demo(args: argparse.Namespace, settings: Settings, out: Console) 
     store = open_store(settings.store_url)
     try:
         for q in questions:
-            out.rule(f"[bold]{q}")
+            out.rule(f"[bold]{escape(q)}")
             _print_answer(await _answer(store, settings, args, q), out)
     finally:
         await store.close()
+    return 0
+
+
+async def _cmd_discord(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    if not settings.discord_token.get_secret_value().strip():
+        raise UserError("DISCORD_TOKEN is not set: put your Discord bot token in .env (see docs/discord.md)")
+    import logging
+
+    import discord
+
+    from bot.discord.client import run
+
+    discord.utils.setup_logging(level=logging.INFO)
+    try:
+        await run(settings)
+    except discord.LoginFailure:
+        raise UserError("Discord rejected DISCORD_TOKEN; reset the bot token and update .env") from None
+    return 0
+
+
+async def _cmd_slack(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from bot.slack.app import serve
+
+    await serve(settings, http=args.http, host=args.host, port=args.port)
+    return 0
+
+
+async def _cmd_import_graphrag(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from kg.graphrag_io import import_graphrag, require_pyarrow
+
+    require_pyarrow()
+    namespace = args.namespace or settings.kg_namespace
+    store = open_store(settings.store_url)
+    try:
+        result = await import_graphrag(store, namespace, args.folder)
+    finally:
+        await store.close()
+    for line in result.notes:
+        out.print(f"[yellow]{line}[/]", highlight=False)
+    index = result.index
+    out.print(
+        f"Imported the GraphRAG index in {result.folder} into namespace '{namespace}': "
+        f"{len(index.documents)} documents, {len(index.text_units)} chunks, {len(index.entities)} entities, "
+        f"{len(index.relationships)} relationships, {len(index.communities)} communities, "
+        f"{len(index.reports)} reports, {result.embeddings} entity embeddings.",
+        highlight=False,
+    )
+    return 0
+
+
+async def _cmd_export_graphrag(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from kg.graphrag_io import export_graphrag, require_pyarrow
+
+    require_pyarrow()
+    namespace = args.namespace or settings.kg_namespace
+    store = open_store(settings.store_url)
+    try:
+        result = await export_graphrag(store, namespace, args.folder)
+    finally:
+        await store.close()
+    for line in result.notes:
+        out.print(f"[yellow]{line}[/]", highlight=False)
+    files = ", ".join(f"{name} ({rows})" for name, rows in result.rows.items())
+    out.print(f"Exported namespace '{namespace}' to {result.folder}: {files}.", highlight=False)
     return 0
 
 
@@ -243,6 +324,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="files or folders (.txt .md .rst .pdf .html)")
     p.add_argument("--namespace", "-n", help="index to build (default: KG_NAMESPACE or 'default')")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--extractor",
+        choices=("nlp", "llm"),
+        help="llm: the chat model extracts, summarises and writes reports; nlp: offline heuristics "
+        "(default: KG_EXTRACTOR, which picks llm when a model is configured)",
+    )
     p.set_defaults(run=_cmd_index)
 
     p = sub.add_parser("stats", help="counts and the most connected entities")
@@ -269,6 +356,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=int)
     p.add_argument("--question", action="append", help="ask this instead (repeatable)")
     p.set_defaults(run=_cmd_demo)
+
+    p = sub.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN)")
+    p.set_defaults(run=_cmd_discord)
+
+    p = sub.add_parser("slack", help="run the Slack app (Socket Mode, or --http)")
+    p.add_argument("--http", action="store_true", help="serve /slack/events over HTTP (SLACK_SIGNING_SECRET)")
+    p.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
+    p.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on")
+    p.set_defaults(run=_cmd_slack)
+
+    p = sub.add_parser(
+        "import-graphrag", help="serve a Microsoft GraphRAG index (its output folder of parquet)"
+    )
+    p.add_argument("folder", help="GraphRAG's output folder (entities.parquet, relationships.parquet, ...)")
+    p.add_argument(
+        "--namespace", "-n", help="namespace to publish it as (default: KG_NAMESPACE or 'default')"
+    )
+    p.set_defaults(run=_cmd_import_graphrag)
+
+    p = sub.add_parser("export-graphrag", help="write the index as Microsoft GraphRAG's parquet tables")
+    p.add_argument("folder", help="folder to write (created if missing; its GraphRAG tables are replaced)")
+    p.add_argument("--namespace", "-n")
+    p.set_defaults(run=_cmd_export_graphrag)
     return parser
 
 
@@ -278,10 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Console()
     run: Callable[[argparse.Namespace, Settings, Console], Awaitable[int]] = args.run
     try:
-        settings = get_settings()
+        settings = load_settings()
         return asyncio.run(run(args, settings, out))
-    except (UserError, StoreError, ValueError) as exc:
-        print(f"kgbot: {exc}", file=sys.stderr)
+    except (UserError, SettingsError, StoreError, ValueError) as exc:
+        for line in str(exc).splitlines():
+            print(f"kgbot: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("kgbot: interrupted", file=sys.stderr)

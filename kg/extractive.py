@@ -22,6 +22,7 @@ NOTICE = (
 UNKNOWN = "I don't know: nothing in the indexed documents matches this question."
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_BRITISH = re.compile(r"is(ation|ations|e|ed|es|ing)$")
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _STOP = frozenset(
     """a an and are as at be by can could did do does for from had has have how i if in into is it its me my of
@@ -38,6 +39,7 @@ class _Candidate:
     terms: set[str]
     origins: dict[str, list[int]] = field(default_factory=dict)
     order: int = 0
+    lead: set[str] = field(default_factory=set)  # terms of its first words: what the sentence is about
 
 
 def _terms(text: str) -> set[str]:
@@ -45,6 +47,7 @@ def _terms(text: str) -> set[str]:
     for w in _WORD.findall(text.lower()):
         if w in _STOP or len(w) < 2:
             continue
+        w = _BRITISH.sub(r"iz\1", w) if len(w) > 5 else w  # factorisation = factorization
         words.add(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w)
         if "-" in w:
             words.update(p for p in w.split("-") if p not in _STOP and len(p) > 1)
@@ -68,13 +71,24 @@ def sentences(text: str) -> list[str]:
         flat = " ".join(" ".join(prose).split())
         out += [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
     # A document that quotes a citation marker must not read as one of ours.
-    return [s.replace("[Data:", "(Data:") for s in out]
+    return [_QUOTED_MARKER.sub(r"(\1", s) for s in out]
+
+
+_QUOTED_MARKER = re.compile(r"\[(\s*Data\s*:)", re.IGNORECASE)
+# "X is ...", "X, sometimes called Y", "X can be described as ...": a sentence that says what its subject is.
+_DEFINING = re.compile(
+    r"\b(?:is|are|was|means|refers? to|described as|defined as|(?:is |are )?called|consists? of)\b"
+)
 
 
 def _plausible(sentence: str) -> bool:
     words = sentence.split()
     if not 5 <= len(words) <= 80:
         return False
+    if not (sentence[0].isalnum() or sentence[0] in "\"'(\u201c\u2018$"):
+        return False  # ", and dot-product attention.": the tail of a sentence cut by a chunk boundary
+    if sentence.endswith(("…", "...")):
+        return False  # shortened by a summary: not what the document says
     letters = sum(c.isalpha() for c in sentence)
     return letters >= 0.6 * len(sentence)
 
@@ -82,20 +96,26 @@ def _plausible(sentence: str) -> bool:
 def _candidates(context: Context) -> list[_Candidate]:
     by_text: dict[str, _Candidate] = {}
 
-    def add(text: str, dataset: str, ident: int) -> None:
-        for s in sentences(text):
+    def add(text: str, dataset: str, ident: int, cut_start: bool = False, cut_end: bool = False) -> None:
+        found = sentences(text)
+        for i, s in enumerate(found):
             if not _plausible(s):
                 continue
+            if cut_start and i == 0 and s[0].islower():
+                continue  # a chunk that starts mid-sentence
+            if cut_end and i == len(found) - 1 and not s.endswith((".", "!", "?", '"', "'", ")", "\u201d")):
+                continue  # a chunk that ends mid-sentence
             key = re.sub(r"\W+", "", s.lower())
             cand = by_text.get(key)
             if cand is None:
-                cand = by_text[key] = _Candidate(text=s, terms=_terms(s), order=len(by_text))
+                lead = _terms(" ".join(s.split()[:4]))
+                cand = by_text[key] = _Candidate(text=s, terms=_terms(s), order=len(by_text), lead=lead)
             ids = cand.origins.setdefault(dataset, [])
             if ident not in ids:
                 ids.append(ident)
 
     for u in context.sources:
-        add(u.text, "Sources", u.short_id)
+        add(u.text, "Sources", u.short_id, cut_start=u.start > 0, cut_end=True)
     for e in context.entities:
         add(e.description, "Entities", e.short_id)
     for r in context.relationships:
@@ -121,6 +141,8 @@ def extractive_answer(context: Context) -> str:
             return 0.0
         score = sum(math.log(1 + n / df[t]) for t in overlap)
         score *= 1.0 + 0.15 * (len(c.origins) - 1)  # corroborated by several tables
+        if c.lead & overlap and _DEFINING.search(c.text.lower()):
+            score *= 1.5  # says what the asked-about thing is
         return score / math.sqrt(max(len(c.terms), 8) / 8)
 
     scored = sorted(((relevance(c), c) for c in candidates), key=lambda x: (-x[0], x[1].order))
@@ -140,7 +162,7 @@ def extractive_answer(context: Context) -> str:
     for start in range(0, len(chosen), PARAGRAPH):
         group = chosen[start : start + PARAGRAPH]
         paragraphs.append(
-            " ".join(f"{_ensure_period(c.text)[:-1]} {format_marker(c.origins, limit=3)}." for c in group)
+            " ".join(f"{_ensure_period(c.text)[:-1].rstrip()} {format_marker(c.origins, limit=3)}." for c in group)
         )
     return "\n\n".join([NOTICE, *paragraphs])
 

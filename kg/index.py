@@ -1,8 +1,14 @@
-"""The indexing pipeline: load ▶ chunk ▶ extract (cached per chunk) ▶ merge ▶ communities ▶ reports ▶ publish.
+"""The indexing pipeline: load ▶ chunk ▶ extract (cached per chunk) ▶ merge ▶ communities ▶ reports ▶ embed ▶
+publish.
 
 CPU-heavy steps run in worker threads so an event loop serving chat stays responsive during a reindex.
 Nothing reaches the store until the whole build exists, and the store publishes it atomically, so a failure
 anywhere leaves the previous index serving.
+
+Offline (nlp extractor) every step is local. With the llm extractor, descriptions with several sources are
+summarised and community reports written by the model too; with an embedding model, entities get vectors.
+Every model result is cached by its input in KG_HOME, and the graph is re-merged from cached per-chunk
+results, so a rebuild pays only for what changed; the cost of each build is counted per phase.
 """
 
 from __future__ import annotations
@@ -19,19 +25,28 @@ from kg.cache import Cache, extraction_from_json, extraction_to_json, input_hash
 from kg.chunk import chunk_documents
 from kg.communities import detect_communities
 from kg.config import Settings
+from kg.embed import embed_entities
 from kg.extract.base import ChunkExtraction, Extractor
+from kg.extract.llm import LlmExtractor
 from kg.extract.nlp import NlpExtractor
+from kg.llm import ModelClient, usage_totals
+from kg.llm_reports import write_reports
 from kg.load import load_documents
-from kg.merge import merge_extractions
+from kg.merge import merge_extractions, merge_graph
 from kg.model import GraphIndex
 from kg.reports import extractive_reports
 from kg.store.base import GraphStore
+from kg.summarize import summarize_descriptions
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 class NothingToIndex(Exception):
     """No document could be read; the message lists why, one line per path."""
+
+
+class ExtractionFailed(RuntimeError):
+    """The model failed on most chunks (down, refusing, or unable to produce the format): nothing published."""
 
 
 @dataclass
@@ -50,19 +65,32 @@ class IndexSummary:
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    usage: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # per phase: calls, prompt/completion tokens
 
 
-def make_extractor(settings: Settings) -> Extractor:
-    if settings.kg_extractor == "llm":
-        raise ValueError("KG_EXTRACTOR=llm is not available in this version; use nlp (the offline extractor)")
-    if settings.kg_extractor not in ("auto", "nlp"):
-        raise ValueError(f"unknown KG_EXTRACTOR {settings.kg_extractor!r}: use auto, nlp or llm")
-    return NlpExtractor()
+def make_extractor(
+    settings: Settings, models: ModelClient | None = None, kind: str | None = None
+) -> Extractor:
+    """The extractor `kind` (default KG_EXTRACTOR) names: "llm", "nlp", or "auto" (llm when a chat model is
+    configured, else nlp). `models` is the client the llm extractor calls (default: from settings)."""
+    kind = kind or settings.kg_extractor
+    if kind not in ("auto", "nlp", "llm"):
+        raise ValueError(f"unknown extractor {kind!r}: use auto, nlp or llm")
+    if kind == "nlp":
+        return NlpExtractor()
+    models = models if models is not None else ModelClient.from_settings(settings)
+    if models is None or models.chat_model is None:
+        if kind == "llm":
+            raise ValueError("the llm extractor needs a model: set OPENAI_API_KEY or OPENAI_BASE_URL")
+        return NlpExtractor()
+    return LlmExtractor(models, settings.entity_types, settings.kg_gleaning)
 
 
 async def _extract_cached(
     units: Sequence, extractor: Extractor, cache: Cache, progress: Progress
-) -> tuple[list[ChunkExtraction], int]:
+) -> tuple[list[ChunkExtraction], int, list[str]]:
     kind = f"extract:{extractor.cache_key}"
     keys = [input_hash(u.text) for u in units]
     cached = await asyncio.to_thread(cache.get_many, kind, keys)
@@ -76,14 +104,25 @@ async def _extract_cached(
         progress("extract", done, len(units))
 
     fresh = await extractor.extract([units[i] for i in missing], advance) if missing else []
-    await asyncio.to_thread(
+    failed = [(i, ext.problem) for i, ext in zip(missing, fresh, strict=True) if ext.problem]
+    if failed and len(failed) * 2 > len(fresh):  # a model that is down or unusable: keep the old index
+        raise ExtractionFailed(
+            f"extraction failed on {len(failed)} of {len(fresh)} chunks ({failed[0][1]}); "
+            "nothing was published, the previous index is still serving"
+        )
+    await asyncio.to_thread(  # results with a problem are not cached: the next build retries them
         cache.put_many,
         kind,
-        [(keys[i], extraction_to_json(ext)) for i, ext in zip(missing, fresh, strict=True)],
+        [
+            (keys[i], extraction_to_json(ext))
+            for i, ext in zip(missing, fresh, strict=True)
+            if not ext.problem
+        ],
     )
     by_index = dict(zip(missing, fresh, strict=True))
     results = [by_index[i] if i in by_index else extraction_from_json(cached[k]) for i, k in enumerate(keys)]
-    return results, len(missing)
+    problems = [f"chunk {units[i].short_id}: {problem}" for i, problem in failed]
+    return results, len(missing), problems
 
 
 async def build_index(
@@ -93,14 +132,22 @@ async def build_index(
     namespace: str | None = None,
     extractor: Extractor | None = None,
     progress: Progress | None = None,
+    models: ModelClient | None = None,
 ) -> IndexSummary:
     """Build a complete index of `paths` and publish it as the namespace's index.
 
-    Raises NothingToIndex (store untouched) when no document could be loaded.
+    `models` (default: from settings, None when no model is configured) serves the llm extractor, the
+    summaries and reports that come with it, and entity embeddings when it has an embedding model.
+    Raises NothingToIndex (store untouched) when no document could be loaded, ExtractionFailed when the model
+    failed on most chunks.
     """
     namespace = namespace or settings.kg_namespace
     report = progress or (lambda stage, done, total: None)
-    extractor = extractor or make_extractor(settings)
+    if models is None and (extractor is None or getattr(extractor, "uses_model", False)):
+        models = getattr(extractor, "client", None) or ModelClient.from_settings(settings)
+    extractor = extractor or make_extractor(settings, models)
+    with_model = bool(getattr(extractor, "uses_model", False)) and models is not None
+    usage_before = models.meter.snapshot() if models is not None else {}
     started = time.perf_counter()
 
     report("load", 0, len(paths))
@@ -117,19 +164,37 @@ async def build_index(
 
     cache = Cache(settings.kg_home / "cache.db")
     try:
-        extractions, extracted = await _extract_cached(units, extractor, cache, report)
+        extractions, extracted, problems = await _extract_cached(units, extractor, cache, report)
+
+        report("merge", 0, 1)
+        if with_model:
+            assert models is not None
+            merged = await asyncio.to_thread(merge_graph, units, extractions, False)
+            report("merge", 1, 1)
+            problems += await summarize_descriptions(merged, models, cache, settings.kg_summary_batch, report)
+            entities, relationships = merged.entities, merged.relationships
+        else:
+            entities, relationships = await asyncio.to_thread(merge_extractions, units, extractions)
+            report("merge", 1, 1)
+        report("communities", 0, 1)
+        communities = await asyncio.to_thread(
+            detect_communities, entities, relationships, settings.kg_max_cluster_size, settings.kg_seed
+        )
+        if with_model:
+            assert models is not None
+            report("communities", 1, 1)
+            reports, report_problems = await write_reports(
+                communities, entities, relationships, models, cache, settings.kg_report_max_tokens, report
+            )
+            problems += report_problems
+        else:
+            reports = await asyncio.to_thread(extractive_reports, communities, entities, relationships)
+            report("communities", 1, 1)
+        if models is not None and models.embeddings is not None:
+            problems += await embed_entities(entities, models, cache, report)
     finally:
         cache.close()
-
-    report("merge", 0, 1)
-    entities, relationships = await asyncio.to_thread(merge_extractions, units, extractions)
-    report("merge", 1, 1)
-    report("communities", 0, 1)
-    communities = await asyncio.to_thread(
-        detect_communities, entities, relationships, settings.kg_max_cluster_size, settings.kg_seed
-    )
-    reports = await asyncio.to_thread(extractive_reports, communities, entities, relationships)
-    report("communities", 1, 1)
+    usage = models.meter.since(usage_before) if models is not None else {}
 
     for doc in docs:
         doc.text = ""  # the store keeps chunks, not a second copy of every document
@@ -144,10 +209,12 @@ async def build_index(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=seconds,
         extractor=extractor.cache_key,
+        usage=usage,
     )
     report("publish", 0, 1)
     await store.publish(namespace, index)
     report("publish", 1, 1)
+    totals = usage_totals(usage)
     return IndexSummary(
         namespace=namespace,
         documents=len(docs),
@@ -159,5 +226,9 @@ async def build_index(
         seconds=round(time.perf_counter() - started, 2),
         chunks_extracted=extracted,
         chunks_cached=len(units) - extracted,
-        problems=loaded.problems,
+        problems=loaded.problems + problems,
+        llm_calls=totals["calls"],
+        prompt_tokens=totals["prompt_tokens"],
+        completion_tokens=totals["completion_tokens"],
+        usage=usage,
     )

@@ -66,13 +66,43 @@ class _RelAcc:
     units: list[str] = field(default_factory=list)
 
 
+@dataclass
+class MergedGraph:
+    """Merged entities and relationships whose descriptions are still to be written from the description
+    lists gathered for each (`entity_descriptions[i]` belongs to `entities[i]`, likewise for relationships)."""
+
+    entities: list[Entity]
+    relationships: list[Relationship]
+    entity_descriptions: list[list[str]]
+    relationship_descriptions: list[list[str]]
+
+
 def merge_extractions(
     units: Sequence[TextUnit],
     extractions: Sequence[ChunkExtraction],
     summarize: Summarize = extractive_summary,
     prune_isolated: bool = True,
 ) -> tuple[list[Entity], list[Relationship]]:
-    """Entities and relationships of the whole corpus, with degrees, ranks and short ids (1-based).
+    """Entities and relationships of the whole corpus, with degrees, ranks and short ids (1-based), each
+    description summarised from its list by `summarize` (see `merge_graph`)."""
+    merged = merge_graph(units, extractions, prune_isolated)
+    apply_summaries(merged, summarize)
+    return merged.entities, merged.relationships
+
+
+def apply_summaries(merged: MergedGraph, summarize: Summarize = extractive_summary) -> None:
+    """Write every description of `merged` with a synchronous `summarize` (the offline path)."""
+    for e, descriptions in zip(merged.entities, merged.entity_descriptions, strict=True):
+        e.description = summarize(e.title, descriptions)
+    for r, descriptions in zip(merged.relationships, merged.relationship_descriptions, strict=True):
+        r.description = summarize(f"{r.source} {r.target}", descriptions)
+
+
+def merge_graph(
+    units: Sequence[TextUnit], extractions: Sequence[ChunkExtraction], prune_isolated: bool = True
+) -> MergedGraph:
+    """Entities and relationships of the whole corpus, with degrees, ranks and short ids (1-based), and the
+    descriptions gathered for each; their `description` is left empty.
 
     With `prune_isolated`, an entity seen in a single chunk and connected to nothing (or a key phrase with
     a single connection) is dropped: for the heuristic extractor that is nearly always noise.
@@ -136,7 +166,7 @@ def merge_extractions(
                 short_id=i,
                 title=title,
                 type=pick_type(acc.types.elements()),
-                description=summarize(title, acc.descriptions),
+                description="",
                 text_unit_ids=list(dict.fromkeys(acc.units)),
                 degree=degree[key],
             )
@@ -151,7 +181,7 @@ def merge_extractions(
                 short_id=i,
                 source=source,
                 target=target,
-                description=summarize(f"{source} {target}", racc.descriptions),
+                description="",
                 weight=racc.weight,
                 text_unit_ids=list(dict.fromkeys(racc.units)),
                 rank=degree[a] + degree[b],
@@ -159,4 +189,9 @@ def merge_extractions(
         )
     for i, r in enumerate(out_rels, start=1):
         r.short_id = i
-    return out_entities, out_rels
+    return MergedGraph(
+        out_entities,
+        out_rels,
+        [acc.descriptions for acc in entities.values()],
+        [racc.descriptions for racc in rels.values()],
+    )

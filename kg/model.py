@@ -109,3 +109,6 @@ class GraphIndex:
     built_at: str = ""
     seconds: float = 0.0
     extractor: str = ""
+    # Model calls and tokens the build cost, per phase: {"extract": {"calls", "prompt_tokens",
+    # "completion_tokens"}, "summarize": ..., "report": ..., "embed": ...}; empty for an offline build.
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)

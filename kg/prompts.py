@@ -33,3 +33,155 @@ Rules:
 
 LOCAL_SEARCH_HUMAN = """\
 {history}Question: {question}"""
+
+# --- indexing with a language model --------------------------------------------------------------------------
+# A change to any prompt or tool below must bump its version: cached results of the old one are then redone.
+
+
+def tool(name: str, description: str, properties: dict, required: list[str]) -> dict:
+    """An OpenAI-format tool whose arguments are the structured output we want."""
+    parameters = {"type": "object", "properties": properties, "required": required}
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
+
+
+def _array(item_properties: dict, required: list[str]) -> dict:
+    return {
+        "type": "array",
+        "items": {"type": "object", "properties": item_properties, "required": required},
+    }
+
+
+_TEXT = {"type": "string"}
+
+JSON_INSTRUCTIONS = """\
+
+Do not call any tool. Reply with one JSON object and nothing else (no prose, no code fence), shaped like:
+{shape}"""
+
+EXTRACT_VERSION = "extract:v1"
+
+EXTRACT_TOOL = tool(
+    "record_graph",
+    "Record the entities and relationships found in the text.",
+    {
+        "entities": _array(
+            {
+                "title": {"type": "string", "description": "the entity's name, its fullest form in the text"},
+                "type": {"type": "string", "description": "one of the requested entity types"},
+                "description": {"type": "string", "description": "what the text says about the entity"},
+            },
+            ["title", "type", "description"],
+        ),
+        "relationships": _array(
+            {
+                "source": {"type": "string", "description": "an entity title, as recorded above"},
+                "target": {"type": "string", "description": "an entity title, as recorded above"},
+                "description": {"type": "string", "description": "how the text relates the two"},
+                "strength": {"type": "number", "description": "1 (incidental) to 10 (central)"},
+            },
+            ["source", "target", "description", "strength"],
+        ),
+    },
+    ["entities", "relationships"],
+)
+EXTRACT_SHAPE = (
+    '{"entities": [{"title": "...", "type": "...", "description": "..."}], '
+    '"relationships": [{"source": "...", "target": "...", "description": "...", "strength": 7}]}'
+)
+
+EXTRACT_SYSTEM = """\
+You build a knowledge graph from one passage of a document.
+
+Entity types: {entity_types}
+
+1. Find every entity of these types in the passage. For each, record:
+   - title: its name as the passage writes it, in its fullest form ("Ebenezer Scrooge", not "he");
+   - type: one of the entity types above;
+   - description: its attributes and actions as the passage states them, in one to three sentences.
+2. Find every pair of these entities that the passage clearly relates. For each, record:
+   - source and target: the two titles, exactly as recorded in step 1;
+   - description: how the passage relates them, in one or two sentences;
+   - strength: from 1 (incidental) to 10 (strong and central to the passage).
+3. Use only what the passage says, never outside knowledge. Write the descriptions in English.
+
+Record the result with the record_graph tool."""
+
+EXTRACT_HUMAN = """\
+Passage:
+{text}"""
+
+EXTRACT_GLEANING = """\
+Entities or relationships of the requested types may have been missed in that extraction. Record only the \
+missing ones, the same way; record empty lists if nothing was missed."""
+
+SUMMARY_VERSION = "summary:v1"
+SUMMARY_MAX_WORDS = 120
+
+SUMMARY_TOOL = tool(
+    "record_summaries",
+    "Record one merged description per item.",
+    {
+        "summaries": _array(
+            {"id": {"type": "integer"}, "description": _TEXT},
+            ["id", "description"],
+        )
+    },
+    ["summaries"],
+)
+SUMMARY_SHAPE = '{"summaries": [{"id": 1, "description": "..."}]}'
+
+SUMMARY_SYSTEM = """\
+You merge several descriptions of the same entity or relationship, gathered from different passages of a \
+document collection, into one.
+
+For each item write one coherent description in the third person, of at most {max_words} words, that keeps \
+every distinct fact. When descriptions contradict each other, keep both and say so. Name the item, so the \
+description stands on its own. Use only the descriptions given.
+
+Record the results with the record_summaries tool: one entry per item, with the item's id."""
+
+SUMMARY_HUMAN = """\
+{items}"""
+
+REPORT_VERSION = "report:v1"
+
+REPORT_TOOL = tool(
+    "record_report",
+    "Record the community report.",
+    {
+        "title": _TEXT,
+        "summary": _TEXT,
+        "rating": {"type": "number", "description": "importance, 0 to 10"},
+        "rating_explanation": _TEXT,
+        "findings": _array({"summary": _TEXT, "explanation": _TEXT}, ["summary", "explanation"]),
+    },
+    ["title", "summary", "rating", "rating_explanation", "findings"],
+)
+REPORT_SHAPE = (
+    '{"title": "...", "summary": "...", "rating": 6.5, "rating_explanation": "...", '
+    '"findings": [{"summary": "...", "explanation": "... [Data: Entities (1, 2); Relationships (3)]"}]}'
+)
+
+REPORT_SYSTEM = """\
+You write a report about one community of a knowledge graph: a group of closely related entities, given as \
+tables of entities and relationships (for a large community, also reports on the sub-communities it \
+contains). Every row has an id.
+
+The report has:
+- title: a short, specific name for the community that names its most important entities;
+- summary: an executive summary of what the community is, how its entities relate and what matters about it;
+- rating: the community's importance in the collection, from 0 (minor) to 10 (central);
+- rating_explanation: one sentence justifying the rating;
+- findings: 3 to 8 key insights, each a short summary and an explanation of a few sentences.
+
+Support the summary and every explanation with citations of the rows they rest on, written as \
+[Data: Entities (1, 3); Relationships (2, 5); Reports (1)], with at most 5 ids per dataset followed by \
+"+more" when more rows apply. Cite only ids present in the tables. Use only the data given.
+
+Record the report with the record_report tool."""
+
+REPORT_HUMAN = """\
+{context}"""

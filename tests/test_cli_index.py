@@ -31,7 +31,8 @@ def test_index_then_stats_json(workdir: Path, capsys: pytest.CaptureFixture[str]
 
     assert main(["stats", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"counts", "top_entities", "built_at", "seconds"}
+    assert set(data) == {"counts", "top_entities", "built_at", "seconds", "usage"}
+    assert data["usage"] == {}  # an offline build makes no model call
     assert set(data["counts"]) == {
         "documents",
         "text_units",
@@ -84,3 +85,12 @@ def test_partly_bad_input_indexes_the_rest(workdir: Path, capsys: pytest.Capture
     out = capsys.readouterr().out
     assert "fake.txt" in out
     assert "Indexed 4 documents" in out
+
+
+def test_invalid_settings_are_reported_one_line_each(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KG_CHUNK_SIZE", "big")
+    assert main(["stats"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("kgbot: KG_CHUNK_SIZE:") and "Traceback" not in err

@@ -13,6 +13,7 @@ from kg.store.base import StoreError
 from kg.store.sqlite import (
     MAX_QUERY_WORDS,
     SqliteStore,
+    cheapest_terms,
     match_expression,
     query_words,
     split_by_cost,
@@ -58,9 +59,6 @@ async def test_open_store_absolute_url(tmp_path: Path) -> None:
     ("url", "expected"),
     [
         ("postgres://user:secret@host/db", "unsupported store URL scheme 'postgres'"),
-        ("neo4j://user:secret@localhost:7687", "'neo4j' is not supported yet"),
-        ("bolt://localhost:7687", "'bolt' is not supported yet"),
-        ("neo4j+s://db.example.com", "'neo4j+s' is not supported yet"),
         ("kg.db", "has no scheme"),
         ("sqlite://:memory:", "names a file"),
         ("sqlite:///", "names a file"),
@@ -245,7 +243,7 @@ async def test_each_read_is_one_or_two_statements(sqlite_store: SqliteStore) -> 
         "get_text_units": (lambda: sqlite_store.get_text_units("ns", [f"lt{i}" for i in range(2000)]), 1),
         "document_titles": (lambda: sqlite_store.document_titles("ns", ["ld"] * 2000), 1),
         "search_entities": (lambda: sqlite_store.search_entities("ns", "common node", 10), 2),
-        "search_text_units": (lambda: sqlite_store.search_text_units("ns", "chunk", 10), 1),
+        "search_text_units": (lambda: sqlite_store.search_text_units("ns", "chunk", 10), 2),
     }
     for name, (call, expected) in calls.items():
         statements.clear()
@@ -344,3 +342,92 @@ async def test_plural_and_singular_find_each_other(sqlite_store: SqliteStore) ->
     assert (await sqlite_store.search_entities("ns", "transformers", 1))[0].entity.title == "Transformer"
     hits = await sqlite_store.search_entities("ns", "projection", 5)
     assert [h.entity.title for h in hits] == ["Multi-Head Attention"]
+
+
+async def test_namespace_published_after_reads_began(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.publish("first", sample_index())
+    assert await sqlite_store.search_entities("first", "attention", 1)
+    assert await sqlite_store.search_entities("second", "attention", 1) == []
+    await sqlite_store.publish("second", sample_index(variant="later"))  # creates its full-text tables
+    hits = await sqlite_store.search_entities("second", "later", 10)
+    assert len(hits) == 5
+    assert len(await sqlite_store.search_text_units("second", "later", 10)) == 3
+
+
+async def test_publish_leaves_the_vector_cache_warm(
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sqlite_store.publish("ns", sample_index())
+
+    def no_loading(*_args: object) -> None:
+        raise AssertionError("the matrix should be cached by publish")
+
+    monkeypatch.setattr(SqliteStore, "_load_vectors", staticmethod(no_loading))
+    hits = await sqlite_store.search_entities_by_vector("ns", [1.0, 0.0, 0.0, 0.0], 1)
+    assert hits[0].entity.title == "Multi-Head Attention"
+
+
+async def test_export_reads_one_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store, other = SqliteStore(path), SqliteStore(path)
+    await store.publish("ns", sample_index())
+    fired: list[str] = []
+
+    def publish_midway(sql: str) -> None:  # runs in the reader thread, between export's statements
+        if not fired and "FROM documents" in sql:
+            fired.append(sql)
+            other._publish("ns", sample_index(variant="newer"))
+
+    store._read_conn.set_trace_callback(publish_midway)
+    exported = await store.export("ns")
+    store._read_conn.set_trace_callback(None)
+    assert fired
+    assert exported == sample_index()
+    assert await store.export("ns") == sample_index(variant="newer")
+    await store.close()
+    await other.close()
+
+
+# ---------------------------------------------------------------------- chunk search cost
+
+
+def test_cheapest_terms() -> None:
+    frequencies = [("common", 90), ("rare", 2), ("mid", 20), ("gone", 0)]
+    assert cheapest_terms(frequencies, 30) == ["rare", "mid"]
+    assert cheapest_terms(frequencies, 1) == []
+    assert cheapest_terms([], 10) == []
+
+
+async def test_chunk_search_leaves_out_words_beyond_the_budget(
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sqlite_store.publish("ns", large_index(50))  # chunk i: "chunk {i} about Node {i}"
+    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 10)
+    # "chunk" is in all 50 chunks, "17" in one: only "17" is searched.
+    assert [u.id for u, _ in await sqlite_store.search_text_units("ns", "chunk 17", 10)] == ["lt17"]
+    # Only common words: the first 10 chunks holding them are ranked.
+    hits = await sqlite_store.search_text_units("ns", "chunk", 50)
+    assert sorted(u.short_id for u, _ in hits) == list(range(10))
+    assert await sqlite_store.search_text_units("ns", "absent", 10) == []
+    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 1000)
+    assert len(await sqlite_store.search_text_units("ns", "chunk 17", 100)) == 50
+
+
+async def test_chunk_search_of_a_store_made_before_word_frequencies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(tmp_path / "kg.db")
+    await store.publish("ns", large_index(50))
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "kg.db")
+    conn.execute("DROP TABLE text_unit_terms")
+    conn.commit()
+    conn.close()
+    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 10)
+    store = SqliteStore(tmp_path / "kg.db")
+    try:  # unbounded, as before; the next publish records the frequencies
+        assert len(await store.search_text_units("ns", "chunk 17", 100)) == 50
+        await store.publish("ns", large_index(50))
+        assert len(await store.search_text_units("ns", "chunk 17", 100)) == 1
+    finally:
+        await store.close()

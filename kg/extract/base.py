@@ -32,6 +32,9 @@ class ExtractedRelationship:
 class ChunkExtraction:
     entities: list[ExtractedEntity] = field(default_factory=list)
     relationships: list[ExtractedRelationship] = field(default_factory=list)
+    # Why the result is empty or partial (unreadable model output, a failed call); such a result is used for
+    # this build but not cached, so the next build tries the chunk again.
+    problem: str = ""
 
 
 ProgressFn = Callable[[int], None]  # called with the number of chunks just finished

@@ -122,6 +122,8 @@ class _Table:
         self.used = count_tokens("\n".join(self.lines))
 
     def add(self, row: str) -> bool:
+        if self.used + len(row.split()) > self.budget:  # each word is one token or more: it cannot fit
+            return False
         cost = count_tokens(row)
         if self.used + cost > self.budget:
             return False
@@ -216,7 +218,7 @@ async def build_context(
     source_ids = _rank_source_ids(selected, relationships, [u.id for u, _ in unit_hits])
     units = await store.get_text_units(namespace, source_ids) if source_ids else []
 
-    sections: list[str] = []
+    tables: list[_Table] = []
     remaining = budget
 
     recent = list(history)[-2 * HISTORY_TURNS :]
@@ -224,7 +226,7 @@ async def build_context(
         table = _Table("Conversation", "role|content", int(budget * HISTORY_SHARE))
         for turn in recent:
             table.add(f"{turn.role}|{_cell(truncate(turn.text, 300))}")
-        sections.append(table.render())
+        tables.append(table)
         remaining -= table.used
 
     reports = _Table("Reports", "id|title|content", int(remaining * REPORT_SHARE))
@@ -252,9 +254,9 @@ async def build_context(
             break
         context.relationships.append(r)
 
-    sections += [t.render() for t in (reports, entities, rels, sources)]
-    context.text = "\n\n".join(s for s in sections if s)
-    context.tokens = count_tokens(context.text)
+    shown = [t for t in [*tables, reports, entities, rels, sources] if t.rows]
+    context.text = "\n\n".join(t.render() for t in shown)
+    context.tokens = sum(t.used for t in shown)  # = count_tokens(context.text): no token spans a line break
     doc_ids = list(dict.fromkeys(u.document_id for u in context.sources))
     context.documents = await store.document_titles(namespace, doc_ids) if doc_ids else {}
     return context

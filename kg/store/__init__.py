@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from kg.store.base import GraphStore, ScoredEntity, ScoredReport, StoreError, StoreStats
 
 __all__ = ["GraphStore", "ScoredEntity", "ScoredReport", "StoreError", "StoreStats", "open_store"]
@@ -12,11 +14,21 @@ __all__ = ["GraphStore", "ScoredEntity", "ScoredReport", "StoreError", "StoreSta
 NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 
-def open_store(url: str, **kwargs: Any) -> GraphStore:
-    """The store named by `url`: `sqlite:///relative/path.db` or `sqlite:////absolute/path.db`.
+def open_store(
+    url: str,
+    *,
+    neo4j_username: str = "neo4j",
+    neo4j_password: str | SecretStr = "",
+    neo4j_database: str = "neo4j",
+    **kwargs: Any,
+) -> GraphStore:
+    """The store named by `url`: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or a Neo4j
+    server: `neo4j://host:7687` (also `neo4j+s`, `neo4j+ssc`, `bolt`, `bolt+s`, `bolt+ssc`).
 
-    Extra keyword arguments go to the backend's constructor. Raises StoreError for an unusable URL; the
-    message never repeats the URL itself, which may hold credentials.
+    The `neo4j_*` arguments (settings NEO4J_USERNAME, NEO4J_PASSWORD, NEO4J_DATABASE) are used by Neo4j only;
+    a user name and password in the URL take precedence. Extra keyword arguments go to the backend's
+    constructor. Opening a Neo4j store does not connect: the first call does. Raises StoreError for an
+    unusable URL; the message never repeats the URL itself, which may hold credentials.
     """
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
@@ -38,8 +50,14 @@ def open_store(url: str, **kwargs: Any) -> GraphStore:
             ) from exc
         return SqliteStore(path, **kwargs)
     if scheme in NEO4J_SCHEMES:
-        # The Neo4j backend (kg/store/neo4j.py) is wired here by a later change.
-        raise StoreError(f"store URL scheme {scheme!r} is not supported yet: use sqlite:///path/to/kg.db")
+        from kg.store.neo4j import Neo4jStore
+
+        if not rest.split("/", 1)[0].rpartition("@")[2]:
+            raise StoreError(f"a {scheme} store URL names a server: {scheme}://host:7687")
+        password = (
+            neo4j_password.get_secret_value() if isinstance(neo4j_password, SecretStr) else neo4j_password
+        )
+        return Neo4jStore(url, username=neo4j_username, password=password, database=neo4j_database, **kwargs)
     raise StoreError(
         f"unsupported store URL scheme {scheme!r}: use sqlite:///path/to/kg.db or neo4j://host:7687"
     )

@@ -37,6 +37,7 @@ class StoreStats:
     built_at: str = ""
     seconds: float = 0.0
     extractor: str = ""
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)  # what the build cost (see GraphIndex)
 
 
 class GraphStore(Protocol):

@@ -43,7 +43,7 @@ from kg.store.base import ScoredEntity, ScoredReport, StoreError, StoreStats
 T = TypeVar("T")
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: namespaces.usage (the model cost of the build)
 MAX_QUERY_WORDS = 64
 # The cost of an entity search is bounded whatever the query, by the postings (term, entity) it reads. The
 # rarest terms (they carry the most BM25 weight) are searched in titles and descriptions while they total at
@@ -51,6 +51,10 @@ MAX_QUERY_WORDS = 64
 # most MAX_TITLE_POSTINGS (~0.1 us each: only title hits are ranked); terms commoner still are left out.
 MAX_POSTINGS = 2000
 MAX_TITLE_POSTINGS = 20_000
+# A chunk search is bounded the same way: the rarest terms while they total at most MAX_TEXT_POSTINGS (~2.5 us
+# each: every match is ranked by BM25); commoner terms carry little BM25 weight and are left out. When even the
+# rarest is commoner than that, only the first MAX_TEXT_POSTINGS chunks holding a query word are ranked.
+MAX_TEXT_POSTINGS = 1000
 _TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -66,7 +70,8 @@ CREATE TABLE IF NOT EXISTS namespaces (
     n_entities INTEGER NOT NULL,
     n_relationships INTEGER NOT NULL,
     n_communities INTEGER NOT NULL,
-    n_reports INTEGER NOT NULL
+    n_reports INTEGER NOT NULL,
+    usage TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS documents (
     pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL,
@@ -86,6 +91,12 @@ CREATE INDEX IF NOT EXISTS entities_by_title ON entities (ns, title);
 CREATE INDEX IF NOT EXISTS entities_by_degree ON entities (ns, degree DESC);
 -- Document frequency of each word of entity titles and descriptions, to pick query terms by cost.
 CREATE TABLE IF NOT EXISTS entity_terms (
+    ns INTEGER NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (ns, term)
+) WITHOUT ROWID;
+-- Document frequency of each word of the chunks, to pick query terms by cost. The empty term holds the number
+-- of chunks: a namespace without it was published before these were recorded, and its chunk searches are not
+-- bounded. Publish creates the table too, for stores made before it.
+CREATE TABLE IF NOT EXISTS text_unit_terms (
     ns INTEGER NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (ns, term)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entity_vectors (
@@ -130,12 +141,15 @@ def fts_table(kind: str, ns: int) -> str:
     return f"{kind}_{int(ns)}"
 
 
+_TEXT_UNIT_TERMS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_terms" in s)
+
 # Tables holding a namespace's rows.
 _ROW_TABLES = (
     "documents",
     "text_units",
     "entities",
     "entity_terms",
+    "text_unit_terms",
     "entity_vectors",
     "relationships",
     "communities",
@@ -210,6 +224,20 @@ def split_by_cost(document_frequencies: Iterable[tuple[str, int]]) -> tuple[list
             titles_only.append(term)
             title_total += df
     return everywhere, titles_only
+
+
+def cheapest_terms(document_frequencies: Iterable[tuple[str, int]], budget: int) -> list[str]:
+    """The rarest terms while their document frequencies total at most `budget`."""
+    terms: list[str] = []
+    total = 0
+    for term, df in sorted(document_frequencies, key=lambda item: (item[1], item[0])):
+        if df <= 0:
+            continue
+        if total + df > budget:
+            break
+        terms.append(term)
+        total += df
+    return terms
 
 
 def match_expression(terms: Sequence[str], title_terms: Sequence[str] = ()) -> str | None:
@@ -304,6 +332,7 @@ class SqliteStore:
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-read")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-publish")
         self._read_conn = self._connect(read_only=True)
+        self._has_text_unit_terms = self._text_unit_terms_exist(self._read_conn)
 
     # ------------------------------------------------------------------ connections
 
@@ -352,8 +381,15 @@ class SqliteStore:
                 raise StoreError(
                     f"{self.path} was written by a newer kgbot (schema {version}, this one reads {SCHEMA_VERSION})"
                 )
-            elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            else:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                if version < 2:
+                    conn.execute("BEGIN IMMEDIATE")
+                    if conn.execute("PRAGMA user_version").fetchone()[0] < 2:  # not raced by another process
+                        conn.execute("ALTER TABLE namespaces ADD COLUMN usage TEXT NOT NULL DEFAULT '{}'")
+                        conn.execute("PRAGMA user_version = 2")
+                    conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable kgbot store: {exc}") from exc
         finally:
@@ -430,13 +466,14 @@ class SqliteStore:
         generation = conn.execute("SELECT coalesce(max(generation), 0) + 1 FROM namespaces").fetchone()[0]
         ns = conn.execute(
             """INSERT INTO namespaces (name, generation, built_at, seconds, extractor, n_documents,
-                   n_text_units, n_entities, n_relationships, n_communities, n_reports)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   n_text_units, n_entities, n_relationships, n_communities, n_reports, usage)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (name) DO UPDATE SET generation = excluded.generation,
                    built_at = excluded.built_at, seconds = excluded.seconds, extractor = excluded.extractor,
                    n_documents = excluded.n_documents, n_text_units = excluded.n_text_units,
                    n_entities = excluded.n_entities, n_relationships = excluded.n_relationships,
-                   n_communities = excluded.n_communities, n_reports = excluded.n_reports
+                   n_communities = excluded.n_communities, n_reports = excluded.n_reports,
+                   usage = excluded.usage
                RETURNING id""",
             (
                 namespace,
@@ -450,6 +487,7 @@ class SqliteStore:
                 len(index.relationships),
                 len(index.communities),
                 len(index.reports),
+                json.dumps(index.usage),
             ),
         ).fetchone()[0]
         self._delete_rows(conn, ns)
@@ -462,6 +500,7 @@ class SqliteStore:
         return _Vectors.normalised(generation, pks, vectors)
 
     def _delete_rows(self, conn: sqlite3.Connection, ns: int) -> None:
+        conn.execute(_TEXT_UNIT_TERMS)
         for kind, (content, columns, rank) in _FTS_TABLES.items():
             table = fts_table(kind, ns)
             conn.execute(
@@ -499,6 +538,16 @@ class SqliteStore:
             ),
         )
         self._index_text(conn, "text_units_fts", ns)
+        table = fts_table("text_units_fts", ns)
+        conn.execute(f"CREATE VIRTUAL TABLE temp.{table}_vocab USING fts5vocab(main, '{table}', 'row')")
+        try:
+            conn.execute(
+                f"INSERT INTO text_unit_terms (ns, term, df) SELECT ?, term, doc FROM temp.{table}_vocab",
+                (ns,),
+            )
+        finally:
+            conn.execute(f"DROP TABLE temp.{table}_vocab")
+        conn.execute("INSERT INTO text_unit_terms (ns, term, df) VALUES (?, '', ?)", (ns, len(units)))
 
     def _insert_entities(
         self, conn: sqlite3.Connection, ns: int, entities: list[Entity]
@@ -655,19 +704,49 @@ class SqliteStore:
     ) -> list[tuple[TextUnit, float]]:
         ns = self._namespace_id(conn, namespace)
         words = query_words(query)
-        forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
-        expression = match_expression(forms)
-        if ns is None or expression is None or limit <= 0:
+        if ns is None or not words or limit <= 0:
             return []
+        forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
         table = fts_table("text_units_fts", ns)
+        frequencies = dict(self._text_unit_frequencies(conn, ns, forms))
+        window = ""
+        if frequencies.pop("", None) is not None:  # recorded at publish: bound the cost
+            forms = cheapest_terms(frequencies.items(), MAX_TEXT_POSTINGS)
+            if not forms:  # every word is too common: rank the first chunks holding any of them
+                forms = [term for term, df in frequencies.items() if df > 0]
+                window = f"AND rowid <= (SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT 1 OFFSET ?3)"
+        expression = match_expression(forms)
+        if expression is None:
+            return []
         rows = conn.execute(
             f"""SELECT {_TEXT_UNIT_COLUMNS}, -m.rank
-                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank LIMIT ?) AS m
+                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ?1 {window}
+                      ORDER BY rank LIMIT ?2) AS m
                 JOIN text_units AS t ON t.pk = m.rowid
                 ORDER BY m.rank""",
-            (expression, limit),
+            (expression, limit, MAX_TEXT_POSTINGS - 1) if window else (expression, limit),
         ).fetchall()
         return [(_text_unit(row), row[7]) for row in rows]
+
+    def _text_unit_frequencies(
+        self, conn: sqlite3.Connection, ns: int, terms: Sequence[str]
+    ) -> list[tuple[str, int]]:
+        """(term, document frequency) of the terms found in the namespace's chunks, and ("", number of chunks)
+        when frequencies were recorded; nothing for a store whose namespaces all predate them."""
+        if not self._has_text_unit_terms:  # a store made before the table, which its next publish creates
+            if not self._text_unit_terms_exist(conn):
+                return []
+            self._has_text_unit_terms = True
+        return conn.execute(
+            """SELECT t.term, t.df FROM json_each(?) AS j
+               CROSS JOIN text_unit_terms AS t ON t.ns = ? AND t.term = j.value""",
+            (json.dumps(["", *terms]), ns),
+        ).fetchall()
+
+    @staticmethod
+    def _text_unit_terms_exist(conn: sqlite3.Connection) -> bool:
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'text_unit_terms'").fetchone()
+        return row is not None
 
     async def search_entities_by_vector(
         self, namespace: str, vector: Sequence[float], limit: int
@@ -815,7 +894,7 @@ class SqliteStore:
         with self._snapshot(conn):
             row = conn.execute(
                 """SELECT id, built_at, seconds, extractor, n_documents, n_text_units, n_entities,
-                       n_relationships, n_communities, n_reports FROM namespaces WHERE name = ?""",
+                       n_relationships, n_communities, n_reports, usage FROM namespaces WHERE name = ?""",
                 (namespace,),
             ).fetchone()
             if row is None:
@@ -826,11 +905,12 @@ class SqliteStore:
             ).fetchall()
         names = ("documents", "text_units", "entities", "relationships", "communities", "reports")
         return StoreStats(
-            counts=dict(zip(names, row[4:], strict=True)),
+            counts=dict(zip(names, row[4:10], strict=True)),
             top_entities=[{"title": t, "type": ty, "degree": d} for t, ty, d in top_rows],
             built_at=row[1],
             seconds=row[2],
             extractor=row[3],
+            usage=json.loads(row[10]),
         )
 
     async def export(self, namespace: str) -> GraphIndex | None:
@@ -839,7 +919,7 @@ class SqliteStore:
     def _export(self, conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
         with self._snapshot(conn):
             meta = conn.execute(
-                "SELECT id, built_at, seconds, extractor FROM namespaces WHERE name = ?", (namespace,)
+                "SELECT id, built_at, seconds, extractor, usage FROM namespaces WHERE name = ?", (namespace,)
             ).fetchone()
             if meta is None:
                 return None
@@ -904,6 +984,7 @@ class SqliteStore:
             built_at=meta[1],
             seconds=meta[2],
             extractor=meta[3],
+            usage=json.loads(meta[4]),
         )
 
     async def namespaces(self) -> list[str]:

@@ -1,0 +1,175 @@
+"""Wiring: the Bolt AsyncApp built from settings, and running it in Socket Mode or HTTP mode.
+
+Socket Mode (`SLACK_APP_TOKEN`) needs no public URL; HTTP mode (`SLACK_SIGNING_SECRET`) serves
+`/slack/events` and rejects requests whose signature does not verify. The Web API base URL comes from
+`SLACK_API_URL`, so the whole app can be pointed at a local server. Tokens are read from the settings'
+secrets only here and are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import Assistant
+from bot.slack.listeners import register_all
+from bot.slack.threads import SlackBot
+from kg.config import Settings
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+_NO_BOT_TOKEN = (
+    "SLACK_BOT_TOKEN is not set: create the Slack app and put its tokens in .env (see docs/slack.md)"
+)
+
+
+class SlackConfigError(ValueError):
+    """The Slack settings cannot work; the message says what to set (one line)."""
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    """The Web API client: rate limits (429 + Retry-After), dropped connections and 5xx are retried."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(assistant: Assistant) -> SlackBot:
+    """The Bolt app answering through `assistant`, whose settings give the tokens and the API URL.
+
+    `SlackBot.app` is the AsyncApp; every listener module registers itself on it.
+    """
+    settings = assistant.settings
+    token = settings.slack_bot_token.get_secret_value()
+    if not token:
+        raise SlackConfigError(_NO_BOT_TOKEN)
+    app = AsyncApp(
+        name="kgbot",
+        client=web_client(token, settings.slack_api_url),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+    )
+    bot = SlackBot(assistant, app)
+    register_all(app, bot)
+    return bot
+
+
+def http_app(bot: SlackBot, path: str = EVENTS_PATH) -> web.Application:
+    """An aiohttp application serving Slack's requests (events, commands, buttons) at `path`."""
+    return bot.app.web_app(path=path)
+
+
+def check_settings(settings: Settings, http: bool) -> None:
+    """Raise SlackConfigError (one clear line) when the tokens for the chosen mode are missing."""
+    token = settings.slack_bot_token.get_secret_value()
+    if not token:
+        raise SlackConfigError(_NO_BOT_TOKEN)
+    if not token.startswith("xoxb-"):
+        raise SlackConfigError("SLACK_BOT_TOKEN should be the Bot User OAuth Token, which starts with xoxb-")
+    if http:
+        if not settings.slack_signing_secret.get_secret_value():
+            raise SlackConfigError(
+                "HTTP mode needs SLACK_SIGNING_SECRET (Basic Information → Signing Secret; see docs/slack.md)"
+            )
+        return
+    app_token = settings.slack_app_token.get_secret_value()
+    if not app_token:
+        raise SlackConfigError(
+            "Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write), "
+            "or run `kgbot slack --http` with SLACK_SIGNING_SECRET (see docs/slack.md)"
+        )
+    if not app_token.startswith("xapp-"):
+        raise SlackConfigError("SLACK_APP_TOKEN should be an app-level token, which starts with xapp-")
+
+
+async def verify_tokens(bot: SlackBot, app_token: str = "") -> None:
+    """Ask Slack whether it accepts the tokens, so a wrong one is one clear line at start, not a retry loop."""
+    client = bot.app.client
+    checks = [("SLACK_BOT_TOKEN", client.auth_test)]
+    if app_token:
+        checks.append(("SLACK_APP_TOKEN", lambda: client.apps_connections_open(app_token=app_token)))
+    for name, call in checks:
+        try:
+            await call()
+        except SlackApiError as exc:
+            error = exc.response.get("error", "") if exc.response is not None else ""
+            raise SlackConfigError(
+                f"Slack rejected {name} ({error}); check it in .env (see docs/slack.md)"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise SlackConfigError(
+                f"could not reach Slack at {client.base_url} ({type(exc).__name__})"
+            ) from None
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = False
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals off the main thread
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        handled = True
+    try:
+        await stop.wait()
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def run_socket_mode(bot: SlackBot, app_token: str) -> None:
+    handler = AsyncSocketModeHandler(bot.app, app_token)
+    await handler.connect_async()
+    print("kgbot: connected to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
+    try:
+        await _until_stopped()
+    finally:
+        await handler.close_async()
+
+
+async def run_http(bot: SlackBot, host: str, port: int) -> None:
+    runner = web.AppRunner(http_app(bot))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    print(f"kgbot: serving Slack requests at http://{host}:{port}{EVENTS_PATH} (Ctrl-C to stop)", flush=True)
+    try:
+        await _until_stopped()
+    finally:
+        await runner.cleanup()
+
+
+async def serve(settings: Settings, http: bool = False, host: str = "0.0.0.0", port: int = 3000) -> None:
+    """Run the Slack app until stopped, then finish the answers under way and close the assistant."""
+    check_settings(settings, http)
+    assistant = Assistant.from_settings(settings)
+    try:
+        bot = build_app(assistant)
+        app_token = "" if http else settings.slack_app_token.get_secret_value()
+        await verify_tokens(bot, app_token)
+        if http:
+            await run_http(bot, host, port)
+        else:
+            await run_socket_mode(bot, app_token)
+        await asyncio.wait_for(bot.drain(), timeout=30)
+    finally:
+        await assistant.close()

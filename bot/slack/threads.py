@@ -1,0 +1,236 @@
+"""Answering in a Slack thread: the state listeners share, showing work, posting the rendered reply.
+
+Listeners acknowledge Slack at once and hand the slow part to `SlackBot.spawn`; everything here runs after
+the acknowledgement. Every question goes through `Assistant.answer` (bot/core.py); this module only knows
+how to say things in Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import Assistant, Question, Reply
+from bot.slack import render
+
+log = logging.getLogger(__name__)
+
+_INVALID_BLOCKS = {"invalid_blocks", "invalid_blocks_format"}
+_NO_PERMISSION = {"missing_scope", "not_allowed_token_type", "no_permission", "unknown_method"}
+
+
+class SlackBot:
+    """What the Slack listeners share: the assistant, their background work and what Slack accepted."""
+
+    def __init__(self, assistant: Assistant, app: AsyncApp) -> None:
+        self.assistant = assistant
+        self.app = app
+        self.containers_accepted = True  # until Slack rejects a collapsible container block
+        self.reactions_allowed = True  # until reactions.add reports a missing scope
+        self.status_refused: set[str] = set()  # channel kinds ("C", "G", "D") where setStatus failed
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the listener has acknowledged Slack; failures are logged, never raised."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack background work failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for all background work, including work started while waiting."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def first_delivery(self, team: str, channel: str, ts: str) -> bool:
+        """True once per Slack message: Slack's retries and the `message` copy of a mention share it."""
+        return await self.assistant.memory.first_time(f"slack:message:{team}:{channel}:{ts}")
+
+
+_USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL_REF = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_LINK_REF = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+_SPECIAL_REF = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
+
+
+def question_text(text: str, bot_user_id: str | None) -> str:
+    """What a person asked, from Slack's message markup: the bot's own mention removed, links and
+    channel references as plain text, Slack's escapes undone."""
+    text = _USER_MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else f"@{m.group(1)}", text)
+    text = _CHANNEL_REF.sub(lambda m: f"#{m.group(1)}", text)
+    text = _LINK_REF.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _SPECIAL_REF.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def is_from_a_person(event: dict[str, Any]) -> bool:
+    """False for bot messages, edits, deletions and other message subtypes."""
+    return bool(
+        event.get("user")
+        and not event.get("bot_id")
+        and not event.get("subtype")
+        and "edited" not in event
+        and event.get("text") is not None
+    )
+
+
+def _error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
+
+
+class WorkIndicator:
+    """Shows a question is being answered: the assistant thread status where Slack allows it, else a
+    reaction on the question, else a placeholder message that the answer then replaces."""
+
+    def __init__(self, bot: SlackBot, client: AsyncWebClient, channel: str, thread_ts: str, message_ts: str):
+        self.bot, self.client = bot, client
+        self.channel, self.thread_ts, self.message_ts = channel, thread_ts, message_ts
+        self.kind = ""
+        self.placeholder_ts = ""
+
+    async def start(self) -> None:
+        channel_kind = self.channel[:1]
+        if channel_kind not in self.bot.status_refused:
+            try:
+                await self.client.assistant_threads_setStatus(
+                    channel_id=self.channel, thread_ts=self.thread_ts, status=render.WORKING_STATUS
+                )
+                self.kind = "status"
+                return
+            except SlackApiError as exc:
+                log.info("no assistant status in %s channels (%s)", channel_kind, _error_code(exc))
+                self.bot.status_refused.add(channel_kind)
+        if self.bot.reactions_allowed and self.message_ts:
+            try:
+                await self.client.reactions_add(
+                    channel=self.channel, timestamp=self.message_ts, name=render.WORKING_EMOJI
+                )
+                self.kind = "reaction"
+                return
+            except SlackApiError as exc:
+                if _error_code(exc) in _NO_PERMISSION:
+                    self.bot.reactions_allowed = False
+                log.info("no working reaction (%s)", _error_code(exc))
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel, thread_ts=self.thread_ts, text=render.WORKING_TEXT
+            )
+            self.kind, self.placeholder_ts = "placeholder", str(response["ts"])
+        except SlackApiError as exc:
+            log.warning("could not show that work is under way (%s)", _error_code(exc))
+
+    def take_placeholder(self) -> str:
+        """The placeholder's ts, once: the first message of the reply replaces it."""
+        ts, self.placeholder_ts = self.placeholder_ts, ""
+        return ts
+
+    async def stop(self) -> None:
+        try:
+            if self.kind == "status":
+                await self.client.assistant_threads_setStatus(
+                    channel_id=self.channel, thread_ts=self.thread_ts, status=""
+                )
+            elif self.kind == "reaction":
+                await self.client.reactions_remove(
+                    channel=self.channel, timestamp=self.message_ts, name=render.WORKING_EMOJI
+                )
+            elif self.placeholder_ts:  # nothing replaced it
+                await self.client.chat_delete(channel=self.channel, ts=self.take_placeholder())
+        except SlackApiError as exc:
+            log.info("could not clear the working indicator (%s)", _error_code(exc))
+
+
+async def _send(
+    client: AsyncWebClient, channel: str, thread_ts: str, message: render.Message, replace_ts: str
+) -> None:
+    if replace_ts:
+        await client.chat_update(channel=channel, ts=replace_ts, **message.payload())
+    else:
+        await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message.payload()
+        )
+
+
+async def post_reply(
+    bot: SlackBot,
+    client: AsyncWebClient,
+    channel: str,
+    thread_ts: str,
+    reply: Reply,
+    indicator: WorkIndicator,
+) -> None:
+    """Post a reply in the thread (replacing the placeholder if there is one). A collapsible container
+    that Slack rejects is replaced by the "Show sources" button, for this and every later answer."""
+    messages = render.answer_messages(reply, collapsible=bot.containers_accepted)
+    i = 0
+    while i < len(messages):
+        try:
+            await _send(client, channel, thread_ts, messages[i], indicator.placeholder_ts)
+        except SlackApiError as exc:
+            has_container = any(b.get("type") == "container" for b in messages[i].blocks)
+            if not (has_container and _error_code(exc) in _INVALID_BLOCKS):
+                raise
+            log.info("Slack rejected the collapsible sources container; using the Show sources button")
+            bot.containers_accepted = False
+            messages = render.answer_messages(reply, collapsible=False)  # splits as before
+            continue
+        indicator.take_placeholder()
+        i += 1
+
+
+async def answer_in_thread(
+    bot: SlackBot, client: AsyncWebClient, question: Question, channel: str, thread_ts: str, message_ts: str
+) -> None:
+    """Answer `question` in the thread `thread_ts`, showing work on `message_ts` meanwhile. Failures
+    reach the person as one line in the thread."""
+    indicator = WorkIndicator(bot, client, channel, thread_ts, message_ts)
+    await indicator.start()
+    try:
+        reply = await bot.assistant.answer(question)
+        if reply is not None:
+            await post_reply(bot, client, channel, thread_ts, reply, indicator)
+    except Exception as exc:  # noqa: BLE001 - one line to the person, details to the log
+        log.exception("answering in %s failed", channel)
+        try:
+            await _send(client, channel, thread_ts, render.error_notice(exc), indicator.take_placeholder())
+        except SlackApiError as post_exc:
+            log.warning("could not report the failure in %s (%s)", channel, _error_code(post_exc))
+    finally:
+        await indicator.stop()
+
+
+async def answer_message_event(
+    bot: SlackBot,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    bot_user_id: str | None,
+) -> None:
+    """An app_mention or direct message: answered once, in its thread, with the thread's history."""
+    team = str(body.get("team_id") or event.get("team") or "")
+    channel, ts = str(event["channel"]), str(event["ts"])
+    if not await bot.first_delivery(team, channel, ts):
+        return
+    thread_ts = str(event.get("thread_ts") or ts)
+    question = Question(
+        platform="slack",
+        workspace=team,
+        channel=channel,
+        thread=thread_ts,
+        user=str(event["user"]),
+        text=question_text(str(event.get("text", "")), bot_user_id),
+        event_id=str(body.get("event_id", "")),
+    )
+    await answer_in_thread(bot, client, question, channel, thread_ts, ts)

@@ -1,0 +1,135 @@
+"""Scripted LangChain chat and embedding models: replies chosen by the test, every call recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+
+from tests import fake_openai
+
+Reply = AIMessage | Exception | Callable[[list[BaseMessage], dict[str, Any]], "AIMessage | Exception"]
+
+
+def tool_reply(
+    name: str, args: dict[str, Any], prompt_tokens: int = 100, completion_tokens: int = 20
+) -> AIMessage:
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": name, "args": args, "id": "call_1", "type": "tool_call"}],
+        usage_metadata={
+            "input_tokens": prompt_tokens,
+            "output_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    )
+
+
+def text_reply(text: str, prompt_tokens: int = 100, completion_tokens: int = 20) -> AIMessage:
+    return AIMessage(
+        content=text,
+        usage_metadata={
+            "input_tokens": prompt_tokens,
+            "output_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    )
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies in order from `replies` (the last one repeats); a callable reply gets (messages, kwargs).
+
+    `calls` records (messages, kwargs) of every call; kwargs hold the bound `tools` and `tool_choice`. With
+    `tools=False` the model cannot bind tools, like a model without tool calling. `delay` slows each call
+    down; `max_in_flight` is the most calls seen running at once.
+    """
+
+    replies: list[Any] = []
+    tools: bool = True
+    delay: float = 0.0
+    calls: list[Any] = []
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
+        if not self.tools:
+            raise NotImplementedError("this scripted model has no tool calling")
+        return self.bind(tools=list(tools), tool_choice=tool_choice, **kwargs)
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, **kw: Any) -> ChatResult:
+        raise NotImplementedError("use the async API")
+
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        self.calls.append((list(messages), kw))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        index = min(len(self.calls) - 1, len(self.replies) - 1)
+        reply = self.replies[index]
+        if callable(reply) and not isinstance(reply, AIMessage):
+            reply = reply(list(messages), kw)
+        if isinstance(reply, Exception):
+            raise reply
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+class KeywordEmbeddings(Embeddings):
+    """Vectors by topic: a text mentioning any keyword of topic i points along axis i.
+
+    Lets a test show vector search finding an entity whose text shares no word with the question.
+    """
+
+    def __init__(self, topics: Sequence[Sequence[str]]) -> None:
+        self.topics = [[k.lower() for k in t] for t in topics]
+        self.calls: list[list[str]] = []
+
+    def _vector(self, text: str) -> list[float]:
+        low = text.lower()
+        v = [1.0 if any(k in low for k in topic) else 0.0 for topic in self.topics]
+        return v + [0.0 if any(v) else 1.0]  # texts of no topic point elsewhere
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+def args_of(message: AIMessage) -> str:
+    return json.dumps(message.tool_calls[0]["args"]) if message.tool_calls else str(message.content)
+
+
+def graph_reply(messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
+    """A scripted model doing the indexing work, like `fake_openai.graph_responder` (usage: 100 in, 20 out)."""
+    request = {
+        "messages": [
+            {
+                "role": {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}[m.type],
+                "content": m.content,
+            }
+            for m in messages
+        ],
+        "tool_choice": {"function": {"name": kwargs["tool_choice"]}} if kwargs.get("tool_choice") else None,
+    }
+    spec = fake_openai.graph_responder(request)
+    if spec.get("tool_calls"):
+        call = spec["tool_calls"][0]
+        return tool_reply(call["name"], call["arguments"])
+    return text_reply(spec["content"])

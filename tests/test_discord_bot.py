@@ -1,0 +1,516 @@
+"""The Discord bot driven for real, offline: discord.py's own client, parsers and HTTP layer, with the HTTP
+layer pointed at a local fake Discord API (tests/discord_fake.py) and the assistant over a real SQLite index."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from bot.core import Assistant, Question, Reply
+from bot.discord.client import DiscordBot
+from bot.discord.render import NOT_ADMIN, SOURCES_EXPIRED
+from bot.memory import LocalMemory, Memory, RedisMemory
+from kg.config import Settings
+from kg.index import build_index
+from kg.search.local import Turn
+from kg.store import open_store
+from tests.discord_fake import EPHEMERAL, Call, FakeDiscord
+
+G, C = FakeDiscord.GUILD_ID, FakeDiscord.CHANNEL_ID
+MANAGE_GUILD = discord.Permissions(manage_guild=True).value
+ADMINISTRATOR = discord.Permissions(administrator=True).value
+SEND = discord.Permissions(send_messages=True, read_message_history=True).value
+LISTED_ADMIN = 1600000000000000009  # in KG_ADMINS, without any server permission
+
+PAGER = (
+    "When the Lantern Engine fails, Tomas Lindqvist pages the on-call team with @everyone and <@123> "
+    "in the Beacon channel.\n"
+)
+
+
+def person(user_id: int = 1600000000000000001, name: str = "maria") -> dict[str, Any]:
+    return FakeDiscord().user(user_id, name)
+
+
+def payload_of(call: Call) -> dict[str, Any] | None:
+    """The message part of a request: the body, or the `data` of an interaction callback."""
+    if not isinstance(call.body, dict):
+        return None
+    return call.body.get("data") if call.path.endswith("/callback") else call.body
+
+
+def assert_nothing_pings(fake: FakeDiscord) -> None:
+    sent = 0
+    for call in fake.calls:
+        payload = payload_of(call)
+        if not payload or not any(payload.get(k) for k in ("content", "embeds", "components")):
+            continue
+        sent += 1
+        mentions = payload.get("allowed_mentions")
+        assert mentions is not None and mentions["parse"] == [], call
+        assert not mentions.get("users") and not mentions.get("roles") and not mentions.get("replied_user"), (
+            call
+        )
+    assert sent, "no message was sent at all"
+
+
+# --- fixtures ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord()
+    base = await server.start()
+    # discord.py builds every REST and webhook URL from Route.BASE
+    monkeypatch.setattr(discord.http.Route, "BASE", base)
+    yield server
+    await server.stop()
+    assert server.unknown == [], "the bot called routes the fake does not know"
+    # discord.py logs (and swallows) exceptions raised in event handlers, commands and views
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+@pytest.fixture
+async def indexed(corpus: Path, settings: Settings) -> Settings:
+    (corpus / "pager.txt").write_text(PAGER, encoding="utf-8")
+    store = open_store(settings.store_url)
+    await build_index([corpus], store, settings)
+    await store.close()
+    return settings.model_copy(update={"kg_sources": str(corpus), "kg_admins": str(LISTED_ADMIN)})
+
+
+def make_assistant(settings: Settings, memory: Memory | None = None, **kw: Any) -> Assistant:
+    return Assistant(
+        settings, open_store(settings.store_url), memory or LocalMemory(), progress_interval=0.0, **kw
+    )
+
+
+Starter = Callable[..., Awaitable[DiscordBot]]
+
+
+@pytest.fixture
+async def start_bot(fake: FakeDiscord) -> AsyncIterator[Starter]:
+    """Logs a DiscordBot in against the fake API (GET /users/@me, the application, command sync) and feeds it
+    the server it is in, as the gateway would (GUILD_CREATE)."""
+    bots: list[DiscordBot] = []
+
+    async def start(assistant: Assistant, guild_ids: tuple[int, ...] = (G,)) -> DiscordBot:
+        bot = DiscordBot(assistant, guild_ids=guild_ids)
+        await bot.login("fake-token")
+        bot._connection.parse_guild_create(fake.guild())
+        bots.append(bot)
+        return bot
+
+    yield start
+    for bot in bots:
+        if not bot.is_closed():
+            await bot.close()
+            await bot.assistant.close()
+
+
+async def settle() -> None:
+    """Let anything the bot still has scheduled run (for asserting that nothing more happens)."""
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+# --- start-up ----------------------------------------------------------------------------------------
+
+
+async def test_commands_are_synced_to_the_configured_servers(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    assert bot.user is not None and bot.user.id == FakeDiscord.BOT_ID
+    assert bot.intents.value == discord.Intents(guilds=True, guild_messages=True).value
+    assert not bot.intents.message_content and not bot.intents.members and not bot.intents.presences
+    [sync] = fake.find("PUT", rf"/applications/{FakeDiscord.APP_ID}/guilds/{G}/commands")
+    commands = {c["name"]: c for c in sync.body}
+    assert set(commands) == {"ask", "reindex"}
+    assert commands["ask"]["options"][0]["name"] == "question" and commands["ask"]["options"][0]["required"]
+    assert int(commands["reindex"]["default_member_permissions"]) == MANAGE_GUILD
+    assert not fake.find("PUT", rf"/applications/{FakeDiscord.APP_ID}/commands")
+
+
+async def test_commands_are_synced_globally_without_configured_servers(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    await start_bot(make_assistant(indexed), guild_ids=())
+    [sync] = fake.find("PUT", rf"/applications/{FakeDiscord.APP_ID}/commands")
+    assert {c["name"] for c in sync.body} == {"ask", "reindex"}
+    assert not fake.find("PUT", r"/applications/\d+/guilds/\d+/commands")
+
+
+# --- /ask --------------------------------------------------------------------------------------------
+
+
+class GatedAssistant(Assistant):
+    """Answers only once the test opens the gate: shows what the bot does before an answer exists."""
+
+    gate: asyncio.Event
+
+    async def answer(self, q: Question) -> Reply | None:
+        await self.gate.wait()
+        return await super().answer(q)
+
+
+async def test_ask_defers_then_follows_up_and_opens_a_thread(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    assistant = GatedAssistant(indexed, open_store(indexed.store_url), LocalMemory(), progress_interval=0.0)
+    assistant.gate = asyncio.Event()
+    bot = await start_bot(assistant)
+    payload = fake.command("ask", person(), question="What is the Lantern Engine?")
+    bot._connection.parse_interaction_create(payload)
+
+    # Acknowledged while the answer is still being worked out (Discord allows 3 seconds).
+    [defer] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+    assert defer.body["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: "kgbot is thinking..."
+    assert defer.query == {"with_response": "1"}
+    await settle()
+    assert not fake.find("POST", r"/webhooks/.*") and not fake.find("PATCH", r".*")
+    assistant.gate.set()
+
+    # The answer replaces the "thinking" message (Edit Original Interaction Response).
+    original_path = rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original"
+    [followup] = await fake.wait_for("PATCH", original_path)
+    [thread] = await fake.wait_for("POST", rf"/channels/{C}/messages/\d+/threads")
+    order = [c.path for c in fake.calls]
+    assert order.index(defer.path) < order.index(followup.path) < order.index(thread.path)
+
+    content = followup.body["content"]
+    assert "Lantern Engine" in content and "[Data:" not in content and "[1]" in content
+    [row] = followup.body["components"]
+    [button] = row["components"]
+    assert button["custom_id"].startswith("kgbot:sources:") and button["label"].startswith("Sources (")
+    # The thread is opened on the answer, which replaced the deferred "thinking" message.
+    original = fake.interactions[payload["token"]]["original"]
+    assert thread.path == f"/channels/{C}/messages/{original}/threads"
+    assert thread.body["name"] == "What is the Lantern Engine?"
+    # Its conversation is the thread's: a follow-up there finds this question in the history.
+    history = await assistant.memory.history(f"discord:{G}:{C}:{original}")
+    assert [t.text for t in history] == ["What is the Lantern Engine?", history[1].text]
+    assert_nothing_pings(fake)
+
+
+async def test_ask_inside_a_thread_answers_there_without_a_new_thread(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    assistant = make_assistant(indexed)
+    bot = await start_bot(assistant)
+    thread_id = fake.snowflake()
+    fake.channels[thread_id] = fake.thread(thread_id, C, "Earlier question")
+    bot._connection.parse_thread_create(fake.channels[thread_id])
+    payload = fake.command("ask", person(), channel_id=thread_id, question="Who maintains the data pipeline?")
+    bot._connection.parse_interaction_create(payload)
+    [followup] = await fake.wait_for(
+        "PATCH", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original"
+    )
+    assert "Tomas Lindqvist" in followup.body["content"]
+    await settle()
+    assert not fake.find("POST", r"/channels/\d+/messages/\d+/threads")
+    assert len(await assistant.memory.history(f"discord:{G}:{C}:{thread_id}")) == 2
+
+
+# --- mentions --------------------------------------------------------------------------------------------
+
+
+class RecordingAssistant(Assistant):
+    """Records the history each question was asked with."""
+
+    seen: list[tuple[Question, list[Turn]]]
+
+    async def answer(self, q: Question) -> Reply | None:
+        self.seen.append((q, await self.memory.history(q.thread_key)))
+        return await super().answer(q)
+
+
+async def test_mention_is_answered_in_a_thread_and_follow_ups_use_its_history(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    assistant = RecordingAssistant(
+        indexed, open_store(indexed.store_url), LocalMemory(), progress_interval=0.0
+    )
+    assistant.seen = []
+    bot = await start_bot(assistant)
+    mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> What is the Lantern Engine?", person())
+    bot._connection.parse_message_create(mention)
+
+    [thread] = await fake.wait_for("POST", rf"/channels/{C}/messages/{mention['id']}/threads")
+    assert thread.body["name"] == "What is the Lantern Engine?"
+    thread_id = mention["id"]  # a thread created from a message has the message's id
+    [answer] = await fake.wait_for("POST", rf"/channels/{thread_id}/messages")
+    assert "Lantern Engine" in answer.body["content"] and "[Data:" not in answer.body["content"]
+    assert answer.body["components"][0]["components"][0]["custom_id"].startswith("kgbot:sources:")
+    assert fake.find("POST", rf"/channels/{C}/typing")
+    assert not fake.find("POST", rf"/channels/{C}/messages")  # nothing posted in the channel itself
+    question, history = assistant.seen[0]
+    assert question.text == "What is the Lantern Engine?" and history == []
+
+    # Discord tells the bot about the new thread, then someone mentions it there.
+    bot._connection.parse_thread_create(fake.channels[int(thread_id)])
+    follow_up = fake.user_message(int(thread_id), f"<@{FakeDiscord.BOT_ID}> Who designed it?", person())
+    bot._connection.parse_message_create(follow_up)
+    await fake.wait_for("POST", rf"/channels/{thread_id}/messages", count=2)
+    question, history = assistant.seen[1]
+    assert (question.channel, question.thread) == (str(C), thread_id)
+    assert [t.text for t in history][0] == "What is the Lantern Engine?"
+    assert len(history) == 2
+    await settle()
+    assert len(fake.find("POST", r"/channels/\d+/messages/\d+/threads")) == 1  # no second thread
+    assert_nothing_pings(fake)
+
+
+async def test_mention_in_a_thread_the_bot_has_not_seen_is_answered_there(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    thread_id = fake.snowflake()
+    fake.channels[thread_id] = fake.thread(thread_id, C, "Older thread")  # not in discord.py's cache
+    message = fake.user_message(
+        thread_id, f"<@!{FakeDiscord.BOT_ID}> Who maintains the data pipeline?", person()
+    )
+    bot._connection.parse_message_create(message)
+    [answer] = await fake.wait_for("POST", rf"/channels/{thread_id}/messages")
+    assert "Tomas Lindqvist" in answer.body["content"]
+    assert fake.find("GET", rf"/channels/{thread_id}")
+    assert not fake.find("POST", r"/channels/\d+/messages/\d+/threads")
+
+
+async def test_messages_not_for_the_bot_are_ignored(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    before = len(fake.calls)
+    bot._connection.parse_message_create(
+        fake.user_message(C, "What is the Lantern Engine?", person(), mention_bot=False)
+    )
+    other_bot = {**person(1600000000000000077, "otherbot"), "bot": True}
+    bot._connection.parse_message_create(
+        fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> What is the Lantern Engine?", other_bot)
+    )
+    everyone = fake.user_message(C, "@everyone What is the Lantern Engine?", person(), mention_bot=False)
+    everyone["mention_everyone"] = True
+    bot._connection.parse_message_create(everyone)
+    await settle()
+    assert fake.calls[before:] == []
+
+
+# --- /reindex ----------------------------------------------------------------------------------------------
+
+
+async def test_reindex_is_refused_for_members_without_permission(
+    fake: FakeDiscord, indexed: Settings, corpus: Path, start_bot: Starter
+) -> None:
+    assistant = make_assistant(indexed)
+    bot = await start_bot(assistant)
+    before = await assistant.store.stats("default")
+    (corpus / "new.txt").write_text("The Aurora Project is run by Quentin Blake.", encoding="utf-8")
+    payload = fake.command("reindex", person(), permissions=SEND)
+    bot._connection.parse_interaction_create(payload)
+
+    [refusal] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+    assert refusal.body["type"] == 4
+    assert refusal.body["data"]["content"] == NOT_ADMIN
+    assert refusal.body["data"]["flags"] & EPHEMERAL
+    await settle()
+    assert len(fake.find("POST", r"/interactions/.*")) == 1
+    assert not fake.find("PATCH", r".*") and not fake.find("POST", r"/(webhooks|channels)/.*")
+    assert await assistant.store.stats("default") == before  # the index is untouched
+    assert await assistant.memory.acquire("reindex:default")  # and no reindex holds the lock
+    assert_nothing_pings(fake)
+
+
+@pytest.mark.parametrize(
+    ("user_id", "permissions"),
+    [(1600000000000000001, MANAGE_GUILD), (1600000000000000002, ADMINISTRATOR), (LISTED_ADMIN, SEND)],
+    ids=["manage-server", "administrator", "kg-admins"],
+)
+async def test_reindex_by_an_admin_edits_one_message_with_progress_then_the_summary(
+    fake: FakeDiscord,
+    indexed: Settings,
+    corpus: Path,
+    start_bot: Starter,
+    user_id: int,
+    permissions: int,
+) -> None:
+    assistant = make_assistant(indexed)
+    bot = await start_bot(assistant)
+    (corpus / "new.txt").write_text("The Aurora Project is run by Quentin Blake.", encoding="utf-8")
+    payload = fake.command("reindex", person(user_id, "admin"), permissions=permissions)
+    bot._connection.parse_interaction_create(payload)
+
+    [start] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+    assert start.body["type"] == 4 and not start.body["data"].get("flags", 0) & EPHEMERAL
+    assert start.body["data"]["content"].startswith("Reindexing 'default'")
+    edit_path = rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original"
+    for _ in range(2000):
+        edits = fake.find("PATCH", edit_path)
+        if edits and edits[-1].body["content"].startswith("Reindexed"):
+            break
+        await asyncio.sleep(0.01)
+    contents = [e.body["content"] for e in edits]
+    assert contents[-1].startswith("Reindexed 'default': 5 documents"), contents
+    assert any("█" in c and "%" in c for c in contents[:-1]), contents  # progress bars before the summary
+    await settle()
+    writes = {
+        c.path for c in fake.calls if c.method in ("POST", "PATCH", "DELETE") and "/commands" not in c.path
+    }
+    assert writes == {start.path, edit_path.replace("\\", "")}  # one message, nothing else posted or edited
+    stats = await assistant.store.stats("default")
+    assert stats is not None and stats.counts["documents"] == 5
+    assert_nothing_pings(fake)
+
+
+# --- the Sources button ------------------------------------------------------------------------------------
+
+
+async def ask_by_mention(bot: DiscordBot, fake: FakeDiscord, question: str) -> dict[str, Any]:
+    """Mentions the bot with `question`; returns the message the answer's Sources button is on."""
+    mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> {question}", person())
+    bot._connection.parse_message_create(mention)
+    await fake.wait_for("POST", rf"/channels/{mention['id']}/messages")
+    return next(m for m in fake.messages.values() if m["channel_id"] == mention["id"] and m["components"])
+
+
+async def click(bot: DiscordBot, fake: FakeDiscord, message: dict[str, Any]) -> dict[str, Any]:
+    custom_id = message["components"][0]["components"][0]["custom_id"]
+    payload = fake.button_click(message, custom_id, person(1600000000000000003, "tomas"))
+    bot._connection.parse_interaction_create(payload)
+    [response] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+    assert response.body["type"] == 4 and response.body["data"]["flags"] & EPHEMERAL
+    return response.body["data"]
+
+
+async def test_sources_button_works_after_a_restart_and_says_when_sources_expired(
+    fake: FakeDiscord, indexed: Settings, redis_url: str, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
+    message = await ask_by_mention(bot, fake, "What is the Lantern Engine?")
+    label = message["components"][0]["components"][0]["label"]
+
+    shown = await click(bot, fake, message)
+    [embed] = shown["embeds"]
+    assert embed["title"] == label
+    names = [f["name"] for f in embed["fields"]]
+    assert any(n.startswith("[") for n in names) and any(n.startswith("Entities (") for n in names)
+    source = next(f for f in embed["fields"] if f["name"].startswith("["))
+    assert "characters" in source["value"] and "\n> " in source["value"]
+
+    # A new process: new client, new assistant, the same Redis.
+    await bot.close()
+    await bot.assistant.close()
+    restarted = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
+    again = await click(restarted, fake, message)
+    assert again["embeds"] == shown["embeds"]
+
+    # Stored sources expire: the click then says so, in a message only the clicker sees.
+    import redis.asyncio as redis
+
+    client = redis.from_url(redis_url)
+    await client.flushall()
+    await client.aclose()
+    expired = await click(restarted, fake, message)
+    assert expired["content"] == SOURCES_EXPIRED and not expired.get("embeds")
+    assert_nothing_pings(fake)
+
+
+# --- long answers and mentions in answers -----------------------------------------------------------------
+
+
+LONG_ANSWER = "\n\n".join(
+    [f"Paragraph {i} about the Lantern Engine. " + "It forecasts coastal weather. " * 12 for i in range(8)]
+    + [
+        "```python\n"
+        + "\n".join(f"forecast_{i} = lantern.run(buoys, radar)  # step {i}" for i in range(40))
+        + "\n```"
+    ]
+    + [f"Closing paragraph {i}. " + "Wave ensemble averaging helps. " * 10 for i in range(4)]
+    + [
+        "The Lantern Engine is described in the documents [Data: Entities (1, 2, 3, 4, 5); Sources (1, 2, 3)]."
+    ]
+)
+
+
+async def test_long_answers_are_split_between_paragraphs_and_never_inside_code(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    model = FakeListChatModel(responses=[LONG_ANSWER])
+    bot = await start_bot(make_assistant(indexed, model=model))
+    mention = fake.user_message(
+        C, f"<@{FakeDiscord.BOT_ID}> Tell me everything about the Lantern Engine", person()
+    )
+    bot._connection.parse_message_create(mention)
+    await fake.wait_for("POST", rf"/channels/{mention['id']}/messages", count=3)
+    await settle()
+    sent = [c.body for c in fake.find("POST", rf"/channels/{mention['id']}/messages")]
+    contents = [b["content"] for b in sent]
+    assert len(contents) >= 3
+    assert all(len(c) <= 2000 for c in contents)
+    assert all(c.count("```") % 2 == 0 for c in contents)  # every code block opens and closes in one message
+    code_lines = [line for c in contents for line in c.splitlines() if line.startswith("forecast_")]
+    assert len(code_lines) == 40  # nothing lost
+    assert all(not c.startswith((" ", "\n")) for c in contents)
+    for paragraph in (p for p in LONG_ANSWER.split("\n\n") if not p.startswith("```") and "[Data:" not in p):
+        assert any(paragraph.strip() in c for c in contents)  # no paragraph cut in two
+    assert "[Data:" not in contents[-1] and "[1]" in contents[-1]
+    # The Sources button comes once, under the last part.
+    assert [bool(b.get("components")) for b in sent] == [False] * (len(sent) - 1) + [True]
+    assert_nothing_pings(fake)
+
+
+async def test_mentions_in_documents_ping_nobody(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    message = await ask_by_mention(bot, fake, "What happens when the Lantern Engine fails?")
+    content = message["content"]
+    assert "on-call team with @\u200beveryone and <\u200b@123>" in content
+    assert "@everyone" not in content and "<@123>" not in content
+    shown = await click(bot, fake, message)
+    excerpts = " ".join(f["value"] for f in shown["embeds"][0]["fields"])
+    assert "everyone" in excerpts and "@everyone" not in excerpts and "<@123>" not in excerpts
+    assert_nothing_pings(fake)
+
+
+async def test_long_ask_answer_continues_in_follow_ups_with_the_button_on_the_last(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed, model=FakeListChatModel(responses=[LONG_ANSWER])))
+    payload = fake.command("ask", person(), question="Tell me everything about the Lantern Engine")
+    bot._connection.parse_interaction_create(payload)
+    await fake.wait_for("POST", rf"/channels/{C}/messages/\d+/threads")
+    [first] = fake.find("PATCH", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original")
+    rest = fake.find("POST", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}")
+    parts = [first.body, *(c.body for c in rest)]
+    assert len(parts) >= 3
+    assert all(len(p["content"]) <= 2000 and p["content"].count("```") % 2 == 0 for p in parts)
+    assert [bool(p.get("components")) for p in parts] == [False] * (len(parts) - 1) + [True]
+    original = fake.interactions[payload["token"]]["original"]
+    assert fake.find("POST", rf"/channels/{C}/messages/{original}/threads")  # the thread starts at part one
+    assert_nothing_pings(fake)
+
+
+async def test_a_bare_mention_gets_usage_help_in_place_without_a_thread(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}>", person())
+    bot._connection.parse_message_create(mention)
+    [notice] = await fake.wait_for("POST", rf"/channels/{C}/messages")
+    assert notice.body["content"].startswith("Please ask a question")
+    assert str(notice.body["message_reference"]["message_id"]) == mention["id"]
+    assert not notice.body.get("components")
+    await settle()
+    assert not fake.find("POST", r"/channels/\d+/messages/\d+/threads")
+    assert_nothing_pings(fake)

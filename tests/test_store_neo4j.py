@@ -1,0 +1,725 @@
+"""The Neo4j store.
+
+- `TestNeo4jStoreContract` runs the same contract suite as SQLite against a real server when KG_TEST_NEO4J_URL
+  is set (e.g. `bolt://neo4j:kgbot-dev-password@localhost:7687` with deploy/docker-compose.yml; see README
+  "Neo4j"). It is the one documented exception to "no skips": without the variable it is skipped, with the
+  reason. The database it points at is wiped of kgbot namespaces before each test.
+- Everything else runs without a server: pure helpers, and the real `neo4j` driver against a scripted Bolt
+  server (tests/fake_bolt.py) for error messages, batching, the statements sent and their timeouts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from neo4j.exceptions import ServiceUnavailable
+
+from kg.model import Community, CommunityReport, Entity, Finding, GraphIndex, Relationship, TextUnit
+from kg.store import cypher, open_store
+from kg.store.base import StoreError
+from kg.store.neo4j import (
+    MAX_VECTOR_CANDIDATES,
+    Neo4jStore,
+    cosine_from_index_score,
+    escape_lucene,
+    fulltext_query,
+    search_terms,
+    vector_candidates,
+)
+from kg.store.neo4j_errors import check_server_version, redact_url, server_version, split_url, store_error
+from kg.store.neo4j_rows import BATCH_SIZE, batched, build_rows
+from tests.fake_bolt import Failure, FakeBolt, Rows
+from tests.store_contract import StoreContract, large_index, sample_index
+
+NEO4J_URL = os.environ.get("KG_TEST_NEO4J_URL", "")
+FAST = {"connection_timeout": 2.0, "max_transaction_retry_time": 0.5}
+SKIP_REASON = (
+    "KG_TEST_NEO4J_URL is not set: start deploy/docker-compose.yml and set it to run the store contract "
+    "against Neo4j (README, 'Neo4j')"
+)
+
+# ---------------------------------------------------------------------------------------------- contract
+
+
+@pytest.mark.skipif(not NEO4J_URL, reason=SKIP_REASON)
+class TestNeo4jStoreContract(StoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[Neo4jStore]:
+        store = Neo4jStore(
+            NEO4J_URL,
+            username=os.environ.get("NEO4J_USERNAME", "neo4j"),
+            password=os.environ.get("NEO4J_PASSWORD", ""),
+            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+        )
+        for namespace in await store.all_namespaces():
+            await store.drop_namespace(namespace)
+        yield store
+        await store.close()
+
+    async def test_generations_kept_and_cleaned(self, store: Neo4jStore) -> None:
+        for variant in ("one", "two", "three"):
+            await store.publish("ns", sample_index(variant=variant))
+        state = await store._query(cypher.NAMESPACE_GENERATIONS, {"namespace": "ns"}, action="test")
+        assert (state[0]["current"], state[0]["previous"], state[0]["cleanup"]) == (3, 2, [])
+        assert [
+            h.entity.description.endswith("three") for h in await store.search_entities("ns", "bleu", 5)
+        ] == [True]
+
+    async def test_crashed_build_is_cleaned_by_the_next(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await store.publish("ns", sample_index())
+
+        async def crash(*_args: object) -> None:
+            raise RuntimeError("process killed")
+
+        monkeypatch.setattr(
+            store, "_delete_generations", crash
+        )  # the failed build cannot clean up after itself
+        with pytest.raises(StoreError):
+            await store.publish("ns", sample_index(variant="doomed"))
+        monkeypatch.undo()
+        state = await store._query(cypher.NAMESPACE_GENERATIONS, {"namespace": "ns"}, action="test")
+        assert state[0]["cleanup"] == [2]
+        await store.publish("ns", sample_index(variant="next"))
+        state = await store._query(cypher.NAMESPACE_GENERATIONS, {"namespace": "ns"}, action="test")
+        assert (state[0]["current"], state[0]["cleanup"]) == (3, [])
+        assert await store.search_entities("ns", "doomed", 10) == []
+
+    async def test_schema_creation_is_idempotent(self, store: Neo4jStore) -> None:
+        await store.publish("ns", sample_index())
+        again = Neo4jStore(
+            NEO4J_URL,
+            username=os.environ.get("NEO4J_USERNAME", "neo4j"),
+            password=os.environ.get("NEO4J_PASSWORD", ""),
+            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+        )
+        await again.publish("other", sample_index())
+        assert sorted(await again.namespaces()) == ["ns", "other"]
+        await again.close()
+
+
+# ---------------------------------------------------------------------------------------------- open_store
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "neo4j://localhost:7687",
+        "neo4j+s://db.example.com",
+        "neo4j+ssc://db.example.com:7687",
+        "bolt://localhost:7687",
+        "bolt+s://db.example.com:7687",
+        "NEO4J://localhost",
+    ],
+)
+async def test_open_store_neo4j_urls_do_not_connect(url: str) -> None:
+    store = open_store(url, neo4j_username="kg", neo4j_password="secret", neo4j_database="graph")
+    assert isinstance(store, Neo4jStore)
+    assert store.database == "graph"
+    assert "secret" not in store.server
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("neo4j://", "names a server"),
+        ("bolt://user:secret@", "names a server"),
+        ("bolt://user:secret@localhost:7687?policy=x", "KG_STORE_URL"),
+    ],
+)
+def test_open_store_rejects_unusable_neo4j_urls(url: str, expected: str) -> None:
+    with pytest.raises(StoreError, match=expected) as raised:
+        open_store(url)
+    assert "secret" not in str(raised.value)
+
+
+async def test_open_store_takes_the_password_from_settings_or_the_url() -> None:
+    from pydantic import SecretStr
+
+    async with FakeBolt() as server:
+        store = open_store(server.url, neo4j_username="kg", neo4j_password=SecretStr("from-settings"), **FAST)
+        await store.namespaces()
+        await store.close()
+        host = server.url.removeprefix("bolt://")
+        store = open_store(f"bolt://url%40user:p%40ss@{host}", neo4j_password="ignored", **FAST)
+        await store.namespaces()
+        await store.close()
+    assert [(logon["principal"], logon["credentials"]) for logon in server.logons] == [
+        ("kg", "from-settings"),
+        ("url@user", "p@ss"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_unreachable_server_names_kg_store_url() -> None:
+    store = Neo4jStore(f"bolt://user:secret@127.0.0.1:{closed_port()}", password="pw", **FAST)
+    with pytest.raises(StoreError, match="cannot reach Neo4j at bolt://127.0.0.1:.*KG_STORE_URL") as raised:
+        await store.search_entities("ns", "attention", 5)
+    assert "secret" not in str(raised.value)
+    with pytest.raises(StoreError, match="previous index is still served: cannot reach.*KG_STORE_URL"):
+        await store.publish("ns", sample_index())
+    await store.close()
+
+
+async def test_wrong_password_names_the_credential_settings() -> None:
+    refused = Failure(
+        "Neo.ClientError.Security.Unauthorized", "The client is unauthorized due to authentication failure."
+    )
+    async with FakeBolt(login_failure=refused) as server:
+        store = Neo4jStore(server.url, username="kg", password="hunter2", **FAST)
+        with pytest.raises(
+            StoreError, match="rejected the login: check NEO4J_USERNAME and NEO4J_PASSWORD"
+        ) as raised:
+            await store.stats("ns")
+        assert "hunter2" not in str(raised.value)
+        with pytest.raises(StoreError, match="NEO4J_PASSWORD"):
+            await store.publish("ns", sample_index())
+        await store.close()
+
+
+async def test_missing_database_names_neo4j_database() -> None:
+    async with FakeBolt(databases=("neo4j",)) as server:
+        store = Neo4jStore(server.url, database="knowledge", **FAST)
+        with pytest.raises(StoreError, match="no database 'knowledge': set NEO4J_DATABASE"):
+            await store.get_entities("ns", ["Transformer"])
+        await store.close()
+
+
+async def test_too_old_server_is_refused_before_any_query() -> None:
+    async with FakeBolt(agent="Neo4j/4.4.30") as server:
+        store = Neo4jStore(server.url, **FAST)
+        with pytest.raises(
+            StoreError, match=r"is Neo4j/4.4.30; kgbot needs Neo4j 5.15 or later.*KG_STORE_URL"
+        ):
+            await store.namespaces()
+        assert server.runs == []
+        await store.close()
+
+
+async def test_server_without_vector_indexes_names_the_embedding_setting() -> None:
+    def respond(query: str, parameters: dict[str, Any]) -> Rows | Failure:
+        if query == cypher.CREATE_ENTITY_VECTOR_INDEX:
+            return Failure("Neo.ClientError.Statement.SyntaxError", "Invalid input 'VECTOR'")
+        return Rows()
+
+    async with FakeBolt(respond=respond) as server:
+        store = Neo4jStore(server.url, **FAST)
+        with pytest.raises(StoreError, match="cannot create a vector index.*KG_EMBEDDING_MODEL"):
+            await store.publish("ns", sample_index())
+        assert cypher.START_BUILD not in server.queries()  # failed before anything was written
+        await store.close()
+
+
+async def test_closed_store_raises() -> None:
+    store = Neo4jStore("bolt://127.0.0.1:1", **FAST)
+    await store.close()
+    with pytest.raises(StoreError, match="closed"):
+        await store.namespaces()
+    with pytest.raises(StoreError, match="closed"):
+        await store.publish("ns", sample_index())
+    await store.close()  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ServiceUnavailable("Couldn't connect"), "cannot reach Neo4j at neo4j://db:7687: .*KG_STORE_URL"),
+        (ConnectionRefusedError(111, "refused"), "KG_STORE_URL"),
+        (TimeoutError(), "did not finish in time while trying to read entities"),
+        (RuntimeError("boom"), "could not read entities in Neo4j: boom"),
+        (StoreError("as is"), "^as is$"),
+    ],
+)
+def test_store_error_mapping(error: BaseException, expected: str) -> None:
+    mapped = store_error(error, server="neo4j://db:7687", database="neo4j", action="read entities")
+    assert isinstance(mapped, StoreError)
+    assert re.search(expected, str(mapped)), str(mapped)
+
+
+# ---------------------------------------------------------------------------------------------- statements sent
+
+
+def scripted(
+    *,
+    generation: int = 7,
+    leftovers: tuple[int, ...] = (),
+    retired: int | None = None,
+    published: bool = True,
+    fail_on: str | None = None,
+    vector_index_dimensions: int | None = 4,
+    state: dict[str, Any] | None = None,
+) -> Any:
+    def respond(query: str, parameters: dict[str, Any]) -> Rows | Failure:
+        if query == fail_on:
+            return Failure("Neo.ClientError.Statement.ArgumentError", "scripted failure")
+        if query == cypher.START_BUILD:
+            return Rows(["generation", "leftovers"], [[generation, list(leftovers)]])
+        if query == cypher.PUBLISH_BUILD:
+            return Rows(["retired"], [[retired]] if published else [])
+        if query in cypher.DELETE_GENERATIONS_BY_LABEL.values():
+            return Rows(["deleted"], [[0]])
+        if query == cypher.ENTITY_VECTOR_INDEX_DIMENSIONS:
+            return Rows(["dimensions"], [[vector_index_dimensions]])
+        if query == cypher.NAMESPACE_STATE and state is not None:
+            return Rows(list(state), [list(state.values())])
+        return Rows()
+
+    return respond
+
+
+def statement_names() -> dict[str, str]:
+    names = {}
+    for name, value in vars(cypher).items():
+        if name.isupper() and not name.startswith("_"):
+            if isinstance(value, str):
+                names[value] = name
+            elif name.endswith("_BY_LABEL"):
+                names.update({v: f"{name}[{k}]" for k, v in value.items() if isinstance(v, str)})
+    return names
+
+
+def assert_only_module_statements(server: FakeBolt) -> None:
+    """Every statement sent is a constant of kg.store.cypher, verbatim: nothing was formatted into it."""
+    known = statement_names()
+    assert [q for q in server.queries() if q not in known] == []
+
+
+async def test_publish_writes_in_unwind_batches() -> None:
+    index = large_index(2500)
+    async with FakeBolt(respond=scripted()) as server:
+        store = Neo4jStore(server.url, batch_size=1000, **FAST)
+        await store.publish("ns", index)
+        await store.close()
+    assert_only_module_statements(server)
+    names = statement_names()
+    writes = [run for run in server.runs if "rows" in run.parameters]
+    calls = Counter(names[run.query] for run in writes)
+    assert calls == {
+        "CREATE_DOCUMENTS": 1,
+        "CREATE_CHUNKS": 3,
+        "CREATE_ENTITIES_BY_LABEL[None]": 3,
+        "CREATE_MENTIONS": 3,
+        "CREATE_RELATIONSHIPS": 3,
+        "CREATE_COMMUNITIES": 1,
+        "CREATE_COMMUNITY_MEMBERS": 3,
+        "CREATE_REPORTS": 1,
+    }
+    rows = Counter()
+    for run in writes:
+        assert 1 <= len(run.parameters["rows"]) <= 1000
+        assert (run.parameters["namespace"], run.parameters["generation"]) == ("ns", 7)
+        rows[names[run.query]] += len(run.parameters["rows"])
+    assert rows["CREATE_ENTITIES_BY_LABEL[None]"] == rows["CREATE_RELATIONSHIPS"] == 2500
+    assert [names[q] for q in server.queries()].index("PUBLISH_BUILD") == len(server.runs) - 1
+    assert all(
+        begin.get("tx_timeout") for begin in server.begins
+    )  # every transaction has a server-side timeout
+
+
+async def test_schema_is_created_once_per_store() -> None:
+    async with FakeBolt(respond=scripted()) as server:
+        store = Neo4jStore(server.url, **FAST)
+        await store.publish("ns", sample_index())
+        await store.publish("other", sample_index())
+        await store.close()
+    calls = Counter(server.queries())
+    for statement in (*cypher.SCHEMA_STATEMENTS, cypher.CREATE_ENTITY_VECTOR_INDEX):
+        assert calls[statement] == 1
+    vector = [run for run in server.runs if run.query == cypher.CREATE_ENTITY_VECTOR_INDEX][0]
+    assert vector.parameters == {"dimensions": 4}
+    published = [run for run in server.runs if run.query == cypher.PUBLISH_BUILD]
+    assert [
+        (p.parameters["embedding_dimensions"], p.parameters["vector_index_dimensions"]) for p in published
+    ] == [
+        (4, 4),
+        (4, 4),
+    ]
+    assert published[0].parameters["entity_count"] == 5 and published[0].parameters["embedding_count"] == 5
+
+
+async def test_leftovers_and_retired_generations_are_deleted() -> None:
+    async with FakeBolt(respond=scripted(generation=9, leftovers=(5, 8), retired=6)) as server:
+        store = Neo4jStore(server.url, **FAST)
+        await store.publish("ns", sample_index(embeddings=False))
+        await store.close()
+    names = statement_names()
+    sequence = [(names[run.query], run.parameters.get("generations")) for run in server.runs]
+    start = sequence.index(("START_BUILD", None))
+    first_write = next(i for i, (name, _) in enumerate(sequence) if name.startswith("CREATE_DOCUMENTS"))
+    publish = sequence.index(("PUBLISH_BUILD", None))
+    before = sequence[start + 1 : first_write]
+    assert {name for name, _ in before} == {
+        *(f"DELETE_GENERATIONS_BY_LABEL[{label}]" for label in cypher.NODE_LABELS[1:]),
+        "FORGET_GENERATIONS",
+    }
+    assert all(generations == [5, 8] for _, generations in before)
+    after = sequence[publish + 1 :]
+    assert after and all(generations == [6] for _, generations in after)
+    assert cypher.CREATE_ENTITY_VECTOR_INDEX not in server.queries()  # no embeddings, no vector index
+
+
+@pytest.mark.parametrize("how", ["write fails", "superseded"])
+async def test_failed_publish_deletes_its_own_generation(how: str) -> None:
+    respond = (
+        scripted(generation=4, fail_on=cypher.CREATE_RELATIONSHIPS)
+        if how == "write fails"
+        else scripted(generation=4, published=False)
+    )
+    async with FakeBolt(respond=respond) as server:
+        store = Neo4jStore(server.url, **FAST)
+        with pytest.raises(StoreError, match="previous index is still served") as raised:
+            await store.publish("ns", sample_index())
+        await store.close()
+    if how == "superseded":
+        assert "newer publish" in str(raised.value)
+    names = statement_names()
+    deletes = [run for run in server.runs if names[run.query].startswith("DELETE_GENERATIONS")]
+    assert deletes and all(run.parameters["generations"] == [4] for run in deletes)
+    assert names[server.runs[-1].query] == "FORGET_GENERATIONS"
+
+
+async def test_invalid_builds_fail_before_writing() -> None:
+    dangling = sample_index()
+    dangling.relationships.append(Relationship("r9", 9, "Transformer", "Nobody", "?", 1.0))
+    mixed = sample_index()
+    mixed.entities[3].embedding = [1.0, 2.0]
+    duplicate = sample_index()
+    duplicate.entities.append(duplicate.entities[0])
+    async with FakeBolt(respond=scripted()) as server:
+        store = Neo4jStore(server.url, **FAST)
+        for index, expected in (
+            (dangling, "names 'Nobody', which is not an entity"),
+            (mixed, "different dimensions"),
+            (duplicate, "two entities with the id 'e1'"),
+        ):
+            with pytest.raises(StoreError, match=expected):
+                await store.publish("ns", index)
+        await store.close()
+    assert server.runs == []
+
+
+async def test_each_read_is_one_statement_whatever_the_number_of_ids() -> None:
+    ids = [f"id{i}" for i in range(2000)]
+    async with FakeBolt(respond=scripted()) as server:
+        store = Neo4jStore(server.url, **FAST)
+        reads = {
+            "get_entities": lambda: store.get_entities("ns", ids),
+            "relationships_of": lambda: store.relationships_of("ns", ids, 50),
+            "reports_for": lambda: store.reports_for("ns", ids),
+            "get_text_units": lambda: store.get_text_units("ns", ids),
+            "document_titles": lambda: store.document_titles("ns", ids),
+            "search_entities": lambda: store.search_entities("ns", 'NEAR("attention" AND (bleu* 🤖', 10),
+            "search_text_units": lambda: store.search_text_units("ns", "positional encoding?", 10),
+            "stats": lambda: store.stats("ns"),
+            "namespaces": lambda: store.namespaces(),
+        }
+        for name, read in reads.items():
+            before = len(server.runs)
+            await read()
+            assert len(server.runs) - before == 1, name
+        await store.close()
+    assert_only_module_statements(server)
+    search = next(run for run in server.runs if run.query == cypher.SEARCH_ENTITIES)
+    assert search.parameters["query"] == fulltext_query(
+        'NEAR("attention" AND (bleu* 🤖', boosted_field="title"
+    )
+    assert all(begin["mode"] == "r" and begin["tx_timeout"] > 0 for begin in server.begins)
+
+
+async def test_empty_reads_send_nothing() -> None:
+    async with FakeBolt(respond=scripted()) as server:
+        store = Neo4jStore(server.url, **FAST)
+        assert await store.search_entities("ns", "?! ** ()", 10) == []
+        assert await store.search_entities("ns", "attention", 0) == []
+        assert await store.search_text_units("ns", "", 10) == []
+        assert await store.get_entities("ns", []) == []
+        assert await store.relationships_of("ns", ["x"], 0) == []
+        assert await store.reports_for("ns", []) == []
+        assert await store.search_entities_by_vector("ns", [0.0, 0.0], 5) == []
+        await store.close()
+    assert server.runs == []
+
+
+async def test_vector_search_uses_the_index_then_falls_back_to_exact() -> None:
+    state = {
+        "generation": 3,
+        "embedding_dimensions": 4,
+        "embedding_count": 5,
+        "vector_index_dimensions": 4,
+    }
+    async with FakeBolt(respond=scripted(state=state)) as server:
+        store = Neo4jStore(server.url, **FAST)
+        assert await store.search_entities_by_vector("ns", [1.0, 0.0, 0.0, 0.0], 3) == []
+        with pytest.raises(StoreError, match="has 2 dimensions but the index of 'ns' has 4"):
+            await store.search_entities_by_vector("ns", [1.0, 0.0], 3)
+        await store.close()
+    names = [statement_names()[q] for q in server.queries()]
+    # The index returned fewer neighbours of this generation than asked: the exact search answers instead.
+    assert names == ["NAMESPACE_STATE", "VECTOR_SEARCH_INDEX", "VECTOR_SEARCH_EXACT", "NAMESPACE_STATE"]
+    index_run, exact_run = server.runs[1], server.runs[2]
+    assert index_run.parameters["candidates"] == vector_candidates(3)
+    assert (index_run.parameters["generation"], exact_run.parameters["vector_norm"]) == (3, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------- pure helpers
+
+
+def test_batched() -> None:
+    rows = list(range(2500))
+    assert [len(b) for b in batched(rows, 1000)] == [1000, 1000, 500]
+    assert [list(b) for b in batched(rows[:3], 1)] == [[0], [1], [2]]
+    assert list(batched([], 1000)) == []
+    assert [len(b) for b in batched(list(range(BATCH_SIZE)))] == [BATCH_SIZE]
+    with pytest.raises(ValueError):
+        list(batched(rows, 0))
+
+
+def test_escape_lucene() -> None:
+    assert escape_lucene('a+b-c&&d||e!(f){g}[h]^"i"~j*k?l:m\\n/o') == (
+        'a\\+b\\-c\\&\\&d\\|\\|e\\!\\(f\\)\\{g\\}\\[h\\]\\^\\"i\\"\\~j\\*k\\?l\\:m\\\\n\\/o'
+    )
+    assert escape_lucene("cats AND dogs OR NOT mice TO") == "cats and dogs or not mice to"
+    assert escape_lucene("ANDROID ORBIT") == "ANDROID ORBIT"  # only whole words are operators
+    assert escape_lucene("title:x") == "title\\:x"
+    assert escape_lucene("") == ""
+
+
+def test_fulltext_query_quotes_user_text() -> None:
+    assert fulltext_query("What is multi-head attention?") == (
+        "multi OR multis OR head OR heads OR attention OR attentions"
+    )
+    assert fulltext_query("transformers", boosted_field="title") == (
+        "title:(transformers OR transformer)^10 OR transformers OR transformer"
+    )
+    for hostile in ("", "   ", "?!", "* ^ - + : { } ( ) [ ]", "\x00 \x1f", "x" * 5000):
+        assert fulltext_query(hostile) is None, hostile
+    assert fulltext_query('title:attention AND NEAR("x* OR y)', boosted_field="title") == (
+        "title:(title OR titles OR attention OR attentions OR near OR nears OR x OR y)^10"
+        " OR title OR titles OR attention OR attentions OR near OR nears OR x OR y"
+    )
+    assert len(search_terms(" ".join(f"w{i}" for i in range(1000)))) <= 64 * 3
+
+
+def test_fulltext_query_escapes_every_term(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kg.store.neo4j.search_terms", lambda text: ["a:b", "AND", "c*"])
+    assert (
+        fulltext_query("ignored", boosted_field="title")
+        == "title:(a\\:b OR and OR c\\*)^10 OR a\\:b OR and OR c\\*"
+    )
+
+
+def test_search_terms_fold_diacritics_like_the_index() -> None:
+    assert search_terms("Café Ünïcode") == ["cafe", "cafes", "unicode", "unicodes"]
+
+
+def test_cosine_from_index_score() -> None:
+    assert cosine_from_index_score(1.0) == 1.0
+    assert cosine_from_index_score(0.5) == 0.0
+    assert cosine_from_index_score(0.0) == -1.0
+
+
+def test_vector_candidates() -> None:
+    assert vector_candidates(10) == 200
+    assert vector_candidates(1) == 110
+    assert vector_candidates(10**6) == MAX_VECTOR_CANDIDATES
+
+
+def test_split_and_redact_urls() -> None:
+    assert split_url("neo4j://localhost:7687") == ("neo4j://localhost:7687", None, None)
+    assert split_url("neo4j+s://kg:s%3Acret@db.example.com:7687?policy=eu") == (
+        "neo4j+s://db.example.com:7687?policy=eu",
+        "kg",
+        "s:cret",
+    )
+    assert split_url("bolt://[::1]:7687") == ("bolt://[::1]:7687", None, None)
+    assert split_url("bolt://u:p@[::1]:7687")[0] == "bolt://[::1]:7687"
+    assert redact_url("neo4j+s://kg:secret@db.example.com:7687?token=x") == "neo4j+s://db.example.com:7687"
+    assert redact_url("bolt://localhost") == "bolt://localhost"
+    assert "secret" not in redact_url("bolt://kg:secret@host:notaport")
+
+
+def test_server_version() -> None:
+    assert server_version("Neo4j/5.26.0") == (5, 26)
+    assert server_version("Neo4j/2025.01.0") == (2025, 1)
+    assert server_version("Neo4j/5.27-aura") == (5, 27)
+    assert server_version("") is None and server_version(None) is None
+    check_server_version("Neo4j/5.15.0", "bolt://x")
+    check_server_version("Neo4j/2025.06.0", "bolt://x")
+    check_server_version("Memgraph", "bolt://x")  # unknown: let the queries decide
+    with pytest.raises(StoreError, match="needs Neo4j 5.15"):
+        check_server_version("Neo4j/5.14.0", "bolt://x")
+
+
+def test_entity_labels_come_from_the_allow_list() -> None:
+    assert cypher.entity_label("PERSON") == "Person"
+    assert cypher.entity_label(" organization ") == "Organization"
+    assert cypher.entity_label("GEO") == "Location"
+    assert cypher.entity_label("MODEL") is None
+    assert cypher.entity_label("Person`) DETACH DELETE (x") is None
+    assert set(cypher.CREATE_ENTITIES_BY_LABEL) == {None, *cypher.ENTITY_LABELS}
+
+
+def test_statements_use_only_allowed_labels_and_types() -> None:
+    allowed_labels = set(cypher.NODE_LABELS) | set(cypher.ENTITY_LABELS)
+    statements = statement_names()
+    assert len(statements) >= 40
+    for statement, name in statements.items():
+        labels = set(re.findall(r"\(\w*((?::\w+)+)", statement))
+        for group in labels:
+            assert set(group.strip(":").split(":")) <= allowed_labels, (name, group)
+        types = set(re.findall(r"\[\w*:(\w+)", statement))
+        assert types <= set(cypher.RELATIONSHIP_TYPES), (name, types)
+        assert "{labels}" not in statement and "{label}" not in statement, name
+        parameters = set(re.findall(r"\$(\w+)", statement))
+        assert parameters <= set(cypher.PARAMETERS), (name, parameters - set(cypher.PARAMETERS))
+
+
+def test_every_query_filters_by_namespace() -> None:
+    exempt = {
+        "PUBLISHED_NAMESPACES",
+        "ALL_NAMESPACE_NAMES",
+        "AWAIT_INDEXES",
+        "ENTITY_VECTOR_INDEX_DIMENSIONS",
+    }
+    for statement, name in statement_names().items():
+        if statement.lstrip().startswith("CREATE") and "INDEX" in statement or "CONSTRAINT" in statement:
+            continue
+        if name in exempt:
+            continue
+        assert "$namespace" in statement, name
+
+
+def test_build_rows() -> None:
+    index = sample_index()
+    index.entities[0].type = "person"
+    index.entities[1].text_unit_ids = ["t1", "t1", "missing"]
+    index.communities.append(Community(3, 1, 99, "Orphan", ["e1", "ghost"]))
+    index.reports.append(CommunityReport(3, 1, "Orphan", "s", "# O", 1.0, [Finding("f", "e")]))
+    rows = build_rows(index)
+    assert [r["title"] for r in rows.entities["Person"]] == ["Multi-Head Attention", "Ashish Vaswani"]
+    assert [r["title"] for r in rows.entities["Organization"]] == ["Google Brain"]
+    assert [r["seq"] for r in rows.entities[None]] == [1, 4]  # MODEL and METRIC are not in the allow-list
+    assert {"chunk_id": "t1", "entity_id": "e2"} in rows.mentions
+    assert [m for m in rows.mentions if m["entity_id"] == "e2"] == [{"chunk_id": "t1", "entity_id": "e2"}]
+    assert rows.relationships[0]["source_id"] == "e3" and rows.relationships[0]["target_id"] == "e2"
+    assert {"entity_id": "ghost", "community": 3} not in rows.members
+    assert rows.parents == [{"id": 2, "parent": 0}]  # parent -1 (top level) and 99 (unknown) have no edge
+    assert rows.reports[-1]["finding_summaries"] == ["f"] and rows.reports[-1]["finding_explanations"] == [
+        "e"
+    ]
+    assert (rows.embedding_dimensions, rows.embedding_count) == (4, 5)
+    assert [statement for statement, _ in rows.writes()][0] == cypher.CREATE_DOCUMENTS
+    assert build_rows(sample_index(embeddings=False)).embedding_dimensions is None
+
+
+def test_build_rows_rejects_unstorable_builds() -> None:
+    duplicate_titles = sample_index()
+    duplicate_titles.entities.append(Entity("e9", 9, "Transformer", "MODEL", "again"))
+    rows = build_rows(duplicate_titles)
+    assert rows.relationships[0]["target_id"] == "e2"  # the first entity with the title
+    bad = GraphIndex(text_units=[TextUnit("t", 1, "d", "x", 1), TextUnit("t", 2, "d", "y", 1)])
+    with pytest.raises(StoreError, match="two text units with the id 't'"):
+        build_rows(bad)
+    not_flat = sample_index()
+    not_flat.entities[0].embedding = [[1.0], [2.0]]  # type: ignore[list-item]
+    with pytest.raises(StoreError, match="not a flat vector"):
+        build_rows(not_flat)
+
+
+def returned_columns(statement: str) -> list[str]:
+    """The column names of a statement's outer RETURN (subqueries and maps in braces left out)."""
+    outer = statement
+    while re.search(r"\{[^{}]*\}", outer):
+        outer = re.sub(r"\{[^{}]*\}", "", outer)
+    return re.findall(r"\bAS (\w+)", outer[outer.index("RETURN") :])
+
+
+class RowsDatabase:
+    """Keeps the rows each CREATE_* statement was sent and serves them back, projected on the columns each
+    EXPORT_* / STATS statement returns: a round trip through the real driver without Cypher semantics."""
+
+    def __init__(self) -> None:
+        self.written: dict[str, list[dict[str, Any]]] = {}
+        self.published: dict[str, Any] = {}
+
+    def respond(self, query: str, parameters: dict[str, Any]) -> Rows:
+        creates = {
+            cypher.CREATE_DOCUMENTS: "documents",
+            cypher.CREATE_CHUNKS: "chunks",
+            cypher.CREATE_COMMUNITIES: "communities",
+            cypher.CREATE_RELATIONSHIPS: "relationships",
+            cypher.CREATE_REPORTS: "reports",
+            **{statement: "entities" for statement in cypher.CREATE_ENTITIES_BY_LABEL.values()},
+        }
+        if query in creates:
+            self.written.setdefault(creates[query], []).extend(parameters["rows"])
+            return Rows()
+        if query == cypher.START_BUILD:
+            return Rows(["generation", "leftovers"], [[1, []]])
+        if query == cypher.PUBLISH_BUILD:
+            self.published = parameters
+            return Rows(["retired"], [[None]])
+        exports = {
+            cypher.EXPORT_DOCUMENTS: "documents",
+            cypher.EXPORT_CHUNKS: "chunks",
+            cypher.EXPORT_ENTITIES: "entities",
+            cypher.EXPORT_RELATIONSHIPS: "relationships",
+            cypher.EXPORT_COMMUNITIES: "communities",
+            cypher.EXPORT_REPORTS: "reports",
+        }
+        if query in exports:
+            written = sorted(self.written.get(exports[query], []), key=lambda row: row["seq"])
+            columns = returned_columns(query)
+            return Rows(columns, [[row[c] for c in columns] for row in written])
+        if query in (cypher.NAMESPACE_STATE, cypher.STATS):
+            state = {**self.published, "generation": self.published["generation"]}
+            entities = sorted(self.written["entities"], key=lambda row: (-row["degree"], row["seq"]))
+            state["top_entities"] = [
+                {"title": e["title"], "type": e["type"], "degree": e["degree"]} for e in entities[:3]
+            ]
+            columns = returned_columns(query)
+            return Rows(columns, [[state[c] for c in columns]])
+        if query in cypher.DELETE_GENERATIONS_BY_LABEL.values():
+            return Rows(["deleted"], [[0]])
+        return Rows()
+
+
+async def test_publish_then_export_round_trips_through_the_driver() -> None:
+    index = sample_index()
+    index.usage = {"extract": {"calls": 3, "prompt_tokens": 300, "completion_tokens": 60}}
+    database = RowsDatabase()
+    async with FakeBolt(respond=database.respond) as server:
+        store = Neo4jStore(server.url, **FAST)
+        await store.publish("ns", index)
+        assert await store.export("ns") == index
+        stats = await store.stats("ns", top=3)
+        await store.close()
+    assert stats is not None
+    assert stats.counts == {
+        "documents": 2,
+        "text_units": 3,
+        "entities": 5,
+        "relationships": 5,
+        "communities": 3,
+        "reports": 3,
+    }
+    assert stats.top_entities[0] == {"title": "Transformer", "type": "MODEL", "degree": 4}
+    assert stats.usage == index.usage
+    assert (stats.built_at, stats.seconds, stats.extractor) == ("2024-05-01T12:00:00+00:00", 12.5, "nlp")
+    assert_only_module_statements(server)
