@@ -24,7 +24,7 @@ from kg.config import Settings
 from kg.index import NothingToIndex, build_index
 from kg.llm import chat_model, query_embedder
 from kg.search.local import Embed, Turn
-from kg.store import open_store
+from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class Assistant:
         limits = Limits(history_turns=settings.kg_history_turns, rate_per_minute=settings.kg_rate_per_minute)
         return cls(
             settings,
-            open_store(settings.store_url),
+            store_from_settings(settings),
             open_memory(settings.redis_url, limits),
             chat_model(settings),
             embed=query_embedder(settings),

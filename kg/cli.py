@@ -23,7 +23,7 @@ from kg.config import Settings, SettingsError, load_settings
 from kg.index import ExtractionFailed, NothingToIndex, build_index, make_extractor
 from kg.llm import ModelClient, chat_model, describe_usage, query_embedder
 from kg.search.local import Turn
-from kg.store import open_store
+from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
 
 _STAGES = {
@@ -44,7 +44,7 @@ class UserError(Exception):
 
 
 async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    store = open_store(settings.store_url)
+    store = store_from_settings(settings)
     progress = Progress(
         TextColumn("{task.description:<26}"),
         BarColumn(),
@@ -92,7 +92,7 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
 
 
 async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    store = open_store(settings.store_url)
+    store = store_from_settings(settings)
     try:
         stats = await store.stats(args.namespace or settings.kg_namespace, top=50)
     finally:
@@ -170,7 +170,7 @@ async def _answer(
 
 
 async def _cmd_ask(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    store = open_store(settings.store_url)
+    store = store_from_settings(settings)
     try:
         answer = await _answer(store, settings, args, args.question)
     except QuestionError as exc:
@@ -232,7 +232,7 @@ async def _cmd_demo(args: argparse.Namespace, settings: Settings, out: Console) 
     if not questions and args.path.rstrip("/") in ("docs", "./docs"):
         questions = list(_DOCS_QUESTIONS)
     if not questions:  # any other folder: ask about what its graph holds
-        store = open_store(settings.store_url)
+        store = store_from_settings(settings)
         try:
             stats = await store.stats(args.namespace or settings.kg_namespace, top=3)
         finally:
@@ -242,7 +242,7 @@ async def _cmd_demo(args: argparse.Namespace, settings: Settings, out: Console) 
             f"How are {a} and {b} related?" for a, b in zip(top[1:], top[2:], strict=False)
         ]
         questions += [f"What is {t}?" for t in top[2:3]]
-    store = open_store(settings.store_url)
+    store = store_from_settings(settings)
     try:
         for q in questions:
             out.rule(f"[bold]{escape(q)}")
@@ -281,7 +281,7 @@ async def _cmd_import_graphrag(args: argparse.Namespace, settings: Settings, out
 
     require_pyarrow()
     namespace = args.namespace or settings.kg_namespace
-    store = open_store(settings.store_url)
+    store = store_from_settings(settings)
     try:
         result = await import_graphrag(store, namespace, args.folder)
     finally:
@@ -304,7 +304,7 @@ async def _cmd_export_graphrag(args: argparse.Namespace, settings: Settings, out
 
     require_pyarrow()
     namespace = args.namespace or settings.kg_namespace
-    store = open_store(settings.store_url)
+    store = store_from_settings(settings)
     try:
         result = await export_graphrag(store, namespace, args.folder)
     finally:

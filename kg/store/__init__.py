@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from kg.store.base import GraphStore, ScoredEntity, ScoredReport, StoreError, StoreStats
 
-__all__ = ["GraphStore", "ScoredEntity", "ScoredReport", "StoreError", "StoreStats", "open_store"]
+if TYPE_CHECKING:
+    from kg.config import Settings
+
+__all__ = [
+    "GraphStore",
+    "ScoredEntity",
+    "ScoredReport",
+    "StoreError",
+    "StoreStats",
+    "open_store",
+    "store_from_settings",
+]
 
 NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
@@ -60,4 +71,14 @@ def open_store(
         return Neo4jStore(url, username=neo4j_username, password=password, database=neo4j_database, **kwargs)
     raise StoreError(
         f"unsupported store URL scheme {scheme!r}: use sqlite:///path/to/kg.db or neo4j://host:7687"
+    )
+
+
+def store_from_settings(settings: Settings) -> GraphStore:
+    """The store the settings name (KG_STORE_URL and, for Neo4j, its credentials)."""
+    return open_store(
+        settings.store_url,
+        neo4j_username=settings.neo4j_username,
+        neo4j_password=settings.neo4j_password,
+        neo4j_database=settings.neo4j_database,
     )
