@@ -18,6 +18,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from bot import metrics
+from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
 from kg.answer import Answer, QuestionError, SourceRef, Usage, ask
 from kg.config import Settings
@@ -170,17 +171,42 @@ class Assistant:
         return platform_admin or user in self.settings.admins
 
     async def answer(self, q: Question) -> Reply | None:
-        """The reply to post, or None when this delivery of the event was already answered."""
+        """The reply to post, or None when this delivery of the event was already answered.
+
+        Sets a new request id for everything logged about this question, here and by the adapter after.
+        """
+        new_request_id()
+        fields: dict[str, Any] = {"platform": q.platform}
         if not self.accepting:
+            log.info("question refused: shutting down", extra={**fields, "kind": "notice"})
             return Reply(RESTARTING, kind="notice")
         self._in_flight += 1
         self._idle.clear()
+        started = time.monotonic()
         try:
-            return await self._answer(q)
+            reply = await self._answer(q)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
+            fields["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+        if reply is None:
+            log.info("duplicate delivery ignored", extra=fields)
+        else:
+            fields.update(kind=reply.kind, mode=reply.mode or reply.kind)
+            log.info(
+                "%s question answered (%s) in %.0f ms",
+                q.platform,
+                fields["mode"],
+                fields["latency_ms"],
+                extra=fields,
+            )
+        return reply
+
+    @property
+    def in_flight(self) -> int:
+        """Questions being answered right now."""
+        return self._in_flight
 
     async def drain(self, grace: float) -> bool:
         """Stop taking questions and wait up to `grace` s for those in flight; False if some remain."""

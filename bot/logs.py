@@ -10,14 +10,33 @@ import sys
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+# Fields a log call may pass in `extra=` that JSON lines carry as their own keys, for searching.
+FIELDS = ("platform", "mode", "kind", "latency_ms", "adapter")
 
 
 def new_request_id() -> str:
     rid = uuid.uuid4().hex[:12]
     request_id.set(rid)
     return rid
+
+
+def secrets_of(settings: Any) -> list[str]:
+    """Every secret the settings hold: SecretStr values, and passwords written inside URLs."""
+    from pydantic import SecretStr
+
+    found = []
+    for value in dict(settings).values():
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, str) and "://" in value:
+            password = urlsplit(value).password
+            if password:
+                found.append(password)
+    return [s for s in found if s]
 
 
 class _Redact(logging.Filter):
@@ -27,11 +46,19 @@ class _Redact(logging.Filter):
         super().__init__()
         self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+    def redact(self, text: str) -> str:
         for secret in self.secrets:
-            message = message.replace(secret, "***")
-        record.msg, record.args = message, ()
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:  # tracebacks quote values too
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         record.request_id = request_id.get()
         return True
 
@@ -46,8 +73,11 @@ class _Json(logging.Formatter):
         }
         if getattr(record, "request_id", ""):
             entry["request_id"] = record.request_id  # type: ignore[attr-defined]
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+        for name in FIELDS:
+            if name in record.__dict__:
+                entry[name] = record.__dict__[name]
+        if record.exc_info or record.exc_text:
+            entry["error"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         return json.dumps(entry, ensure_ascii=False)
 
 

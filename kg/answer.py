@@ -13,6 +13,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,9 +204,14 @@ class GraphRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, history: Sequence[Turn] = ()
     ) -> list[Document]:
-        import asyncio
-
-        return context_documents(asyncio.run(self.aget_context(query, history)))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # plain synchronous code: run the search on a loop of our own
+            return context_documents(asyncio.run(self.aget_context(query, history)))
+        # a synchronous chain called from async code: that loop is busy running us, so use another thread's
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            context = pool.submit(asyncio.run, self.aget_context(query, history)).result()
+        return context_documents(context)
 
 
 def context_documents(context: Context) -> list[Document]:

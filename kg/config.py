@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DISCORD_API_URL = "https://discord.com/api/v10"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -62,6 +64,12 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     discord_token: SecretStr = SecretStr("")
     kg_discord_guilds: str = ""  # server ids to register the slash commands in (instantly); empty: globally
+    discord_api_url: str = DISCORD_API_URL  # tests point it at a local server
+
+    # `kgbot serve`: the port of /healthz, /readyz, /metrics (and /slack/events in Slack HTTP mode), and the
+    # seconds a shutdown waits for questions in flight.
+    kg_http_port: int = Field(8080, ge=1, le=65535)
+    kg_shutdown_grace: float = Field(20.0, ge=0)
 
     @cached_property
     def store_url(self) -> str:
@@ -156,4 +164,10 @@ def settings_problems(s: Settings) -> list[str]:
         problems.append("KG_EXTRACTOR must be auto, nlp or llm")
     elif s.kg_extractor == "llm" and not s.has_chat_model:
         problems.append("KG_EXTRACTOR=llm needs a model: set OPENAI_API_KEY or OPENAI_BASE_URL")
+    try:
+        s.discord_guilds  # noqa: B018 - parsing is the check
+    except ValueError as exc:
+        problems.append(str(exc))
+    if not s.discord_api_url.startswith(("http://", "https://")):
+        problems.append(f"DISCORD_API_URL must be an http(s) URL (default {DISCORD_API_URL})")
     return problems

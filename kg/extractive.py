@@ -77,7 +77,7 @@ def sentences(text: str) -> list[str]:
 _QUOTED_MARKER = re.compile(r"\[(\s*Data\s*:)", re.IGNORECASE)
 # "X is ...", "X, sometimes called Y", "X can be described as ...": a sentence that says what its subject is.
 _DEFINING = re.compile(
-    r"\b(?:is|are|was|means|refers? to|described as|defined as|(?:is |are )?called|consists? of)\b"
+    r"\b(?:(?:is|are) (?:a|an|the|one|any|not)|means|refers? to|described as|defined as|called|consists? of)\b"
 )
 
 

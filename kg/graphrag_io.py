@@ -793,96 +793,38 @@ def _lancedb_vectors(folder: Path, notes: list[str]) -> tuple[dict[str, list[flo
 # ------------------------------------------------------------------------------------------------- export
 
 
-def _schemas(pa: Any) -> dict[str, pa.Schema]:
-    # As GraphRAG 3.3 writes them (through pandas 3): large_string columns, lists and structs of string.
-    s, i64, f64 = pa.large_string(), pa.int64(), pa.float64()
-    strs, ints = pa.list_(pa.string()), pa.list_(i64)
-    finding = pa.struct([("explanation", pa.string()), ("summary", pa.string())])
-    return {
-        "documents": pa.schema(
-            [
-                ("id", s),
-                ("human_readable_id", i64),
-                ("title", s),
-                ("text", s),
-                ("text_unit_ids", strs),
-                ("creation_date", s),
-                ("raw_data", pa.null()),
-            ]
-        ),
-        "text_units": pa.schema(
-            [
-                ("id", s),
-                ("human_readable_id", i64),
-                ("text", s),
-                ("n_tokens", i64),
-                ("document_id", s),
-                ("entity_ids", strs),
-                ("relationship_ids", strs),
-                ("covariate_ids", strs),
-            ]
-        ),
-        "entities": pa.schema(
-            [
-                ("id", s),
-                ("human_readable_id", i64),
-                ("title", s),
-                ("type", s),
-                ("description", s),
-                ("text_unit_ids", strs),
-                ("frequency", i64),
-                ("degree", i64),
-            ]
-        ),
-        "relationships": pa.schema(
-            [
-                ("id", s),
-                ("human_readable_id", i64),
-                ("source", s),
-                ("target", s),
-                ("description", s),
-                ("weight", f64),
-                ("combined_degree", i64),
-                ("text_unit_ids", strs),
-            ]
-        ),
-        "communities": pa.schema(
-            [
-                ("id", s),
-                ("human_readable_id", i64),
-                ("community", i64),
-                ("level", i64),
-                ("parent", i64),
-                ("children", ints),
-                ("title", s),
-                ("entity_ids", strs),
-                ("relationship_ids", strs),
-                ("text_unit_ids", strs),
-                ("period", s),
-                ("size", i64),
-            ]
-        ),
-        "community_reports": pa.schema(
-            [
-                ("id", s),
-                ("human_readable_id", i64),
-                ("community", i64),
-                ("level", i64),
-                ("parent", i64),
-                ("children", ints),
-                ("title", s),
-                ("summary", s),
-                ("full_content", s),
-                ("rank", f64),
-                ("rating_explanation", s),
-                ("findings", pa.list_(finding)),
-                ("full_content_json", s),
-                ("period", s),
-                ("size", i64),
-            ]
-        ),
-        "embeddings": pa.schema([("id", s), ("embedding", pa.list_(f64))]),
+# The tables as GraphRAG 3.3 writes them (it requires pandas 3, whose strings are large_string), columns in
+# order. Lists GraphRAG leaves untyped when every one is empty (children, covariate_ids) are typed here.
+_LAYOUT = {
+    "documents": "id:str human_readable_id:int title:str text:str text_unit_ids:strs creation_date:str "
+    "raw_data:null",
+    "text_units": "id:str human_readable_id:int text:str n_tokens:int document_id:str entity_ids:strs "
+    "relationship_ids:strs covariate_ids:strs",
+    "entities": "id:str human_readable_id:int title:str type:str description:str text_unit_ids:strs "
+    "frequency:int degree:int",
+    "relationships": "id:str human_readable_id:int source:str target:str description:str weight:float "
+    "combined_degree:int text_unit_ids:strs",
+    "communities": "id:str human_readable_id:int community:int level:int parent:int children:ints title:str "
+    "entity_ids:strs relationship_ids:strs text_unit_ids:strs period:str size:int",
+    "community_reports": "id:str human_readable_id:int community:int level:int parent:int children:ints "
+    "title:str summary:str full_content:str rank:float rating_explanation:str findings:findings "
+    "full_content_json:str period:str size:int",
+    "embeddings": "id:str embedding:floats",
+}
+
+
+def _schema(pa: Any, table: str) -> pa.Schema:
+    types = {
+        "str": pa.large_string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "null": pa.null(),
+        "strs": pa.list_(pa.string()),
+        "ints": pa.list_(pa.int64()),
+        "floats": pa.list_(pa.float64()),
+        "findings": pa.list_(pa.struct([("explanation", pa.string()), ("summary", pa.string())])),
     }
+    return pa.schema([(name, types[kind]) for name, kind in (c.split(":") for c in _LAYOUT[table].split())])
 
 
 def _meta(ids: Sequence[str] | None = None, **extra: Any) -> dict[bytes, bytes]:
@@ -906,21 +848,22 @@ def _dates(built_at: str) -> tuple[str, str]:
 def graphrag_tables(index: GraphIndex) -> dict[str, pa.Table]:
     """Our index as GraphRAG 3.3's output tables (plus `embeddings` when any entity has a vector)."""
     pa, _ = _arrow()
-    schemas = _schemas(pa)
+
+    def table(name: str, rows: Iterable[tuple[Any, ...]], meta: dict[bytes, bytes] | None = None) -> pa.Table:
+        """A table from rows whose values follow `_LAYOUT[name]`'s column order."""
+        schema = _schema(pa, name)
+        columns = list(zip(*rows, strict=True)) or [()] * len(schema)
+        arrays = [pa.array(list(values), type=f.type) for values, f in zip(columns, schema, strict=True)]
+        return pa.Table.from_arrays(arrays, schema=schema.with_metadata(meta) if meta else schema)
+
     created, period = _dates(index.built_at)
-
-    def table(name: str, columns: dict[str, list[Any]], meta: dict[bytes, bytes] | None = None) -> pa.Table:
-        schema = schemas[name].with_metadata(meta) if meta else schemas[name]
-        return pa.table({f.name: pa.array(columns[f.name], type=f.type) for f in schema}, schema=schema)
-
-    docs = index.documents
-    units = index.text_units
+    docs, units, entities, rels = index.documents, index.text_units, index.entities, index.relationships
     unit_entities: dict[str, list[str]] = {}
     unit_relationships: dict[str, list[str]] = {}
-    for e in index.entities:
+    for e in entities:
         for u in dict.fromkeys(e.text_unit_ids):
             unit_entities.setdefault(u, []).append(e.id)
-    for r in index.relationships:
+    for r in rels:
         for u in dict.fromkeys(r.text_unit_ids):
             unit_relationships.setdefault(u, []).append(r.id)
     children: dict[int, list[int]] = {}
@@ -928,130 +871,87 @@ def graphrag_tables(index: GraphIndex) -> dict[str, pa.Table]:
         if c.parent >= 0:
             children.setdefault(c.parent, []).append(c.id)
     community_of = {c.id: c for c in index.communities}
-    build = {
-        f.name: getattr(index, f.name)
-        for f in fields(GraphIndex)
-        if f.name not in TABLES and f.name != "reports"
-    }
+    build = {f.name: getattr(index, f.name) for f in fields(GraphIndex) if f.name not in (*TABLES, "reports")}
+    # GraphRAG titles every community "Community N", and its report reader groups communities by title: titles
+    # must be unique there. Ours (the report's title) travel in the metadata, with the other extras.
+    community_ids = [content_id("community", str(c.id)) for c in index.communities]
 
     out = {
         "documents": table(
             "documents",
-            {
-                "id": [d.id for d in docs],
-                "human_readable_id": list(range(len(docs))),
-                "title": [d.title for d in docs],
-                "text": [d.text for d in docs],
-                "text_unit_ids": [list(d.text_unit_ids) for d in docs],
-                "creation_date": [created] * len(docs),
-                "raw_data": [None] * len(docs),
-            },
+            ((d.id, i, d.title, d.text, list(d.text_unit_ids), created, None) for i, d in enumerate(docs)),
             _meta([d.id for d in docs], rows={"source": [d.source for d in docs]}),
         ),
         "text_units": table(
             "text_units",
-            {
-                "id": [u.id for u in units],
-                "human_readable_id": [u.short_id for u in units],
-                "text": [u.text for u in units],
-                "n_tokens": [u.n_tokens for u in units],
-                "document_id": [u.document_id for u in units],
-                "entity_ids": [unit_entities.get(u.id, []) for u in units],
-                "relationship_ids": [unit_relationships.get(u.id, []) for u in units],
-                "covariate_ids": [[] for _ in units],
-            },
+            (
+                (u.id, u.short_id, u.text, u.n_tokens, u.document_id)
+                + (unit_entities.get(u.id, []), unit_relationships.get(u.id, []), [])
+                for u in units
+            ),
             _meta(
                 [u.id for u in units], rows={"start": [u.start for u in units], "end": [u.end for u in units]}
             ),
         ),
         "entities": table(
             "entities",
-            {
-                "id": [e.id for e in index.entities],
-                "human_readable_id": [e.short_id for e in index.entities],
-                "title": [e.title for e in index.entities],
-                "type": [e.type for e in index.entities],
-                "description": [e.description for e in index.entities],
-                "text_unit_ids": [list(e.text_unit_ids) for e in index.entities],
-                "frequency": [len(set(e.text_unit_ids)) for e in index.entities],
-                "degree": [e.degree for e in index.entities],
-            },
+            (
+                (e.id, e.short_id, e.title, e.type, e.description, list(e.text_unit_ids))
+                + (len(set(e.text_unit_ids)), e.degree)
+                for e in entities
+            ),
             _meta(index=build),
         ),
         "relationships": table(
             "relationships",
-            {
-                "id": [r.id for r in index.relationships],
-                "human_readable_id": [r.short_id for r in index.relationships],
-                "source": [r.source for r in index.relationships],
-                "target": [r.target for r in index.relationships],
-                "description": [r.description for r in index.relationships],
-                "weight": [float(r.weight) for r in index.relationships],
-                "combined_degree": [r.rank for r in index.relationships],
-                "text_unit_ids": [list(r.text_unit_ids) for r in index.relationships],
-            },
+            (
+                (r.id, r.short_id, r.source, r.target, r.description, float(r.weight), r.rank)
+                + (list(r.text_unit_ids),)
+                for r in rels
+            ),
+        ),
+        "communities": table(
+            "communities",
+            (
+                (key, c.id, c.id, c.level, c.parent, children.get(c.id, []), f"Community {c.id}")
+                + (
+                    list(c.entity_ids),
+                    list(c.relationship_ids),
+                    list(c.text_unit_ids),
+                    period,
+                    len(c.entity_ids),
+                )
+                for key, c in zip(community_ids, index.communities, strict=True)
+            ),
+            _meta(community_ids, rows={"title": [c.title for c in index.communities]}),
         ),
     }
-    # GraphRAG titles every community "Community N" and its report reader groups by that title, so titles
-    # must be unique there; ours (a report's title) travel in the metadata.
-    community_ids = [content_id("community", str(c.id)) for c in index.communities]
-    out["communities"] = table(
-        "communities",
-        {
-            "id": community_ids,
-            "human_readable_id": [c.id for c in index.communities],
-            "community": [c.id for c in index.communities],
-            "level": [c.level for c in index.communities],
-            "parent": [c.parent for c in index.communities],
-            "children": [children.get(c.id, []) for c in index.communities],
-            "title": [f"Community {c.id}" for c in index.communities],
-            "entity_ids": [list(c.entity_ids) for c in index.communities],
-            "relationship_ids": [list(c.relationship_ids) for c in index.communities],
-            "text_unit_ids": [list(c.text_unit_ids) for c in index.communities],
-            "period": [period] * len(index.communities),
-            "size": [len(c.entity_ids) for c in index.communities],
-        },
-        _meta(community_ids, rows={"title": [c.title for c in index.communities]}),
-    )
-    reports = index.reports
-    out["community_reports"] = table(
-        "community_reports",
-        {
-            "id": [
-                hashlib.sha512(f"{p.community}\x1f{p.full_content}".encode()).hexdigest() for p in reports
-            ],
-            "human_readable_id": [p.community for p in reports],
-            "community": [p.community for p in reports],
-            "level": [p.level for p in reports],
-            "parent": [
-                community_of[p.community].parent if p.community in community_of else -1 for p in reports
-            ],
-            "children": [children.get(p.community, []) for p in reports],
-            "title": [p.title for p in reports],
-            "summary": [p.summary for p in reports],
-            "full_content": [p.full_content for p in reports],
-            "rank": [float(p.rank) for p in reports],
-            "rating_explanation": [""] * len(reports),
-            "findings": [
-                [{"explanation": f.explanation, "summary": f.summary} for f in p.findings] for p in reports
-            ],
-            "full_content_json": [_report_json(p) for p in reports],
-            "period": [period] * len(reports),
-            "size": [
-                len(community_of[p.community].entity_ids) if p.community in community_of else 0
-                for p in reports
-            ],
-        },
-    )
-    embedded = [e for e in index.entities if e.embedding]
-    if embedded:
-        out["embeddings"] = table(
-            "embeddings",
-            {
-                "id": [e.id for e in embedded],
-                "embedding": [[float(x) for x in e.embedding or ()] for e in embedded],
-            },
+    reports = []
+    for p in index.reports:
+        community = community_of.get(p.community)
+        reports.append(
+            (
+                hashlib.sha512(f"{p.community}\x1f{p.full_content}".encode()).hexdigest(),
+                p.community,
+                p.community,
+                p.level,
+                community.parent if community else -1,
+                children.get(p.community, []),
+                p.title,
+                p.summary,
+                p.full_content,
+                float(p.rank),
+                "",  # rating_explanation: our reports have none
+                [{"explanation": f.explanation, "summary": f.summary} for f in p.findings],
+                _report_json(p),
+                period,
+                len(community.entity_ids) if community else 0,
+            )
         )
+    out["community_reports"] = table("community_reports", reports)
+    embedded = [(e.id, [float(x) for x in e.embedding]) for e in entities if e.embedding]
+    if embedded:
+        out["embeddings"] = table("embeddings", embedded)
     return out
 
 

@@ -106,7 +106,14 @@ async def call_structured(
         else:
             if reply.tool_calls or reply.invalid_tool_calls:
                 client.tool_calling = True
-            return _from_tool_reply(reply, name)
+                return _from_tool_reply(reply, name)
+            try:  # a text reply despite the forced tool: it may still be the JSON
+                return _from_tool_reply(reply, name)
+            except MalformedOutput:
+                if client.tool_calling:  # the model calls tools: this reply is just bad
+                    raise
+                log.warning("the model answers tool requests in text; asking for plain JSON instead")
+                client.tool_calling = False
     reply = await client.chat(
         phase, [SystemMessage(system + prompts.JSON_INSTRUCTIONS.format(shape=shape)), *messages]
     )

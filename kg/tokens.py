@@ -43,6 +43,8 @@ def truncate(text: str, max_tokens: int) -> str:
     """The longest prefix of `text` holding at most `max_tokens` tokens."""
     if max_tokens <= 0:
         return ""
+    if len(text) <= max_tokens:  # a token is at least one character: it all fits
+        return text
     for i, m in enumerate(_PIECE.finditer(text)):
         if i == max_tokens:
             return text[: m.start()].rstrip()

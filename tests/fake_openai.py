@@ -219,20 +219,31 @@ def _passage(request: dict[str, Any]) -> str:
     return ""
 
 
+def _words(text: str, limit: int = 30) -> str:
+    words = text.split()
+    return " ".join(words[:limit]) + (" …" if len(words) > limit else "")
+
+
 def _extraction(passage: str) -> dict[str, Any]:
+    """What a model would record, about as much as one writes: at most 30 entities and 30 relationships (the
+    strongest), descriptions of at most 30 words."""
     from kg.extract.nlp import extract_chunk
 
     ext = extract_chunk(passage)
+    strongest = sorted(ext.relationships, key=lambda r: -r.weight)[:30]
     return {
-        "entities": [{"title": e.title, "type": e.type, "description": e.description} for e in ext.entities],
+        "entities": [
+            {"title": e.title, "type": e.type, "description": _words(e.description)}
+            for e in ext.entities[:30]
+        ],
         "relationships": [
             {
                 "source": r.source,
                 "target": r.target,
-                "description": r.description,
+                "description": _words(r.description),
                 "strength": min(10, 2 + 2 * int(r.weight)),
             }
-            for r in ext.relationships
+            for r in strongest
         ],
     }
 

@@ -43,3 +43,11 @@ def test_count_matches_spans_and_truncate() -> None:
     text = "Multi-head attention (MHA) lets the model attend to 8 subspaces, jointly; see §3.2.2."
     assert count_tokens(text) == len(token_spans(text))
     assert count_tokens(truncate(text, 5)) == 5
+
+
+def test_truncate_keeps_whole_short_texts_and_cuts_long_ones() -> None:
+    assert truncate("a b c", 5) == "a b c"
+    assert truncate("a b c", 3) == "a b c"
+    assert truncate("a b c d", 3) == "a b c"
+    assert truncate("word, word", 2) == "word,"
+    assert truncate("anything", 0) == ""

@@ -15,18 +15,23 @@ content without the privileged Message Content intent). Nothing sent ever pings 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
+import aiohttp
 import discord
+import yarl
 from discord import app_commands
+from discord.gateway import DiscordWebSocket
 
 from bot.core import Assistant, Question, ReindexRequest, Reply
 from bot.discord import render
 from kg.answer import MAX_QUESTION_CHARS
-from kg.config import Settings
+from kg.config import DISCORD_API_URL, Settings
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,25 @@ class DiscordBot(discord.Client):
         self.guild_ids = list(guild_ids)
         self.tree: app_commands.CommandTree[DiscordBot] = app_commands.CommandTree(self)
         self._add_commands()
+        self._handling = 0  # mentions and commands being handled, for `drain`
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def handling(self) -> AsyncIterator[None]:
+        """Marks a mention or command being handled, from its arrival until its reply is sent."""
+        self._handling += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._handling -= 1
+            if not self._handling:
+                self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until every mention and command under way has been replied to."""
+        await self._idle.wait()
 
     # --- start --------------------------------------------------------------------------------------
 
@@ -143,14 +167,16 @@ class DiscordBot(discord.Client):
             interaction: discord.Interaction[Any],
             question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
         ) -> None:
-            await bot.ask_command(interaction, question)
+            async with bot.handling():
+                await bot.ask_command(interaction, question)
 
         @self.tree.command(name="reindex", description="Rebuild the knowledge graph from KG_SOURCES (admins)")
         @app_commands.guild_only()
         @app_commands.default_permissions(manage_guild=True)  # a hint for the client; enforced below
         @app_commands.check(may_reindex)
         async def reindex(interaction: discord.Interaction[Any]) -> None:
-            await bot.reindex_command(interaction)
+            async with bot.handling():
+                await bot.reindex_command(interaction)
 
         @ask.error
         @reindex.error
@@ -266,6 +292,10 @@ class DiscordBot(discord.Client):
     # --- mentions -----------------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
+        async with self.handling():
+            await self.answer_mention(message)
+
+    async def answer_mention(self, message: discord.Message) -> None:
         me = self.user
         if me is None or message.author.bot or message.guild is None or me.id not in message.raw_mentions:
             return
@@ -324,6 +354,67 @@ class DiscordBot(discord.Client):
         return sent
 
 
+class DiscordConfigError(ValueError):
+    """Discord refused the token or cannot be reached; the message says what to do (one line)."""
+
+
+async def login(bot: DiscordBot, token: str, api_url: str = DISCORD_API_URL) -> None:
+    """Log in (DiscordConfigError when refused). With an API URL other than Discord's (a local fake in
+    tests), every request of this process goes there, and so does the gateway that API names."""
+    api_url = api_url.rstrip("/")
+    if api_url != DISCORD_API_URL:
+        discord.http.Route.BASE = api_url  # discord.py builds every REST and webhook URL from it
+    try:
+        await bot.login(token)
+        if api_url != DISCORD_API_URL:
+            _, gateway, _ = await bot.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+    except discord.LoginFailure:
+        raise DiscordConfigError(
+            "Discord rejected DISCORD_TOKEN; reset the bot token and update .env"
+        ) from None
+    except (discord.HTTPException, discord.GatewayNotFound, aiohttp.ClientError) as exc:
+        raise DiscordConfigError(f"could not reach Discord at {api_url} ({type(exc).__name__})") from None
+
+
+class DiscordAdapter:
+    """The Discord bot as something to start and stop, with no signal handling of its own (`kgbot serve`):
+    logs in, keeps the gateway connection (discord.py reconnects by itself) and says whether it is up."""
+
+    name = "discord"
+    mode = "gateway"
+
+    def __init__(self, assistant: Assistant, settings: Settings) -> None:
+        self.settings = settings
+        self.bot = DiscordBot(assistant, guild_ids=settings.discord_guilds)
+        self._connection: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await login(
+            self.bot, self.settings.discord_token.get_secret_value().strip(), self.settings.discord_api_url
+        )
+        self._connection = asyncio.create_task(self._connect(), name="discord-gateway")
+
+    async def _connect(self) -> None:
+        try:
+            await self.bot.connect()
+        except Exception:  # noqa: BLE001 - e.g. intents refused: /readyz shows Discord down
+            log.exception("the Discord gateway connection ended")
+
+    async def ready(self) -> bool:
+        ws = self.bot.ws
+        return self.bot.is_ready() and not self.bot.is_closed() and ws is not None and not ws.socket.closed
+
+    async def drain(self) -> None:
+        await self.bot.drain()
+
+    async def stop(self) -> None:
+        await self.bot.close()
+        if self._connection is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._connection, 10)
+
+
 async def run(settings: Settings) -> None:
     """Connect to Discord with DISCORD_TOKEN and answer until stopped."""
     token = settings.discord_token.get_secret_value().strip()
@@ -333,6 +424,7 @@ async def run(settings: Settings) -> None:
     assistant = Assistant.from_settings(settings)
     try:
         async with DiscordBot(assistant, guild_ids=guild_ids) as bot:
-            await bot.start(token)
+            await login(bot, token, settings.discord_api_url)
+            await bot.connect()
     finally:
         await assistant.close()

@@ -15,6 +15,7 @@ import signal
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -137,14 +138,50 @@ async def _until_stopped() -> None:
             loop.remove_signal_handler(signal.SIGTERM)
 
 
-async def run_socket_mode(bot: SlackBot, app_token: str) -> None:
-    handler = AsyncSocketModeHandler(bot.app, app_token)
-    await handler.connect_async()
-    print("kgbot: connected to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
-    try:
-        await _until_stopped()
-    finally:
-        await handler.close_async()
+class SlackAdapter:
+    """The Slack app as something to start and stop, with no signal handling of its own (`kgbot serve`).
+
+    Socket Mode when given an app token; otherwise HTTP mode, where whoever owns the aiohttp server routes
+    Slack's requests to `handle_request` (at EVENTS_PATH).
+    """
+
+    name = "slack"
+
+    def __init__(self, bot: SlackBot, app_token: str = "") -> None:
+        self.bot = bot
+        self.app_token = app_token
+        self.mode = "Socket Mode" if app_token else "HTTP mode"
+        self._socket: AsyncSocketModeHandler | None = None
+        self._started = False
+
+    async def start(self) -> None:
+        """Check the tokens with Slack (SlackConfigError, one line, when refused), then connect."""
+        await verify_tokens(self.bot, self.app_token)
+        if self.app_token:
+            self._socket = AsyncSocketModeHandler(self.bot.app, self.app_token)
+            await self._socket.connect_async()
+        self._started = True
+
+    async def ready(self) -> bool:
+        """Started, and in Socket Mode connected (HTTP mode has no connection to keep)."""
+        if self._socket is None:
+            return self._started
+        return self._started and bool(await self._socket.client.is_connected())
+
+    async def drain(self) -> None:
+        """Wait for the answers still being posted."""
+        await self.bot.drain()
+
+    async def stop(self) -> None:
+        self._started = False
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+
+    async def handle_request(self, request: web.Request) -> web.Response:
+        """One request from Slack (event, command, button) in HTTP mode; Bolt verifies its signature."""
+        response = await self.bot.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
 
 
 async def run_http(bot: SlackBot, host: str, port: int) -> None:
@@ -163,13 +200,18 @@ async def serve(settings: Settings, http: bool = False, host: str = "0.0.0.0", p
     check_settings(settings, http)
     assistant = Assistant.from_settings(settings)
     try:
-        bot = build_app(assistant)
-        app_token = "" if http else settings.slack_app_token.get_secret_value()
-        await verify_tokens(bot, app_token)
-        if http:
-            await run_http(bot, host, port)
-        else:
-            await run_socket_mode(bot, app_token)
-        await asyncio.wait_for(bot.drain(), timeout=30)
+        adapter = SlackAdapter(
+            build_app(assistant), "" if http else settings.slack_app_token.get_secret_value()
+        )
+        await adapter.start()
+        try:
+            if http:
+                await run_http(adapter.bot, host, port)
+            else:
+                print("kgbot: connected to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
+                await _until_stopped()
+        finally:
+            await adapter.stop()
+        await asyncio.wait_for(adapter.drain(), timeout=30)
     finally:
         await assistant.close()

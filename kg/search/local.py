@@ -135,6 +135,11 @@ class _Table:
     def rows(self) -> int:
         return len(self.lines) - 2
 
+    @property
+    def cost(self) -> int:
+        """Tokens the table takes in the context: none when it has no rows (it is not rendered)."""
+        return self.used if self.rows else 0
+
     def render(self) -> str:
         return "\n".join(self.lines) if self.rows else ""
 
@@ -227,7 +232,7 @@ async def build_context(
         for turn in recent:
             table.add(f"{turn.role}|{_cell(truncate(turn.text, 300))}")
         tables.append(table)
-        remaining -= table.used
+        remaining -= table.cost
 
     reports = _Table("Reports", "id|title|content", int(remaining * REPORT_SHARE))
     scored_reports.sort(key=lambda s: (-s.matches, -s.report.rank, s.report.community))
@@ -241,12 +246,12 @@ async def build_context(
         if sources.add(f"{u.short_id}|{_cell(u.text)}"):
             context.sources.append(u)
 
-    local_budget = remaining - reports.used - sources.used
+    local_budget = remaining - reports.cost - sources.cost  # what reports and sources leave goes here
     entities = _Table("Entities", "id|entity|description|number of relationships", local_budget)
     for e in selected:
         if entities.add(f"{e.short_id}|{_cell(e.title)}|{_cell(e.description)}|{e.degree}"):
             context.entities.append(e)
-    rels = _Table("Relationships", "id|source|target|description|weight", local_budget - entities.used)
+    rels = _Table("Relationships", "id|source|target|description|weight", local_budget - entities.cost)
     for r in relationships:
         if not rels.add(
             f"{r.short_id}|{_cell(r.source)}|{_cell(r.target)}|{_cell(r.description)}|{r.weight:g}"
