@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CYPHER_LINT := tests/cypher_lint
+DEPLOY_LINT := tests/deploy_lint
 DOCS   ?= docs
 
 .PHONY: setup test lint demo clean
@@ -23,11 +24,16 @@ $(CYPHER_LINT)/node_modules/.installed-stamp: $(CYPHER_LINT)/package.json $(CYPH
 	cd $(CYPHER_LINT) && npm ci --no-audit --no-fund
 	@touch $@
 
+# dclint, the Docker Compose linter (npm, version pinned in package-lock.json) for tests/test_deploy.py; needs Node 20.19+.
+$(DEPLOY_LINT)/node_modules/.installed-stamp: $(DEPLOY_LINT)/package.json $(DEPLOY_LINT)/package-lock.json
+	cd $(DEPLOY_LINT) && npm ci --no-audit --no-fund
+	@touch $@
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint $(CYPHER_LINT)/node_modules/.installed-stamp
+test: lint $(CYPHER_LINT)/node_modules/.installed-stamp $(DEPLOY_LINT)/node_modules/.installed-stamp
 	$(BIN)/pytest -q
 
 demo: setup

@@ -50,10 +50,12 @@ TARGET_P95_MS = 25.0
 
 BENCHMARKS_TOP = """# Benchmarks
 
-Speed and memory figures of kgbot, measured by the scripts in `bench/` (never by timed asserts in tests).
-Each script appends a dated section below with the machine it ran on; older sections stay for comparison.
-
-## Local search context latency (`bench/context_latency.py`)
+Speed, memory and cost figures of kgbot, measured by the scripts in `bench/` (never by timed asserts in tests).
+Each benchmark has a section: what it measures, the one command that runs it, then dated results with the
+machine they were measured on; older results stay for comparison.
+"""
+HEADING = "## Local search context latency (`bench/context_latency.py`)"
+SECTION = f"""{HEADING}
 
 How long `kg.search.local.build_context` takes per question on the embedded SQLite store, on deterministic
 synthetic graphs (`bench/synthetic.py`: power-law degrees, ~3 relationships per entity, text units of ~300
@@ -71,8 +73,6 @@ which other work on the machine disturbs less; "load" is the 1-minute load avera
 Options: `--sizes 10000 100000`, `--questions 300`, `--warmup 50`, `--embeddings` (random 64-d entity vectors
 and a question embedder, to include vector search), `--rebuild`, `--profile` (cProfile of the timed loop),
 `--no-record` (print only).
-
-## Results
 """
 
 
@@ -344,18 +344,25 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
 
 def record(table: str, args: argparse.Namespace) -> None:
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else BENCHMARKS_TOP
+    if HEADING not in text:
+        text = text.rstrip("\n") + "\n\n" + SECTION
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     settings = (
         f"budget {args.budget}, top_k {args.top_k}, {args.warmup} warm-up questions, seed {args.seed}, "
         f"{'with' if args.embeddings else 'without'} embeddings"
     )
-    section = (
-        f"\n### {now} — context latency\n\n"
+    entry = (
+        f"### {now}: {', '.join(f'{n:,}' for n in args.sizes)} entities\n\n"
         f"Machine: {_machine()}. Revision {_revision()}. Settings: {settings}.\n\n"
         f"{table}\n"
     )
-    BENCHMARKS.write_text(text.rstrip("\n") + "\n" + section)
-    print(f"\nappended to {BENCHMARKS.relative_to(ROOT)}")
+    # The entry goes at the end of this benchmark's section, before the next benchmark's.
+    start = text.index(HEADING)
+    end = text.find("\n## ", start)
+    end = len(text) if end == -1 else end + 1
+    before, after = text[:end].rstrip("\n"), text[end:]
+    BENCHMARKS.write_text(before + "\n\n" + entry + ("\n" + after if after else ""))
+    print(f"\nrecorded in {BENCHMARKS.relative_to(ROOT)}")
 
 
 def main(argv: list[str] | None = None) -> int:

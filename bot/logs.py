@@ -99,5 +99,5 @@ def setup_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "openai", "neo4j", "discord.gateway", "slack_bolt.AsyncApp"):
+    for noisy in ("httpx", "httpx2", "httpcore", "openai", "neo4j", "discord.gateway", "slack_bolt.AsyncApp"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -28,7 +28,7 @@ from pydantic import ConfigDict
 
 from kg import prompts
 from kg.citations import Citation, check_citations
-from kg.extractive import extractive_answer, sentences
+from kg.extractive import content_terms, extractive_answer, sentences
 from kg.search.local import Context, Embed, Turn, build_context
 from kg.store.base import GraphStore
 from kg.tokens import count_tokens
@@ -122,7 +122,7 @@ def _excerpt(text: str, question: str) -> str:
     flat = " ".join(text.split())
     if len(flat) <= EXCERPT_CHARS:
         return flat
-    words = {w for w in re.findall(r"[a-z0-9]{4,}", question.lower())}
+    words = {w for w in content_terms(question) if len(w) > 2}
     parts = sentences(text) or [flat]
     best = max(range(len(parts)), key=lambda i: sum(w in parts[i].lower() for w in words))
     excerpt = parts[best]

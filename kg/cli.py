@@ -255,13 +255,13 @@ async def _cmd_demo(args: argparse.Namespace, settings: Settings, out: Console) 
 async def _cmd_discord(args: argparse.Namespace, settings: Settings, out: Console) -> int:
     if not settings.discord_token.get_secret_value().strip():
         raise UserError("DISCORD_TOKEN is not set: put your Discord bot token in .env (see docs/discord.md)")
-    import logging
-
     import discord
 
     from bot.discord.client import run
+    from bot.logs import secrets_of, setup_logging
 
-    discord.utils.setup_logging(level=logging.INFO)
+    settings.discord_guilds  # noqa: B018 - a malformed list is one line before anything starts
+    setup_logging(secrets_of(settings))
     try:
         await run(settings)
     except discord.LoginFailure:
@@ -270,9 +270,22 @@ async def _cmd_discord(args: argparse.Namespace, settings: Settings, out: Consol
 
 
 async def _cmd_slack(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    from bot.slack.app import serve
+    from bot.logs import secrets_of, setup_logging
+    from bot.slack.app import check_settings, serve
 
+    check_settings(settings, args.http)
+    setup_logging(secrets_of(settings))
     await serve(settings, http=args.http, host=args.host, port=args.port)
+    return 0
+
+
+async def _cmd_serve(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from bot import serve
+    from bot.logs import secrets_of, setup_logging
+
+    serve.check(settings)  # every problem, one line each, before anything starts
+    setup_logging(secrets_of(settings))
+    await serve.serve(settings, host=args.host, port=args.port)
     return 0
 
 
@@ -365,6 +378,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
     p.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on")
     p.set_defaults(run=_cmd_slack)
+
+    p = sub.add_parser(
+        "serve", help="run every configured chat app, with /healthz, /readyz and /metrics (production)"
+    )
+    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--port", type=int, help="port to listen on (default KG_HTTP_PORT, 8080)")
+    p.set_defaults(run=_cmd_serve)
 
     p = sub.add_parser(
         "import-graphrag", help="serve a Microsoft GraphRAG index (its output folder of parquet)"

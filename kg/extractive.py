@@ -27,7 +27,8 @@ _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _STOP = frozenset(
     """a an and are as at be by can could did do does for from had has have how i if in into is it its me my of
     on or our so than that the their them then there these they this to was we were what when where which who
-    why will with would you your about explain describe tell give does do work works used use using mean""".split()
+    why will with would you your about explain describe tell give does do work works used use using mean
+    many much he she him his her hers""".split()
 )
 MAX_SENTENCES = 6
 PARAGRAPH = 3
@@ -42,7 +43,8 @@ class _Candidate:
     lead: set[str] = field(default_factory=set)  # terms of its first words: what the sentence is about
 
 
-def _terms(text: str) -> set[str]:
+def content_terms(text: str) -> set[str]:
+    """The words of `text` that carry meaning, lower-cased and singular: what relevance is scored on."""
     words = set()
     for w in _WORD.findall(text.lower()):
         if w in _STOP or len(w) < 2:
@@ -108,8 +110,10 @@ def _candidates(context: Context) -> list[_Candidate]:
             key = re.sub(r"\W+", "", s.lower())
             cand = by_text.get(key)
             if cand is None:
-                lead = _terms(" ".join(s.split()[:4]))
-                cand = by_text[key] = _Candidate(text=s, terms=_terms(s), order=len(by_text), lead=lead)
+                lead = content_terms(" ".join(s.split()[:4]))
+                cand = by_text[key] = _Candidate(
+                    text=s, terms=content_terms(s), order=len(by_text), lead=lead
+                )
             ids = cand.origins.setdefault(dataset, [])
             if ident not in ids:
                 ids.append(ident)
@@ -128,7 +132,14 @@ def _candidates(context: Context) -> list[_Candidate]:
 
 def extractive_answer(context: Context) -> str:
     """Markdown with one citation per quoted sentence, or an honest "I don't know"."""
-    question_terms = _terms(context.question)
+    question_terms = content_terms(context.question)
+    # A follow-up ("and how many heads does it use?") is about what the earlier questions named: their terms
+    # count half, and only in sentences that also answer the follow-up itself.
+    earlier = (
+        set().union(*(content_terms(t.text) for t in context.history if t.role == "user")) - question_terms
+    )
+    if not question_terms:  # "and why?": the earlier questions are all there is to go on
+        question_terms, earlier = earlier, set()
     candidates = _candidates(context)
     if not candidates or not question_terms:
         return UNKNOWN
@@ -140,6 +151,7 @@ def extractive_answer(context: Context) -> str:
         if not overlap:
             return 0.0
         score = sum(math.log(1 + n / df[t]) for t in overlap)
+        score += 0.5 * sum(math.log(1 + n / df[t]) for t in c.terms & earlier)
         score *= 1.0 + 0.15 * (len(c.origins) - 1)  # corroborated by several tables
         if c.lead & overlap and _DEFINING.search(c.text.lower()):
             score *= 1.5  # says what the asked-about thing is
@@ -162,7 +174,9 @@ def extractive_answer(context: Context) -> str:
     for start in range(0, len(chosen), PARAGRAPH):
         group = chosen[start : start + PARAGRAPH]
         paragraphs.append(
-            " ".join(f"{_ensure_period(c.text)[:-1].rstrip()} {format_marker(c.origins, limit=3)}." for c in group)
+            " ".join(
+                f"{_ensure_period(c.text)[:-1].rstrip()} {format_marker(c.origins, limit=3)}." for c in group
+            )
         )
     return "\n\n".join([NOTICE, *paragraphs])
 

@@ -3,7 +3,9 @@
 It records every request and answers with payloads shaped like Discord's (users, applications, commands,
 interaction callbacks, webhook follow-ups, messages, threads), so discord.py parses them as it would in
 production. It also builds the gateway payloads (GUILD_CREATE, MESSAGE_CREATE, THREAD_CREATE,
-INTERACTION_CREATE) that tests feed to discord.py's own parsers.
+INTERACTION_CREATE) that tests feed to discord.py's own parsers, and serves a minimal gateway websocket
+(HELLO, heartbeat ACKs, READY and GUILD_CREATE after IDENTIFY, then whatever `dispatch` sends) for a bot
+running in another process (`kgbot serve` with DISCORD_API_URL pointing here).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 API = "/api/v10"
 TIMESTAMP = "2024-05-01T12:00:00.000000+00:00"
@@ -58,12 +60,16 @@ class FakeDiscord:
         self._ids = itertools.count(1500000000000000001)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.gateways: list[web.WebSocketResponse] = []  # open gateway connections
+        self.identified: list[dict[str, Any]] = []  # IDENTIFY payloads received
+        self._sequence = itertools.count(1)
 
     # --- server -------------------------------------------------------------------------------------
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", API + "/{tail:.*}", self._handle)
+        app.router.add_get("/gateway", self._gateway)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -73,6 +79,8 @@ class FakeDiscord:
         return self.url + API
 
     async def stop(self) -> None:
+        for ws in list(self.gateways):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -91,6 +99,7 @@ class FakeDiscord:
     def _routes(self) -> list[tuple[str, str, Callable[..., web.Response]]]:
         return [
             ("GET", r"/users/@me", lambda c: _json(self.bot_user())),
+            ("GET", r"/gateway/bot", self._gateway_bot),
             ("GET", r"/oauth2/applications/@me", lambda c: _json(self.application())),
             ("PUT", r"/applications/(\d+)/commands", self._put_commands),
             ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._put_commands),
@@ -189,6 +198,53 @@ class FakeDiscord:
         if channel is None:
             return _json({"message": "Unknown Channel", "code": 10003}, 404)
         return _json(channel)
+
+    # --- the gateway ----------------------------------------------------------------------------------
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "/gateway"
+
+    def _gateway_bot(self, call: Call) -> web.Response:
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.gateways.append(ws)
+        try:
+            await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                payload = json.loads(msg.data)
+                if payload["op"] == 1:  # heartbeat
+                    await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
+                elif payload["op"] == 2:  # identify
+                    self.identified.append(payload["d"])
+                    ready = {
+                        "v": 10,
+                        "user": self.bot_user(),
+                        "guilds": [{"id": str(self.GUILD_ID), "unavailable": True}],
+                        "session_id": "fake-session",
+                        "resume_gateway_url": self.gateway_url,
+                        "application": {"id": str(self.APP_ID), "flags": 0},
+                        "shard": [0, 1],
+                    }
+                    await self._send_dispatch(ws, "READY", ready)
+                    await self._send_dispatch(ws, "GUILD_CREATE", self.guild())
+        finally:
+            self.gateways.remove(ws)
+        return ws
+
+    async def _send_dispatch(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        await ws.send_json({"op": 0, "t": event, "s": next(self._sequence), "d": data})
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway event (e.g. MESSAGE_CREATE) to every connected bot."""
+        for ws in list(self.gateways):
+            await self._send_dispatch(ws, event, data)
 
     @staticmethod
     def _message_fields(body: dict[str, Any]) -> dict[str, Any]:

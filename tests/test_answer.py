@@ -94,7 +94,24 @@ async def test_extractive_answer_says_i_dont_know_when_nothing_matches(store: Sq
     assert answer.citations == [] and answer.context.empty and answer.mode == "extractive"
 
 
-def _context(question: str, units: list[tuple[int, int, str]], entities: list[tuple[int, str, str]] = ()) -> Context:
+async def test_extractive_follow_up_answers_about_what_was_asked_before(store: SqliteStore) -> None:
+    follow_up = "and how many heads does it use?"
+    alone = await ask(store, follow_up)
+    assert "Hydra" in quoted_sentences(alone.text)[0][0]  # "many heads" alone: the Hydra
+
+    history = [Turn("user", f"What is {MHA}?"), Turn("assistant", "It computes attention in parallel.")]
+    answer = await ask(store, follow_up, history=history)
+    assert (
+        quoted_sentences(answer.text)[0][0] == "Multi-Head Attention runs eight attention heads in parallel"
+    )
+
+    answer = await ask(store, "and why?", history=history)  # nothing of its own to match: the thread's topic
+    assert MHA in quoted_sentences(answer.text)[0][0]
+
+
+def _context(
+    question: str, units: list[tuple[int, int, str]], entities: list[tuple[int, str, str]] = ()
+) -> Context:
     return Context(
         question=question,
         sources=[TextUnit(f"u{i}", i, "d", text, 10, start, start + len(text)) for i, start, text in units],
@@ -121,8 +138,16 @@ def test_extractive_answer_does_not_quote_fragments_cut_by_chunking() -> None:
         "How are beacon lights ranked?",
         [
             # a chunk starting mid-sentence (offset > 0) and one ending mid-sentence
-            (1, 500, "and beacon lights are ranked by the harbour team. Beacon lights are ranked by brightness."),
-            (2, 900, ", beacon lights ranked twice. Every beacon light is checked at dusk. The lights are ranked by"),
+            (
+                1,
+                500,
+                "and beacon lights are ranked by the harbour team. Beacon lights are ranked by brightness.",
+            ),
+            (
+                2,
+                900,
+                ", beacon lights ranked twice. Every beacon light is checked at dusk. The lights are ranked by",
+            ),
         ],
         [(7, "Beacon Light", "A beacon light is ranked by a long procedure that the summary cut short…")],
     )

@@ -11,7 +11,7 @@ import pytest
 from kg.search.local import Context, Turn, build_context
 from kg.store.sqlite import SqliteStore
 from kg.tokens import count_tokens
-from tests.small_graph import ENTITIES, small_index, small_store, keyword_embed
+from tests.small_graph import ENTITIES, keyword_embed, small_index, small_store
 
 MHA = "Multi-Head Attention"
 

@@ -402,10 +402,10 @@ async def test_chunk_search_leaves_out_words_beyond_the_budget(
     sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await sqlite_store.publish("ns", large_index(50))  # chunk i: "chunk {i} about Node {i}"
-    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 10)
+    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 40)
     # "chunk" is in all 50 chunks, "17" in one: only "17" is searched.
     assert [u.id for u, _ in await sqlite_store.search_text_units("ns", "chunk 17", 10)] == ["lt17"]
-    # Only common words: the first 10 chunks holding them are ranked.
+    # Only common words: the first 40 / 4 chunks holding them are ranked.
     hits = await sqlite_store.search_text_units("ns", "chunk", 50)
     assert sorted(u.short_id for u, _ in hits) == list(range(10))
     assert await sqlite_store.search_text_units("ns", "absent", 10) == []

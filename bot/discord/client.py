@@ -408,6 +408,9 @@ class DiscordAdapter:
     async def drain(self) -> None:
         await self.bot.drain()
 
+    def http_routes(self) -> list[Any]:
+        return []  # everything comes over the gateway
+
     async def stop(self) -> None:
         await self.bot.close()
         if self._connection is not None:

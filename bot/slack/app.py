@@ -178,6 +178,10 @@ class SlackAdapter:
             await self._socket.close_async()
             self._socket = None
 
+    def http_routes(self) -> list[web.RouteDef]:
+        """In HTTP mode, Slack's requests at EVENTS_PATH on the caller's server."""
+        return [] if self.app_token else [web.post(EVENTS_PATH, self.handle_request)]
+
     async def handle_request(self, request: web.Request) -> web.Response:
         """One request from Slack (event, command, button) in HTTP mode; Bolt verifies its signature."""
         response = await self.bot.app.async_dispatch(await to_bolt_request(request))

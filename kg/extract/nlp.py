@@ -517,6 +517,7 @@ def _is_demotable(t: _Token, chunk: _ChunkWords) -> bool:
 
 def _name_type(run: list[_Token], chunk: _ChunkWords) -> str:
     words = [t for t in run if t.kind == "word" and t.lower not in _CONNECTORS]
+    words = words or [t for t in run if t.kind == "word"] or run  # "DA", an acronym spelt like a connector
     lows = {t.lower for t in words}
     if words[0].lower in _HONORIFICS and len(words) > 1:
         return "PERSON"

@@ -48,6 +48,7 @@ class Context:
     sources: list[TextUnit] = field(default_factory=list)
     documents: dict[str, tuple[str, str]] = field(default_factory=dict)  # document id -> (title, source)
     tokens: int = 0
+    history: list[Turn] = field(default_factory=list)  # the recent turns the question follows up on
 
     @property
     def empty(self) -> bool:
@@ -226,7 +227,7 @@ async def build_context(
     tables: list[_Table] = []
     remaining = budget
 
-    recent = list(history)[-2 * HISTORY_TURNS :]
+    recent = context.history = list(history)[-2 * HISTORY_TURNS :]
     if recent:
         table = _Table("Conversation", "role|content", int(budget * HISTORY_SHARE))
         for turn in recent:

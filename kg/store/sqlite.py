@@ -53,7 +53,7 @@ MAX_POSTINGS = 2000
 MAX_TITLE_POSTINGS = 20_000
 # A chunk search is bounded the same way: the rarest terms while they total at most MAX_TEXT_POSTINGS (~2.5 us
 # each: every match is ranked by BM25); commoner terms carry little BM25 weight and are left out. When even the
-# rarest is commoner than that, only the first MAX_TEXT_POSTINGS chunks holding a query word are ranked.
+# rarest is commoner than that, only the first MAX_TEXT_POSTINGS / 4 chunks holding a query word are ranked.
 MAX_TEXT_POSTINGS = 1000
 _TOKENIZER = "unicode61 remove_diacritics 2"
 
@@ -724,7 +724,7 @@ class SqliteStore:
                       ORDER BY rank LIMIT ?2) AS m
                 JOIN text_units AS t ON t.pk = m.rowid
                 ORDER BY m.rank""",
-            (expression, limit, MAX_TEXT_POSTINGS - 1) if window else (expression, limit),
+            (expression, limit, max(MAX_TEXT_POSTINGS // 4, 1) - 1) if window else (expression, limit),
         ).fetchall()
         return [(_text_unit(row), row[7]) for row in rows]
 
@@ -778,7 +778,9 @@ class SqliteStore:
                     f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
                     f"{vectors.matrix.shape[1]}: reindex with the current embedding model"
                 )
-            scores = vectors.matrix @ (query / norm)
+            # einsum, not `@`: a multi-threaded BLAS would spin its threads after every product and take the
+            # cores the event loop and this thread need; one thread is as fast for a matrix-vector product.
+            scores = np.einsum("ij,j->i", vectors.matrix, query / norm)
             k = min(limit, len(scores))
             top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
             top = top[np.argsort(-scores[top], kind="stable")]

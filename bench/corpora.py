@@ -1,0 +1,96 @@
+"""Real corpora from ../shared/eval indexed by kgbot offline (nlp extractor), with the benchmarks' hashed
+entity embeddings, and exported as GraphRAG tables: the common ground of the kgbot-vs-GraphRAG benchmarks.
+
+Data is read from ../shared/eval (relative to the repository) and written only under the given work folder
+(bench/results/... or a temporary folder), never into the repository's tracked files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import EVAL
+from bench.hashed_embedding import embed_text, entity_text
+from kg.config import Settings
+from kg.graphrag_io import export_graphrag
+from kg.index import build_index
+from kg.model import GraphIndex
+from kg.store.sqlite import SqliteStore
+
+NAMESPACE = "bench"
+# (chunk size, overlap) per corpus. HotpotQA paragraphs (~140 tokens) are one chunk each at any size; the
+# attention paper (~7k tokens) is cut in 300-token chunks, so that budgets of 2k-12k tokens choose among ~30
+# chunks rather than 7 (at 1200 tokens a 2k budget's source share could not hold one).
+CHUNKING = {"hotpotqa": (1200, 100), "attention": (300, 30), "christmas_carol": (1200, 100)}
+
+
+def write_documents(name: str, folder: Path) -> list[Path]:
+    """The corpus as files in `folder`: HotpotQA one document per title (title line, then its sentences)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if name == "hotpotqa":
+        corpus = json.loads((EVAL / "hotpotqa" / "corpus.json").read_text())
+        used: set[str] = set()
+        for title, sentences in corpus.items():
+            stem = re.sub(r"[^\w.,()' -]+", "_", title).strip() or "untitled"
+            while stem.lower() in used:
+                stem += "_"
+            used.add(stem.lower())
+            (folder / f"{stem}.txt").write_text(hotpot_text(title, sentences), encoding="utf-8")
+    elif name == "attention":
+        text = (EVAL / "attention" / "attention_is_all_you_need.txt").read_text(encoding="utf-8")
+        (folder / "attention_is_all_you_need.txt").write_text(text, encoding="utf-8")
+    elif name == "christmas_carol":
+        text = (EVAL / "christmas_carol" / "christmas_carol.txt").read_text(encoding="utf-8")
+        (folder / "christmas_carol.txt").write_text(text, encoding="utf-8")
+    else:
+        raise ValueError(f"unknown corpus {name!r}")
+    return sorted(folder.iterdir())
+
+
+def hotpot_text(title: str, sentences: list[str]) -> str:
+    return f"{title}\n\n{''.join(sentences).strip()}\n"
+
+
+def add_embeddings(index: GraphIndex) -> None:
+    """The hashed bag-of-words vector of every entity's `title:description` (what GraphRAG embeds)."""
+    for entity in index.entities:
+        entity.embedding = embed_text(entity_text(entity.title, entity.description))
+
+
+@dataclass
+class BuiltCorpus:
+    name: str
+    store: Path  # SQLite store, namespace NAMESPACE, entities with hashed embeddings
+    tables: Path  # the same index as GraphRAG tables (kgbot export-graphrag)
+    index: GraphIndex
+    seconds: float
+
+
+async def build_corpus(name: str, work: Path) -> BuiltCorpus:
+    """Index `name` with kgbot (nlp extractor, offline), add hashed embeddings, export GraphRAG tables."""
+    size, overlap = CHUNKING[name]
+    write_documents(name, work / "documents")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        kg_home=work / "home",
+        kg_extractor="nlp",
+        kg_chunk_size=size,
+        kg_chunk_overlap=overlap,
+        openai_api_key="",
+        openai_base_url="",
+        kg_embedding_model="",
+    )
+    store = SqliteStore(work / "kg.db")
+    try:
+        summary = await build_index([work / "documents"], store, settings, namespace=NAMESPACE)
+        index = await store.export(NAMESPACE)
+        assert index is not None
+        add_embeddings(index)
+        await store.publish(NAMESPACE, index)
+        await export_graphrag(store, NAMESPACE, work / "graphrag")
+    finally:
+        await store.close()
+    return BuiltCorpus(name, work / "kg.db", work / "graphrag", index, summary.seconds)

@@ -1,0 +1,397 @@
+"""Evidence recall vs context tokens: kgbot's local search, GraphRAG's local context builder on the same index,
+and plain BM25 chunk retrieval, at budgets of 2k, 4k, 8k and 12k tokens.
+
+    .venv/bin/python bench/evidence_recall.py                      # HotpotQA (100) + attention paper (10)
+    .venv/bin/python bench/evidence_recall.py --datasets hotpotqa --limit 30 --no-record
+    .venv/bin/python bench/evidence_recall.py --datasets hotpotqa --profile   # where kgbot's misses go
+
+Data (../shared/eval, see its SOURCES.md):
+- hotpotqa: 100 multi-hop questions; corpus.json's 994 paragraphs indexed as one document per title (title
+  line, then the paragraph). Gold evidence: the supporting sentences ([title, sentence index]) of each question.
+  A gold sentence is found when its text (whitespace collapsed) occurs in the text of a Source of the context.
+- attention: "Attention Is All You Need" (chunks of 300 tokens, overlap 30) and qa_spans.json's 10 questions.
+  Each reference answer quotes the paper, loosely ("..." elisions, ASCII for Greek): each quoted fragment is
+  located in the paper (best word-overlap window; the longest fragment first, the others within 1,000
+  characters of it) and the answer is found when every fragment lies inside one Source's character range.
+Recall = found gold items / all gold items (HotpotQA: sentences; attention: answers). "All evidence" = share of
+questions whose gold items were all found.
+
+Every method sees the same kgbot index (nlp extractor, offline), its entities embedded with the hashed
+bag-of-words vector (bench/hashed_embedding.py) for the methods that map questions by vector:
+- kgbot: `build_context(budget=B, top_k=10, embed=hashed)` (full text + vector entity mapping);
+- kgbot, full text only: the same without `embed` (the offline default: no embedding model);
+- GraphRAG 3.3: `LocalSearchMixedContext.build_context(max_context_tokens=B)` with its local search defaults,
+  over the tables `kgbot export-graphrag` wrote (bench/graphrag_side.py in bench/.venv-graphrag);
+- BM25: the text units ranked by Okapi BM25 (k1 1.2, b 0.75, stopwords dropped) added to a Sources table
+  while they fit the whole budget B.
+Tokens: every context counted with tiktoken o200k (GraphRAG's default tokenizer) and with kgbot's counter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import EVAL, RESULTS, append_section, machine  # noqa: E402
+from bench.corpora import NAMESPACE, build_corpus, hotpot_text  # noqa: E402
+from bench.graphrag_env import ensure_graphrag, graphrag_environ  # noqa: E402
+from bench.hashed_embedding import embed_text  # noqa: E402
+from kg.model import TextUnit  # noqa: E402
+from kg.store.sqlite import SqliteStore, query_words, words_of  # noqa: E402
+from kg.tokens import count_tokens  # noqa: E402
+
+BUDGETS = [2000, 4000, 8000, 12000]
+WORK = RESULTS / "evidence-recall"
+METHODS = ["kgbot", "kgbot, full text only", "GraphRAG", "BM25 chunks"]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------------------------- gold evidence
+
+
+@dataclass
+class Question:
+    id: int
+    text: str
+    gold: list  # hotpotqa: normalised sentences; attention: [[(start, end), ...]] fragments per answer
+    meta: dict = field(default_factory=dict)
+
+
+def hotpot_questions() -> list[Question]:
+    corpus = json.loads((EVAL / "hotpotqa" / "corpus.json").read_text())
+    out = []
+    for i, q in enumerate(json.loads((EVAL / "hotpotqa" / "questions.json").read_text())):
+        gold = []
+        for title, idx in q["supporting_facts"]:
+            sentences = corpus.get(title) or []
+            if 0 <= idx < len(sentences) and _norm(sentences[idx]):
+                gold.append(_norm(sentences[idx]))
+        titles = list(dict.fromkeys(t for t, _ in q["supporting_facts"]))
+        out.append(Question(i, q["question"], gold, {"titles": titles, "level": q.get("level", "")}))
+    return out
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def locate(fragment: str, text: str, near: int | None = None) -> tuple[int, int, float]:
+    """(start, end, share of the fragment's words matched) of the window of `text` best matching `fragment`."""
+    words = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    wanted = Counter(w.lower() for w in _TOKEN.findall(fragment))
+    n = sum(wanted.values())
+    best = (0, 0, -1.0)
+    for i in range(max(1, len(words) - n + 1)):
+        if near is not None and abs(words[i][1] - near) > 1000:
+            continue
+        window = Counter(w for w, _, _ in words[i : i + n])
+        score = sum((window & wanted).values()) / n
+        if score > best[2]:
+            best = (words[i][1], words[min(i + n, len(words)) - 1][2], score)
+    return best
+
+
+def attention_questions() -> list[Question]:
+    paper = (EVAL / "attention" / "attention_is_all_you_need.txt").read_text(encoding="utf-8")
+    out = []
+    for i, q in enumerate(json.loads((EVAL / "attention" / "qa_spans.json").read_text())):
+        fragments = [f.strip(" .") for f in q["answer"].split("...") if len(_TOKEN.findall(f)) >= 3]
+        fragments.sort(key=lambda f: -len(f))
+        first = locate(fragments[0], paper)
+        spans = [first] + [locate(f, paper, near=first[0]) for f in fragments[1:]]
+        gold = [[(s, e) for s, e, _ in spans]]
+        located = " … ".join(_norm(paper[s:e]) for s, e, _ in spans)
+        out.append(
+            Question(i, q["question"], gold, {"located": located, "match": min(m for _, _, m in spans)})
+        )
+    return out
+
+
+def found(dataset: str, item: object, sources: list[TextUnit]) -> bool:
+    if dataset == "hotpotqa":
+        return any(item in _norm(u.text) for u in sources)
+    return all(any(u.start <= s and e <= u.end for u in sources) for s, e in item)  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------------------------------------ BM25
+
+
+class BM25:
+    def __init__(self, units: list[TextUnit], k1: float = 1.2, b: float = 0.75) -> None:
+        self.units = units
+        self.k1, self.b = k1, b
+        self.tf = [Counter(words_of(u.text)) for u in units]
+        self.lengths = [sum(tf.values()) for tf in self.tf]
+        self.avg = statistics.fmean(self.lengths) if units else 0.0
+        df: Counter[str] = Counter()
+        for tf in self.tf:
+            df.update(tf.keys())
+        n = len(units)
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+    def rank(self, question: str) -> list[TextUnit]:
+        terms = [t for t in query_words(question) if t in self.idf]
+        scored = []
+        for i, tf in enumerate(self.tf):
+            score = 0.0
+            norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg)
+            for t in terms:
+                f = tf.get(t)
+                if f:
+                    score += self.idf[t] * f * (self.k1 + 1) / (f + norm)
+            if score > 0:
+                scored.append((score, i))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [self.units[i] for _, i in scored]
+
+    def context(self, question: str, budget: int) -> tuple[list[TextUnit], str]:
+        lines = ["-----Sources-----", "id|text"]
+        used = count_tokens("\n".join(lines))
+        chosen = []
+        for u in self.rank(question):
+            row = f"{u.short_id}|{' '.join(u.text.replace('|', '/').split())}"
+            cost = count_tokens(row)
+            if used + cost <= budget:
+                lines.append(row)
+                used += cost
+                chosen.append(u)
+        return chosen, "\n".join(lines) if chosen else ""
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+def _fingerprint(name: str) -> str:
+    """Changes with the indexing code and the corpus: then the cached index is rebuilt."""
+    digest = hashlib.sha256(name.encode())
+    for path in sorted((ROOT / "kg").rglob("*.py")):
+        if "search" not in path.parts:
+            digest.update(path.read_bytes())
+    for rel in ("bench/corpora.py", "bench/hashed_embedding.py"):
+        digest.update((ROOT / rel).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+async def ensure_corpus(name: str, rebuild: bool) -> Path:
+    work = WORK / f"{name}-{_fingerprint(name)}"
+    if (work / "graphrag" / "entities.parquet").exists() and not rebuild:
+        return work
+    if work.exists():
+        import shutil
+
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    print(f"indexing {name} with kgbot (nlp extractor) -> {work.relative_to(ROOT)}", flush=True)
+    built = await build_corpus(name, work)
+    print(
+        f"  {len(built.index.documents)} documents, {len(built.index.text_units)} chunks, "
+        f"{len(built.index.entities)} entities, {len(built.index.relationships)} relationships, "
+        f"{len(built.index.reports)} reports in {built.seconds:.0f} s",
+        flush=True,
+    )
+    return work
+
+
+def run_graphrag(python: Path, job: dict) -> dict:
+    with tempfile.TemporaryDirectory(prefix="kgbench-gr-") as tmp:
+        job_path, out = Path(tmp) / "job.json", Path(tmp) / "out.json"
+        job_path.write_text(json.dumps(job))
+        proc = subprocess.run(
+            [str(python), str(ROOT / "bench" / "graphrag_side.py"), str(job_path), str(out)],
+            env=graphrag_environ(),
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"GraphRAG's side failed:\n{proc.stderr[-4000:]}")
+        return json.loads(out.read_text())
+
+
+async def evaluate(name: str, questions: list[Question], args: argparse.Namespace, python: Path) -> dict:
+    from kg.search.local import build_context
+
+    work = await ensure_corpus(name, args.rebuild)
+    store = SqliteStore(work / "kg.db")
+    index = await store.export(NAMESPACE)
+    assert index is not None
+    units_by_short = {u.short_id: u for u in index.text_units}
+    bm25 = BM25(index.text_units)
+
+    async def embed(text: str) -> list[float]:
+        return embed_text(text)
+
+    records: dict[str, dict[int, dict[int, dict]]] = {m: {b: {} for b in BUDGETS} for m in METHODS}
+    texts: list[str] = []  # every context, to count with GraphRAG's tokenizer
+    started = time.perf_counter()
+    try:
+        for q in questions:
+            for budget in BUDGETS:
+                for method, embedder in (("kgbot", embed), ("kgbot, full text only", None)):
+                    context = await build_context(
+                        store, q.text, namespace=NAMESPACE, budget=budget, top_k=10, embed=embedder
+                    )
+                    records[method][budget][q.id] = {
+                        "sources": [u.short_id for u in context.sources],
+                        "tokens": count_tokens(context.text),
+                        "text_index": len(texts),
+                    }
+                    texts.append(context.text)
+                chosen, text = bm25.context(q.text, budget)
+                records["BM25 chunks"][budget][q.id] = {
+                    "sources": [u.short_id for u in chosen],
+                    "tokens": count_tokens(text),
+                    "text_index": len(texts),
+                }
+                texts.append(text)
+    finally:
+        await store.close()
+    ours_s = time.perf_counter() - started
+
+    print(f"{name}: GraphRAG on {len(questions)} questions x {len(BUDGETS)} budgets", flush=True)
+    job = {
+        "tables": str(work / "graphrag"),
+        "questions": [{"id": q.id, "text": q.text, "history": []} for q in questions],
+        "budgets": BUDGETS,
+        "warmup": 0,
+        "return_text": True,
+    }
+    theirs = run_graphrag(python, job)
+    for row in theirs["rows"]:
+        records["GraphRAG"][row["budget"]][row["id"]] = {
+            "sources": row["sources"],
+            "tokens": count_tokens(row["text"]),
+            "text_index": len(texts),
+        }
+        texts.append(row["text"])
+    o200k = run_graphrag(python, {"count": texts})["tokens"]
+
+    by_id = {q.id: q for q in questions}
+    summary: dict[str, dict[int, dict]] = {}
+    for method in METHODS:
+        summary[method] = {}
+        for budget in BUDGETS:
+            hits = total = complete = 0
+            tokens, tokens_o200k = [], []
+            for qid, rec in records[method][budget].items():
+                q = by_id[qid]
+                sources = [units_by_short[s] for s in rec["sources"] if s in units_by_short]
+                got = [found(name, item, sources) for item in q.gold]
+                rec["found"] = got
+                hits += sum(got)
+                total += len(got)
+                complete += all(got)
+                tokens.append(rec["tokens"])
+                tokens_o200k.append(o200k[rec["text_index"]])
+            summary[method][budget] = {
+                "recall": hits / total if total else float("nan"),
+                "all": complete / len(records[method][budget]),
+                "tokens": statistics.fmean(tokens),
+                "tokens_o200k": statistics.fmean(tokens_o200k),
+            }
+    raw = {
+        "summary": {m: {str(b): v for b, v in s.items()} for m, s in summary.items()},
+        "records": {m: {str(b): v for b, v in r.items()} for m, r in records.items()},
+        "questions": [q.__dict__ for q in questions],
+        "ours_seconds": ours_s,
+    }
+    (work / "latest.json").write_text(json.dumps(raw, default=str))
+    return {"dataset": name, "questions": len(questions), "summary": summary, "work": work}
+
+
+def render(results: list[dict]) -> str:
+    head = " | ".join(f"{b // 1000}k budget" for b in BUDGETS)
+    lines = [
+        f"| dataset | method | {head} |",
+        "|---|---|" + "---:|" * len(BUDGETS),
+    ]
+    for r in results:
+        label = {"hotpotqa": "HotpotQA (multi-hop)", "attention": "Attention paper"}[r["dataset"]]
+        for method in METHODS:
+            cells = []
+            for b in BUDGETS:
+                s = r["summary"][method][b]
+                cells.append(f"**{s['recall']:.1%}** ({s['all']:.0%} all; {s['tokens_o200k']:,.0f} tok)")
+            lines.append(f"| {label} ({r['questions']} q) | {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def headline(results: list[dict]) -> list[str]:
+    notes = []
+    for r in results:
+        s = r["summary"]
+        ours4, gr12 = s["kgbot"][4000], s["GraphRAG"][12000]
+        above = [b for b in BUDGETS if s["kgbot"][b]["recall"] > s["BM25 chunks"][b]["recall"]]
+        notes.append(
+            f"{r['dataset']}: kgbot at 4k {ours4['recall']:.1%} ({ours4['tokens_o200k']:,.0f} tokens) vs GraphRAG "
+            f"at 12k {gr12['recall']:.1%} ({gr12['tokens_o200k']:,.0f} tokens); kgbot above BM25 at "
+            f"{len(above)} of {len(BUDGETS)} budgets."
+        )
+    return notes
+
+
+async def amain(args: argparse.Namespace) -> list[dict]:
+    python = ensure_graphrag()
+    results = []
+    for name in args.datasets:
+        questions = hotpot_questions() if name == "hotpotqa" else attention_questions()
+        if name == "attention":
+            for q in questions:
+                print(f"  located ({q.meta['match']:.0%}): {q.meta['located'][:110]}", flush=True)
+        if args.limit:
+            questions = questions[: args.limit]
+        results.append(await evaluate(name, questions, args, python))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["hotpotqa", "attention"])
+    parser.add_argument("--limit", type=int, default=0, help="first N questions only")
+    parser.add_argument("--rebuild", action="store_true", help="re-index the corpora")
+    parser.add_argument("--profile", action="store_true", help="classify kgbot's misses (after the run)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    print(f"machine: {machine()}", flush=True)
+    results = asyncio.run(amain(args))
+    table = render(results)
+    print()
+    print(table)
+    notes = headline(results)
+    print("\n".join(notes))
+    if args.profile:
+        from bench.recall_profile import profile
+
+        for r in results:
+            print(asyncio.run(profile(r["dataset"], r["work"])))
+    if not args.no_record:
+        command = "python bench/evidence_recall.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        body = (
+            table
+            + "\n\nCells: recall of gold evidence in the context's Sources (in bold), the share of questions "
+            "with all their evidence found, and the mean context size in tiktoken o200k tokens (GraphRAG's "
+            "tokenizer; every method fills its budget with its own counter). " + " ".join(notes)
+        )
+        append_section("evidence recall vs tokens", body, command.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
