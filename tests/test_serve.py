@@ -38,7 +38,7 @@ DISCORD_TOKEN = "fake-discord-token-0123456789"
 OPENAI_KEY = "sk-fake-openai-key-0123456789"
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, DISCORD_TOKEN, OPENAI_KEY)
 START_WITHIN = 60.0  # seconds for the subprocess to import everything and connect
-SLOW_ANSWER = 2.0  # seconds the slow model takes to answer
+SLOW_ANSWER = 3.0  # seconds the slow model takes to answer
 
 
 def metric(text: str, name: str, **labels: str) -> float:
