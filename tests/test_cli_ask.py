@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.cli import main
+from bot.cli import main
 from tests.conftest import write_corpus
 
 ENGINE_QUESTION = "Who designed the Lantern Engine?"

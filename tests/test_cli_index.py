@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.cli import main
+from bot.cli import main
 from tests.conftest import write_corpus
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kg.cli import main
+from bot.cli import main
 from kg.config import Settings
 from kg.graphrag_io import (
     EMBEDDINGS_FILE,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.cli import main
+from bot.cli import main
 from kg.config import Settings
 from kg.extract.llm import LlmExtractor
 from kg.index import build_index

@@ -176,7 +176,7 @@ async def kgbot_serve(
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "kg.cli",
+                "bot.cli",
                 "serve",
                 "--host",
                 "127.0.0.1",
@@ -367,7 +367,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_serve_with_nothing_configured_says_what_to_set(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kg.cli import main
+    from bot.cli import main
 
     assert main(["serve"]) == 1
     captured = capsys.readouterr()
@@ -380,7 +380,7 @@ def test_serve_with_nothing_configured_says_what_to_set(
 def test_serve_names_every_settings_problem_in_one_line_each(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kg.cli import main
+    from bot.cli import main
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)  # neither an app token nor a signing secret
     monkeypatch.setenv("DISCORD_TOKEN", DISCORD_TOKEN)

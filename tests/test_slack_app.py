@@ -659,7 +659,7 @@ async def test_tokens_never_reach_the_logs(
 def test_kgbot_slack_without_tokens_says_what_to_set(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kg.cli import main
+    from bot.cli import main
 
     monkeypatch.chdir(tmp_path)  # no .env here
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):

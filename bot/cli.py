@@ -1,4 +1,7 @@
-"""The `kgbot` command: index documents and inspect the graph from a terminal, with no server and no key."""
+"""The `kgbot` command: the terminal front-end (index, ask, chat, demo) and the launcher of the chat apps.
+
+It lives in bot/ because `chat` and `serve` run the platform-neutral assistant core; kg/ stays a library.
+"""
 
 from __future__ import annotations
 
@@ -188,10 +191,13 @@ async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) 
     """A terminal conversation through the same assistant core as Slack and Discord."""
     from bot.core import Assistant, Question
 
+    # One trusted person at a keyboard: no per-user rate limit.
+    update: dict[str, object] = {"kg_rate_per_minute": 1_000_000}
     if args.namespace:
-        settings = settings.model_copy(update={"kg_namespace": args.namespace})
+        update["kg_namespace"] = args.namespace
     if args.budget:
-        settings = settings.model_copy(update={"kg_context_budget": args.budget})
+        update["kg_context_budget"] = args.budget
+    settings = settings.model_copy(update=update)
     assistant = Assistant.from_settings(settings)
     session = f"{os.getpid()}-{int(time.time())}"
     user = os.environ.get("USER", "you")
