@@ -111,9 +111,12 @@ def ensure_graph(graph: str, rebuild: bool) -> Path:
 
 
 def questions_for(work: Path, count: int) -> list[dict]:
-    from bench.synthetic import make_questions
+    from bench import synthetic
 
     material = json.loads((work / "questions.json").read_text())
+    for _, entity_type, _, _ in material["entities"]:  # a real graph has types the generator lacks (CONCEPT)
+        synthetic._KIND_WORDS.setdefault(entity_type, entity_type.lower())
+    make_questions = synthetic.make_questions
     return [
         {"id": i, "kind": q.kind, "text": q.text, "history": [list(t) for t in q.history]}
         for i, q in enumerate(make_questions(material, count, SEED))
@@ -196,10 +199,10 @@ def compare(graph: str, args: argparse.Namespace, python: Path) -> dict:
     print(f"{graph}: kgbot, {args.questions} questions", flush=True)
     ours = in_child(_measure_ours, str(work / "kg.db"), questions, args.warmup, args.budget)
     print(f"{graph}: GraphRAG, {n_gr} questions", flush=True)
-    warm = min(args.warmup, 3)  # GraphRAG's warm-up: the last untimed questions of ours
-    theirs = _measure_graphrag(
-        python, work / "graphrag", questions[args.warmup - warm : args.warmup + n_gr], warm, args.budget
-    )
+    # GraphRAG's questions: 3 of ours' warm-up ones, then n_gr spread evenly over ours' timed ones.
+    timed = questions[args.warmup :]
+    picked = [timed[i * len(timed) // n_gr] for i in range(n_gr)]
+    theirs = _measure_graphrag(python, work / "graphrag", questions[:3] + picked, 3, args.budget)
     ours_ms = {r["id"]: r["ms"] for r in ours["rows"]}
     theirs_ms = {r["id"]: r["ms"] for r in theirs["rows"]}
     shared = [i for i in theirs_ms if i in ours_ms]
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--graphrag-questions", type=int, help="timed questions for GraphRAG (default 100; 20 at 100k+)"
     )
-    parser.add_argument("--warmup", type=int, default=20, help="untimed questions first (GraphRAG: 3)")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed questions first (GraphRAG: 3)")
     parser.add_argument("--budget", type=int, default=12_000)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached graphs")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
@@ -273,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         "Same exported tables, same questions (bench/synthetic.py make_questions: names, descriptions, "
         "follow-ups with history, no-match), same hashed 256-d embedding of questions and of entity "
         f"`title:description`, budget {args.budget:,} tokens, top 10 entities. Latency is wall-clock per "
-        "build_context call after warm-up (kgbot: 20 questions; GraphRAG: 3), one question at a time. "
+        f"build_context call after warm-up (kgbot: {args.warmup} questions; GraphRAG: 3), one question at a time. "
         "Ratios are GraphRAG / kgbot over the questions both ran (kgbot's p50 / p95 column is over all its "
         "questions). Context tokens: kgbot's counter for kgbot, tiktoken o200k for GraphRAG (each fills the "
         "budget with its own). GraphRAG load = reading the parquet tables with its readers and loading the "

@@ -39,6 +39,16 @@ def test_count_tokens_equals_the_regex_on_arbitrary_text() -> None:
             assert count_tokens(text) == _regex_count(text), (hex(cp), text)
 
 
+def test_count_tokens_equals_the_regex_on_ascii_text() -> None:
+    rng = random.Random(8)
+    every_ascii = "".join(chr(i) for i in range(128))
+    prose = string.ascii_letters + "      .,;:()-'0123456789_"
+    for alphabet in (every_ascii, prose):
+        for _ in range(20_000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+            assert count_tokens(text) == _regex_count(text), repr(text)
+
+
 def test_count_matches_spans_and_truncate() -> None:
     text = "Multi-head attention (MHA) lets the model attend to 8 subspaces, jointly; see §3.2.2."
     assert count_tokens(text) == len(token_spans(text))

@@ -183,10 +183,15 @@ def _rank_relationships(selected: Sequence[Entity], candidates: Sequence[Relatio
 
 
 def _rank_source_ids(
-    selected: Sequence[Entity], relationships: Sequence[Relationship], text_hits: Sequence[str]
+    selected: Sequence[Entity],
+    relationships: Sequence[Relationship],
+    text_hits: Sequence[str],
+    more_hits: Sequence[str] = (),
 ) -> list[str]:
     """Units of the selected entities in entity order, each entity's units by how many selected relationships
-    cite them (GraphRAG's order), fused with full-text relevance to the question."""
+    cite them (GraphRAG's order), fused with full-text relevance to the question (the top hits); then, while
+    the list is short, the next full-text hits (`more_hits`), so the Sources share is not left unused while
+    relevant passages remain."""
     rel_count: Counter[str] = Counter(u for r in relationships for u in r.text_unit_ids)
     graph_order: list[str] = []
     seen: set[str] = set()
@@ -196,7 +201,9 @@ def _rank_source_ids(
                 seen.add(unit_id)
                 graph_order.append(unit_id)
     fused = _rrf(graph_order, text_hits, text_hits)  # question relevance counts double
-    return sorted(fused, key=lambda k: -fused[k])[:MAX_SOURCE_CANDIDATES]
+    ranked = sorted(fused, key=lambda k: -fused[k])
+    ranked += [u for u in more_hits if u not in fused]
+    return ranked[:MAX_SOURCE_CANDIDATES]
 
 
 async def build_context(
@@ -213,7 +220,7 @@ async def build_context(
     query = _mapping_query(question, history)
     selected, unit_hits = await asyncio.gather(
         _map_entities(store, namespace, query, top_k, embed),
-        store.search_text_units(namespace, query, top_k),
+        store.search_text_units(namespace, query, max(top_k, MAX_SOURCE_CANDIDATES)),
     )
     titles = [e.title for e in selected]
     candidates, scored_reports = await asyncio.gather(
@@ -221,8 +228,12 @@ async def build_context(
         store.reports_for(namespace, [e.id for e in selected]) if selected else _none(),
     )
     relationships = _rank_relationships(selected, candidates)
-    source_ids = _rank_source_ids(selected, relationships, [u.id for u, _ in unit_hits])
-    units = await store.get_text_units(namespace, source_ids) if source_ids else []
+    hit_ids = [u.id for u, _ in unit_hits]
+    source_ids = _rank_source_ids(selected, relationships, hit_ids[:top_k], hit_ids[top_k:])
+    known = {u.id: u for u, _ in unit_hits}
+    missing = [i for i in source_ids if i not in known]
+    known.update((u.id, u) for u in (await store.get_text_units(namespace, missing) if missing else []))
+    units = [known[i] for i in source_ids if i in known]
 
     tables: list[_Table] = []
     remaining = budget

@@ -1,0 +1,112 @@
+"""Where kgbot's evidence recall goes: each gold item kgbot's context missed, classified by why.
+
+    .venv/bin/python bench/evidence_recall.py --datasets hotpotqa --profile --no-record
+
+Run after bench/evidence_recall.py (it reads that run's latest.json). For each budget and each gold item
+kgbot (with the hashed embedding) missed, it rebuilds the candidate list as `build_context` does (kgbot's own
+functions: entity mapping, full-text chunk hits, source ranking) and says where the gold chunk was:
+- "not a candidate": neither a chunk of a selected entity nor a full-text hit (entity mapping missed it);
+- "ranked past the candidate cap": a candidate, ranked beyond MAX_SOURCE_CANDIDATES;
+- "ranked below what fit": a candidate, but the Sources share of the budget filled before it;
+and, for comparison, whether plain BM25 had it in its context at that budget. It also reports how the
+context's tokens were spent by table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from bench.corpora import NAMESPACE
+from bench.hashed_embedding import embed_text
+from kg.search import local
+from kg.store.sqlite import SqliteStore
+
+
+def _table_tokens(text: str) -> dict[str, int]:
+    from kg.tokens import count_tokens
+
+    out: dict[str, int] = {}
+    for match in re.finditer(r"-----(\w+)-----\n(.*?)(?=\n\n-----|\Z)", text, re.S):
+        out[match.group(1)] = count_tokens(match.group(0))
+    return out
+
+
+async def profile(dataset: str, work: Path) -> str:
+    raw = json.loads((work / "latest.json").read_text())
+    questions = {q["id"]: q for q in raw["questions"]}
+    store = SqliteStore(work / "kg.db")
+    index = await store.export(NAMESPACE)
+    assert index is not None
+    by_short = {u.short_id: u for u in index.text_units}
+
+    async def embed(text: str) -> list[float]:
+        return embed_text(text)
+
+    def gold_units(q: dict, item: object) -> set[int]:
+        if dataset == "hotpotqa":
+            return {u.short_id for u in index.text_units if item in " ".join(u.text.split())}
+        return {
+            u.short_id for u in index.text_units if all(u.start <= s and e <= u.end for s, e in item)
+        }
+
+    lines = [f"## where kgbot's misses go: {dataset}", ""]
+    try:
+        for budget, records in raw["records"]["kgbot"].items():
+            reasons: Counter[str] = Counter()
+            bm25_had = 0
+            spent: dict[str, list[int]] = {}
+            examples: list[str] = []
+            for qid, rec in records.items():
+                q = questions[int(qid)]
+                context = await local.build_context(
+                    store, q["text"], namespace=NAMESPACE, budget=int(budget), top_k=10, embed=embed
+                )
+                for table, tokens in _table_tokens(context.text).items():
+                    spent.setdefault(table, []).append(tokens)
+                missed = [item for item, ok in zip(q["gold"], rec["found"], strict=True) if not ok]
+                if not missed:
+                    continue
+                selected = await local._map_entities(store, NAMESPACE, q["text"], 10, embed)
+                hits = await store.search_text_units(NAMESPACE, q["text"], 10)
+                rels = await store.relationships_of(NAMESPACE, [e.title for e in selected], local.MAX_RELATIONSHIPS)
+                graph_units = {u for e in selected for u in e.text_unit_ids}
+                ranked = local._rank_source_ids(
+                    selected, local._rank_relationships(selected, rels), [u.id for u, _ in hits]
+                )
+                fused_all = local._rrf(
+                    [u for e in selected for u in e.text_unit_ids], [u.id for u, _ in hits], [u.id for u, _ in hits]
+                )
+                bm25 = set(raw["records"]["BM25 chunks"][budget][qid]["sources"])
+                for item in missed:
+                    gold = gold_units(q, item)
+                    gold_ids = {by_short[s].id for s in gold}
+                    bm25_had += bool(gold & bm25)
+                    if not gold_ids & (graph_units | {u.id for u, _ in hits}):
+                        reason = "not a candidate"
+                    elif not gold_ids & set(ranked):
+                        reason = "ranked past the candidate cap"
+                    else:
+                        position = min(ranked.index(g) for g in gold_ids if g in ranked) + 1
+                        reason = "ranked below what fit"
+                        if len(examples) < 3:
+                            examples.append(
+                                f"q{qid} {q['text'][:70]!r}: gold chunk ranked {position} of {len(ranked)}, "
+                                f"{len(context.sources)} sources fit"
+                            )
+                    reasons[reason] += 1
+                del fused_all
+            total = sum(reasons.values())
+            parts = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+            mean = {t: statistics.fmean(v) for t, v in spent.items()}
+            lines.append(
+                f"- budget {budget}: {total} gold items missed ({parts}); BM25 had {bm25_had} of them. Mean "
+                "tokens by table: " + ", ".join(f"{t} {v:,.0f}" for t, v in mean.items())
+            )
+            lines.extend(f"    - {e}" for e in examples)
+    finally:
+        await store.close()
+    return "\n".join(lines)
