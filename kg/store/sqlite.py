@@ -50,7 +50,7 @@ MAX_QUERY_WORDS = 64
 # most MAX_POSTINGS (~2 us each: each match is ranked); the commoner ones in titles only while they total at
 # most MAX_TITLE_POSTINGS (~0.1 us each: only title hits are ranked); terms commoner still are left out.
 MAX_POSTINGS = 2000
-MAX_TITLE_POSTINGS = 20_000
+MAX_TITLE_POSTINGS = 10_000
 # A chunk search is bounded the same way: the rarest terms while they total at most MAX_TEXT_POSTINGS (~2.5 us
 # each: every match is ranked by BM25); commoner terms carry little BM25 weight and are left out. When even the
 # rarest is commoner than that, only the first MAX_TEXT_POSTINGS / 4 chunks holding a query word are ranked.
