@@ -7,7 +7,7 @@ CYPHER_LINT := tests/cypher_lint
 DEPLOY_LINT := tests/deploy_lint
 DOCS   ?= docs
 
-.PHONY: setup test lint demo clean
+.PHONY: setup test lint demo bench clean
 
 # uv installs the same packages as pip in seconds instead of minutes; pip remains the fallback.
 $(STAMP): pyproject.toml
@@ -38,6 +38,15 @@ test: lint $(CYPHER_LINT)/node_modules/.installed-stamp $(DEPLOY_LINT)/node_modu
 
 demo: setup
 	$(BIN)/kgbot demo $(DOCS)
+
+# Quick variants of the benchmarks (BENCHMARKS.md lists the full ones); they print and record nothing. The first
+# run installs GraphRAG into bench/.venv-graphrag (a few minutes). Nothing in `make test` is timed.
+bench: setup
+	$(BIN)/python bench/context_latency.py --sizes 10000 --questions 100 --no-record
+	$(BIN)/python bench/graphrag_latency.py --graphs 10000 --questions 100 --graphrag-questions 20 --no-record
+	$(BIN)/python bench/evidence_recall.py --limit 20 --no-record
+	$(BIN)/python bench/index_throughput.py --corpora christmas_carol --no-record
+	$(BIN)/python bench/slack_load.py --n 10 --no-record
 
 clean:
 	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache

@@ -43,7 +43,10 @@ def machine() -> str:
 def revision() -> str:
     try:
         head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
@@ -75,14 +78,22 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
-def append_section(title: str, body: str, command: str) -> None:
-    """Append `### <date> — title` with the machine, revision and command, then `body`, to BENCHMARKS.md."""
+def record(heading: str, intro: str, title: str, body: str, command: str) -> None:
+    """Add a dated entry (`### <date> — title`, machine, revision, command, then `body`) at the end of the
+    BENCHMARKS.md section `## heading`, which is created (with `intro`) at the end of the file if missing."""
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    marker = f"## {heading}\n"
+    if marker not in text:
+        text = text.rstrip("\n") + f"\n\n{marker}\n{intro.strip()}\n"
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    section = (
-        f"\n### {now} — {title}\n\n"
+    entry = (
+        f"### {now} — {title}\n\n"
         f"Machine: {machine()}. Revision {revision()}. Command: `{command}`.\n\n"
         f"{body.strip()}\n"
     )
-    BENCHMARKS.write_text(text.rstrip("\n") + "\n" + section)
-    print(f"\nappended to {BENCHMARKS.relative_to(ROOT)}")
+    start = text.index(marker)
+    end = text.find("\n## ", start)
+    end = len(text) if end == -1 else end + 1
+    before, after = text[:end].rstrip("\n"), text[end:]
+    BENCHMARKS.write_text(before + "\n\n" + entry + ("\n" + after if after else ""))
+    print(f"\nrecorded in {BENCHMARKS.relative_to(ROOT)} (## {heading})")

@@ -94,3 +94,13 @@ async def build_corpus(name: str, work: Path) -> BuiltCorpus:
     finally:
         await store.close()
     return BuiltCorpus(name, work / "kg.db", work / "graphrag", index, summary.seconds)
+
+
+def make_questions(material: dict, count: int, seed: int = 0) -> list:
+    """bench/synthetic.py's questions over any index's question material: a real graph has entity types the
+    generator lacks (CONCEPT...), which are named by their own lower-cased type in description questions."""
+    from bench import synthetic
+
+    for _, entity_type, _, _ in material["entities"]:
+        synthetic._KIND_WORDS.setdefault(entity_type, entity_type.lower())
+    return synthetic.make_questions(material, count, seed)

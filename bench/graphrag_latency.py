@@ -36,12 +36,30 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, append_section, in_child, load_average, machine, percentile  # noqa: E402
+from bench.common import RESULTS, in_child, load_average, machine, percentile, record  # noqa: E402
 from bench.graphrag_env import ensure_graphrag, graphrag_environ  # noqa: E402
 
 WORK = RESULTS / "graphrag-latency"
 NAMESPACE = "bench"
 SEED = 0
+HEADING = "Context build latency: kgbot vs Microsoft GraphRAG (`bench/graphrag_latency.py`)"
+INTRO = """
+kgbot's `build_context` against GraphRAG 3.3's `LocalSearchMixedContext.build_context` on the same tables (kgbot's
+index exported with `kgbot export-graphrag`), the same questions (bench/synthetic.py's mix: names, descriptions,
+follow-ups with history, no-match), the same 12k budget, top 10 entities, and the same deterministic embedding
+(bench/hashed_embedding.py: hashed bag of words, 256 dimensions; entity vectors of `title:description` stored in
+kgbot's index and exported to GraphRAG's LanceDB store; the same code embeds questions in both interpreters).
+Graphs: synthetic ones of 10k and 100k entities (bench/synthetic.py, seed 0) and kgbot's offline index of A
+Christmas Carol. GraphRAG is pip-installed by the script into bench/.venv-graphrag (git-ignored, never a kgbot
+dependency) and runs in that interpreter (bench/graphrag_side.py): its own readers at community level 2, its
+default tokenizer (tiktoken o200k), the parameters its local search engine passes. Each side is timed per
+build_context call (time.perf_counter), one question at a time, in its own process after a warm-up; GraphRAG's
+load (parquet + LanceDB) is timed apart. GraphRAG takes seconds per question at 100k entities, so it gets 20
+questions there (100 elsewhere), spread over kgbot's; ratios are GraphRAG / kgbot over the questions both ran.
+Target (issue 9): kgbot at least 100x faster at 100k entities.
+
+    .venv/bin/python bench/graphrag_latency.py
+""".strip()
 
 
 # ------------------------------------------------------------------------------------------------ graphs
@@ -111,12 +129,9 @@ def ensure_graph(graph: str, rebuild: bool) -> Path:
 
 
 def questions_for(work: Path, count: int) -> list[dict]:
-    from bench import synthetic
+    from bench.corpora import make_questions
 
     material = json.loads((work / "questions.json").read_text())
-    for _, entity_type, _, _ in material["entities"]:  # a real graph has types the generator lacks (CONCEPT)
-        synthetic._KIND_WORDS.setdefault(entity_type, entity_type.lower())
-    make_questions = synthetic.make_questions
     return [
         {"id": i, "kind": q.kind, "text": q.text, "history": [list(t) for t in q.history]}
         for i, q in enumerate(make_questions(material, count, SEED))
@@ -154,7 +169,9 @@ def _measure_ours(store_path: str, questions: list[dict], warmup: int, budget: i
             rows = []
             for q in questions[warmup:]:
                 ms, context = await ask(q)
-                rows.append({"id": q["id"], "ms": ms, "tokens": context.tokens, "sources": len(context.sources)})
+                rows.append(
+                    {"id": q["id"], "ms": ms, "tokens": context.tokens, "sources": len(context.sources)}
+                )
             return {"counts": stats.counts, "rows": rows}
         finally:
             await store.close()
@@ -217,7 +234,9 @@ def compare(graph: str, args: argparse.Namespace, python: Path) -> dict:
         "theirs_load_s": theirs["load_s"],
         "ratio_p50": percentile(theirs_shared, 50) / percentile(ours_shared, 50),
         "ratio_p95": percentile(theirs_shared, 95) / percentile(ours_shared, 95),
-        "ratio_per_question": statistics.median(t / o for t, o in zip(theirs_shared, ours_shared, strict=True)),
+        "ratio_per_question": statistics.median(
+            t / o for t, o in zip(theirs_shared, ours_shared, strict=True)
+        ),
         "tokens_ours": statistics.fmean(r["tokens"] for r in ours["rows"]),
         "tokens_theirs": statistics.fmean(r["tokens"] for r in theirs["rows"]),
         "load": (load_before, load_average()),
@@ -254,7 +273,10 @@ def render(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--graphs", nargs="+", default=["10000", "100000", "christmas_carol"], help="entity counts or a corpus"
+        "--graphs",
+        nargs="+",
+        default=["10000", "100000", "christmas_carol"],
+        help="entity counts or a corpus",
     )
     parser.add_argument("--questions", type=int, default=300, help="timed questions for kgbot")
     parser.add_argument(
@@ -291,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if not args.no_record:
         command = "python bench/graphrag_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        append_section("context latency, kgbot vs GraphRAG", table + "\n\n" + " ".join(notes), command.strip())
+        title = ", ".join(f"{int(g):,} entities" if g.isdigit() else g.replace("_", " ") for g in args.graphs)
+        record(HEADING, INTRO, title, table + "\n\n" + " ".join(notes), command.strip())
     return 0
 
 

@@ -101,7 +101,9 @@ def load(folder: Path, community_level: int):  # noqa: ANN201
     documents = [
         VectorStoreDocument(
             id=e.id,
-            vector=np.asarray(vectors.get(e.id) or embed_text(entity_text(e.title, e.description or "")), "f4"),
+            vector=np.asarray(
+                vectors.get(e.id) or embed_text(entity_text(e.title, e.description or "")), "f4"
+            ),
         )
         for e in entities
     ]
@@ -153,8 +155,10 @@ def run(job: dict) -> dict:
     for question in questions[job.get("warmup", 0) :]:
         for budget in budgets:
             ms, result = ask(question, budget)
-            text = result.context_chunks if isinstance(result.context_chunks, str) else "\n\n".join(
+            text = (
                 result.context_chunks
+                if isinstance(result.context_chunks, str)
+                else "\n\n".join(result.context_chunks)
             )
             records = result.context_records
             row = {

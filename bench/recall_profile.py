@@ -5,7 +5,7 @@
 Run after bench/evidence_recall.py (it reads that run's latest.json). For each budget and each gold item
 kgbot (with the hashed embedding) missed, it rebuilds the candidate list as `build_context` does (kgbot's own
 functions: entity mapping, full-text chunk hits, source ranking) and says where the gold chunk was:
-- "not a candidate": neither a chunk of a selected entity nor a full-text hit (entity mapping missed it);
+- "not a candidate": neither a chunk of a selected entity nor among the first 60 full-text hits;
 - "ranked past the candidate cap": a candidate, ranked beyond MAX_SOURCE_CANDIDATES;
 - "ranked below what fit": a candidate, but the Sources share of the budget filled before it;
 and, for comparison, whether plain BM25 had it in its context at that budget. It also reports how the
@@ -49,9 +49,7 @@ async def profile(dataset: str, work: Path) -> str:
     def gold_units(q: dict, item: object) -> set[int]:
         if dataset == "hotpotqa":
             return {u.short_id for u in index.text_units if item in " ".join(u.text.split())}
-        return {
-            u.short_id for u in index.text_units if all(u.start <= s and e <= u.end for s, e in item)
-        }
+        return {u.short_id for u in index.text_units if all(u.start <= s and e <= u.end for s, e in item)}
 
     lines = [f"## where kgbot's misses go: {dataset}", ""]
     try:
@@ -71,21 +69,23 @@ async def profile(dataset: str, work: Path) -> str:
                 if not missed:
                     continue
                 selected = await local._map_entities(store, NAMESPACE, q["text"], 10, embed)
-                hits = await store.search_text_units(NAMESPACE, q["text"], 10)
-                rels = await store.relationships_of(NAMESPACE, [e.title for e in selected], local.MAX_RELATIONSHIPS)
+                hits = await store.search_text_units(
+                    NAMESPACE, q["text"], max(10, local.MAX_SOURCE_CANDIDATES)
+                )
+                hit_ids = [u.id for u, _ in hits]
+                rels = await store.relationships_of(
+                    NAMESPACE, [e.title for e in selected], local.MAX_RELATIONSHIPS
+                )
                 graph_units = {u for e in selected for u in e.text_unit_ids}
                 ranked = local._rank_source_ids(
-                    selected, local._rank_relationships(selected, rels), [u.id for u, _ in hits]
-                )
-                fused_all = local._rrf(
-                    [u for e in selected for u in e.text_unit_ids], [u.id for u, _ in hits], [u.id for u, _ in hits]
+                    selected, local._rank_relationships(selected, rels), hit_ids[:10], hit_ids[10:]
                 )
                 bm25 = set(raw["records"]["BM25 chunks"][budget][qid]["sources"])
                 for item in missed:
                     gold = gold_units(q, item)
                     gold_ids = {by_short[s].id for s in gold}
                     bm25_had += bool(gold & bm25)
-                    if not gold_ids & (graph_units | {u.id for u, _ in hits}):
+                    if not gold_ids & (graph_units | set(hit_ids)):
                         reason = "not a candidate"
                     elif not gold_ids & set(ranked):
                         reason = "ranked past the candidate cap"
@@ -98,7 +98,6 @@ async def profile(dataset: str, work: Path) -> str:
                                 f"{len(context.sources)} sources fit"
                             )
                     reasons[reason] += 1
-                del fused_all
             total = sum(reasons.values())
             parts = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
             mean = {t: statistics.fmean(v) for t, v in spent.items()}

@@ -38,11 +38,25 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bench.common import EVAL, append_section, load_average, machine, percentile  # noqa: E402
+from bench.common import EVAL, load_average, machine, percentile, record  # noqa: E402
 from tests.slack_fake import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, mention, sign  # noqa: E402
 
 KGBOT = ROOT / ".venv" / "bin" / "kgbot"
 CHANNEL = "C0BENCH"
+HEADING = "Slack bot overhead under concurrent events (`bench/slack_load.py`)"
+INTRO = """
+N signed `app_mention` events sent at once to the real `kgbot slack --http` process (Bolt's AsyncApp over aiohttp,
+bot/slack/app.py), whose Web API calls go to tests/slack_fake.py's fake Slack on loopback. In-process memory (no
+Redis), no chat model (extractive answers), kgbot's offline index of A Christmas Carol, default budget (12k) and
+top_k; questions from bench/synthetic.py's make_questions over that index, each event from a different user (so
+per-user rate limits do not apply). A fresh bot process per N answers 3 warm-up questions, then takes the burst.
+**Acknowledgement** = sending the event to the bot's HTTP response (Slack requires < 3 s); **answer** = sending the
+event to the fake Slack receiving the first chat.postMessage in the event's thread; memory = the bot process's
+RSS when idle before the burst and its peak (VmHWM) after. The load generator and the fake Slack run in the
+benchmark's process on the same 2 cores. Every wait is bounded (answers: 120 s).
+
+    .venv/bin/python bench/slack_load.py
+""".strip()
 
 
 class TimedSlack(FakeSlack):
@@ -105,7 +119,8 @@ def questions(home: Path, count: int) -> list[str]:
     """Questions over the index's own entities (names, descriptions, no-match), without history."""
     import asyncio as aio
 
-    from bench.synthetic import make_questions, question_material
+    from bench.corpora import make_questions
+    from bench.synthetic import question_material
     from kg.store.sqlite import SqliteStore
 
     async def export() -> Any:
@@ -120,24 +135,26 @@ def questions(home: Path, count: int) -> list[str]:
     return [q.text for q in make_questions(material, count * 3, 0) if not q.history][:count]
 
 
-async def burst(n: int, home: Path, texts: list[str], timeout: float) -> dict:
+async def burst(n: int, home: Path, texts: list[str], answer_timeout: float) -> dict:
     fake = TimedSlack()
     await fake.start()
     port = _free_port()
-    bot = subprocess.Popen(
-        [str(KGBOT), "slack", "--http", "--host", "127.0.0.1", "--port", str(port)],
-        env=_bot_env(home, fake.port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log_path = home.parent / f"bot-{n}.log"
+    with log_path.open("wb") as log:  # a file, not a pipe: the bot's logs never block it
+        bot = await asyncio.create_subprocess_exec(
+            str(KGBOT),
+            *("slack", "--http", "--host", "127.0.0.1", "--port", str(port)),
+            env=_bot_env(home, fake.port),
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/slack/events"
     counter = iter(range(1, 1_000_000))
     try:
         deadline = time.monotonic() + 60
         while True:  # bounded wait for the bot to listen
-            if bot.poll() is not None:
-                raise RuntimeError(f"the bot exited: {bot.stdout.read() if bot.stdout else ''}")
+            if bot.returncode is not None:
+                raise RuntimeError(f"the bot exited: {log_path.read_text()[-3000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
@@ -160,7 +177,7 @@ async def burst(n: int, home: Path, texts: list[str], timeout: float) -> dict:
                     status = resp.status
                 acked = time.perf_counter() - started
                 try:
-                    await asyncio.wait_for(posted.wait(), timeout)
+                    await asyncio.wait_for(posted.wait(), answer_timeout)
                 except TimeoutError:
                     return acked, None, status
                 return acked, fake.first_post[ts] - started, status
@@ -175,12 +192,13 @@ async def burst(n: int, home: Path, texts: list[str], timeout: float) -> dict:
             await asyncio.sleep(0.5)  # let the working indicators clear
             peak_rss = _proc_kib(bot.pid, "VmHWM") / 1024.0
     finally:
-        bot.terminate()
-        try:
-            bot.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot.wait()
+        if bot.returncode is None:
+            bot.terminate()
+            try:
+                await asyncio.wait_for(bot.wait(), 30)
+            except TimeoutError:
+                bot.kill()
+                await bot.wait()
         await fake.close()
     acks = [a * 1000 for a, _, _ in results]
     answers = [t * 1000 for _, t, _ in results if t is not None]
@@ -244,14 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         command = "python bench/slack_load.py " + " ".join(argv if argv is not None else sys.argv[1:])
         loads = ", ".join(f"{r['load'][0]:.1f}" for r in rows)
         body = (
-            table + "\n\nThe real `kgbot slack --http` process (Bolt over aiohttp) against tests/slack_fake.py "
-            "on loopback; in-process memory, extractive answers over kgbot's offline index of A Christmas "
-            "Carol, default budget (12k) and top_k. The load generator and the fake Slack share one process "
-            "and the machine's 2 cores with the bot, so latencies include their work. The answers of a burst "
-            "are computed on one event loop (store reads on one reader thread): answer latency grows with N "
-            f"while acknowledgements stay immediate. 1-minute load average before each burst: {loads}."
+            table + "\n\nThe answers of a burst are computed on the bot's one event loop (store reads on one "
+            "reader thread), so answer latency grows with N while acknowledgements stay immediate. 1-minute "
+            f"load average before each burst: {loads}."
         )
-        append_section("Slack bot overhead", body, command.strip())
+        record(HEADING, INTRO, "N = " + ", ".join(map(str, args.n)), body, command.strip())
     return 0
 
 

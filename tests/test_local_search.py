@@ -206,3 +206,11 @@ async def test_vector_and_text_rankings_are_fused(store: SqliteStore) -> None:
     assert "GPU" not in titles(text_only)
     assert set(titles(fused)) == {"Transformer", "GPU"}
     assert len(ENTITIES) > len(fused.entities)  # top-k still applies after fusion
+
+
+async def test_sources_fill_with_further_full_text_hits_when_the_graph_has_few(store: SqliteStore) -> None:
+    # One entity selected (GPU) and one top full-text hit: the further hits still fill the Sources share.
+    context = await build_context(store, "Which hypotheses, GPU cards or Greek heads?", top_k=1)
+    assert titles(context) == ["GPU"]
+    assert {11, 13, 15, 16} <= {u.short_id for u in context.sources}
+    assert context.tokens <= 12000
