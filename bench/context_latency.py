@@ -20,12 +20,10 @@ import hashlib
 import inspect
 import json
 import os
-import platform
 import pstats
 import resource
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import machine, revision  # noqa: E402
 from bench.synthetic import (  # noqa: E402
     generate,
     make_questions,
@@ -267,47 +266,6 @@ def _question_embedder():  # noqa: ANN202
 # ------------------------------------------------------------------------------------------------ reporting
 
 
-def _machine() -> str:
-    mem_kib = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    except OSError:
-        pass
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {mem_kib / 2**20:.1f} GiB RAM, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-
-
-def _revision() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return out.stdout.strip() + ("+local changes" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def render(results: list[dict], args: argparse.Namespace) -> str:
     header = (
         "| entities | relationships | text units | reports | store | questions | p50 ms | p95 ms | p99 ms "
@@ -361,7 +319,7 @@ def record(table: str, args: argparse.Namespace) -> None:
     entry = (
         f"### {now}: {', '.join(f'{n:,}' for n in args.sizes)} entities"
         f"{', with embeddings' if args.embeddings else ''}\n\n"
-        f"Machine: {_machine()}. Revision {_revision()}. Settings: {settings}.\n\n"
+        f"Machine: {machine()}. Revision {revision()}. Settings: {settings}.\n\n"
         f"{table}\n"
     )
     # The entry goes at the end of this benchmark's section, before the next benchmark's.
@@ -387,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     args = parser.parse_args(argv)
 
-    print(f"machine: {_machine()}", flush=True)
+    print(f"machine: {machine()}", flush=True)
     results = []
     for size in args.sizes:
         path, _ = ensure_store(size, args.seed, args.embeddings, args.rebuild)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -132,3 +133,22 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.flushall()
     client.close()
     yield redis_server.url
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with no .env and none of kgbot's settings inherited from the environment."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("KG_", "OPENAI_", "NEO4J_", "REDIS_", "SLACK_", "DISCORD_")):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+@pytest.fixture
+def workdir(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`clean_env` with the test corpus in ./corpus and small chunks, for driving the CLI in-process."""
+    monkeypatch.setenv("KG_CHUNK_SIZE", "150")
+    monkeypatch.setenv("KG_CHUNK_OVERLAP", "20")
+    write_corpus(clean_env / "corpus")
+    return clean_env

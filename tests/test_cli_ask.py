@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from tests.conftest import write_corpus
 
 ENGINE_QUESTION = "Who designed the Lantern Engine?"
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("KG_", "OPENAI_", "NEO4J_", "REDIS_", "SLACK_", "DISCORD_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("KG_CHUNK_SIZE", "150")
-    monkeypatch.setenv("KG_CHUNK_OVERLAP", "20")
-    write_corpus(tmp_path / "corpus")
-    return tmp_path
 
 
 @pytest.fixture

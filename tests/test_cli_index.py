@@ -8,19 +8,6 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import write_corpus
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(__import__("os").environ):
-        if name.startswith(("KG_", "OPENAI_", "NEO4J_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("KG_CHUNK_SIZE", "150")
-    monkeypatch.setenv("KG_CHUNK_OVERLAP", "20")
-    write_corpus(tmp_path / "corpus")
-    return tmp_path
 
 
 def test_index_then_stats_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

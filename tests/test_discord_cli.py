@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,8 @@ from bot.cli import main
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no .env
-    for name in list(os.environ):
-        if name.startswith(("KG_", "DISCORD_", "REDIS_", "OPENAI_")):
-            monkeypatch.delenv(name)
-    return tmp_path
+def workdir(clean_env: Path) -> Path:
+    return clean_env
 
 
 def test_discord_without_a_token_says_so_in_one_line(

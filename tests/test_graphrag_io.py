@@ -35,7 +35,6 @@ from kg.model import (
 )
 from kg.search.local import build_context
 from kg.store import open_store
-from tests.conftest import write_corpus
 
 # ------------------------------------------------------------------------------------------- our index
 
@@ -535,18 +534,6 @@ def test_not_a_folder(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- CLI
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(__import__("os").environ):
-        if name.startswith(("KG_", "OPENAI_", "NEO4J_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("KG_CHUNK_SIZE", "150")
-    monkeypatch.setenv("KG_CHUNK_OVERLAP", "20")
-    write_corpus(tmp_path / "corpus")
-    return tmp_path
 
 
 def test_cli_export_then_import(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,6 @@ retries, usage, embeddings, the CLI, and the cache across rebuilds (unchanged, e
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from kg.llm import ModelClient, query_embedder
 from kg.model import GraphIndex
 from kg.store import open_store
 from kg.tokens import count_tokens
-from tests.conftest import write_corpus
 from tests.fake_openai import FakeOpenAI, ServerThread, graph_responder, message_text, phase_of, tool_call
 
 
@@ -141,15 +139,9 @@ async def test_embeddings_through_the_real_client(server: FakeOpenAI, llm_settin
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("KG_", "OPENAI_", "NEO4J_")):
-            monkeypatch.delenv(name)
+def workdir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KG_CHUNK_SIZE", "120")
-    monkeypatch.setenv("KG_CHUNK_OVERLAP", "20")
-    write_corpus(tmp_path / "corpus")
-    return tmp_path
+    return workdir
 
 
 def test_cli_indexes_with_the_model_prints_its_cost_and_answers_with_usage(

@@ -355,13 +355,9 @@ async def test_slack_in_socket_mode_alone(
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no .env
-    for name in list(os.environ):
-        if name.startswith(("KG_", "SLACK_", "DISCORD_", "OPENAI_", "REDIS_", "NEO4J_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("KG_HOME", str(tmp_path / "home"))
-    return tmp_path
+def workdir(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KG_HOME", str(clean_env / "home"))
+    return clean_env
 
 
 def test_serve_with_nothing_configured_says_what_to_set(
