@@ -170,6 +170,10 @@ class Assistant:
     def is_admin(self, user: str, platform_admin: bool) -> bool:
         return platform_admin or user in self.settings.admins
 
+    async def first_delivery(self, platform: str, key: str) -> bool:
+        """True once per platform message: lets an adapter skip redeliveries before showing any "working" sign."""
+        return await self.memory.first_time(f"{platform}:{key}")
+
     async def answer(self, q: Question) -> Reply | None:
         """The reply to post, or None when this delivery of the event was already answered.
 
@@ -218,7 +222,7 @@ class Assistant:
         return True
 
     async def _answer(self, q: Question) -> Reply | None:
-        if q.event_id and not await self.memory.first_time(f"{q.platform}:{q.event_id}"):
+        if q.event_id and not await self.first_delivery(q.platform, q.event_id):
             return None
         if not await self.memory.allow(f"{q.platform}:{q.workspace}:{q.user}"):
             metrics.ERRORS.labels("rate_limited").inc()

@@ -1,4 +1,4 @@
-"""Every prompt kgbot sends to a model, in one place, each with a version that keys the caches.
+"""Every prompt kgbot sends to a model, in one place; the indexing prompts carry a version that keys the caches.
 
 Wording is our own; the rules follow GraphRAG's local search: answer from the data tables only, cite them as
 `[Data: <Dataset> (ids); ...]` with at most five ids per dataset then `+more`, and say so when the tables
@@ -6,8 +6,6 @@ do not hold the answer.
 """
 
 from __future__ import annotations
-
-LOCAL_SEARCH_VERSION = "local-search:v1"
 
 LOCAL_SEARCH_SYSTEM = """\
 You are kgbot, an assistant that answers questions about a team's documents using a knowledge graph.

@@ -55,7 +55,7 @@ class SlackBot:
 
     async def first_delivery(self, team: str, channel: str, ts: str) -> bool:
         """True once per Slack message: Slack's retries and the `message` copy of a mention share it."""
-        return await self.assistant.memory.first_time(f"slack:message:{team}:{channel}:{ts}")
+        return await self.assistant.first_delivery("slack", f"message:{team}:{channel}:{ts}")
 
 
 _USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
