@@ -47,10 +47,6 @@ def distinct_descriptions(descriptions: Sequence[str]) -> list[str]:
     return sorted(seen.values())
 
 
-def needs_summary(descriptions: Sequence[str]) -> bool:
-    return len(distinct_descriptions(descriptions)) > 1
-
-
 def _fit(descriptions: list[str], budget: int) -> list[str]:
     kept: list[str] = []
     used = 0

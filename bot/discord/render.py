@@ -18,7 +18,6 @@ MESSAGE_LIMIT = 2000  # characters of content per message
 THREAD_NAME_LIMIT = 100
 # Embed limits (discord.com/developers/docs/resources/message#embed-object-embed-limits)
 EMBED_TITLE = 256
-EMBED_DESCRIPTION = 4096
 EMBED_FIELDS = 25
 EMBED_FIELD_NAME = 256
 EMBED_FIELD_VALUE = 1024
