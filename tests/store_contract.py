@@ -336,6 +336,38 @@ class StoreContract:
         assert found[1] == replace(index.entities[1], embedding=None) or found[1] == index.entities[1]
         assert await store.get_entities("ns", []) == []
 
+    async def test_link_entities_by_title_alias_and_acronym(self, store: GraphStore) -> None:
+        await store.publish("ns", sample_index())
+        linked = await store.link_entities("ns", ["transformer", "MHA", "nobody", "bleu", "mha"])
+        assert [(x.key, x.entity.title) for x in linked] == [
+            ("transformer", "Transformer"),
+            ("MHA", "Multi-Head Attention"),
+            ("bleu", "BLEU"),
+        ]
+        assert linked[0].entity == replace(sample_index().entities[1], embedding=None)
+        assert await store.link_entities("ns", []) == []
+        assert await store.link_entities("other", ["transformer"]) == []
+
+    async def test_entities_in_text_units_most_mentioned_then_most_specific(self, store: GraphStore) -> None:
+        await store.publish("ns", sample_index())
+        both = await store.entities_in_text_units("ns", ["t1", "t2", "missing"], 10)
+        assert [e.title for e in both] == ["Multi-Head Attention", "Transformer"]
+        mixed = await store.entities_in_text_units("ns", ["t1", "t3"], 10)
+        assert [e.title for e in mixed] == [
+            "Ashish Vaswani",  # each is mentioned once; those in one text unit only come first
+            "Google Brain",
+            "BLEU",
+            "Multi-Head Attention",
+            "Transformer",
+        ]
+        assert mixed[0].text_unit_ids == ["t3"]
+        assert [e.title for e in await store.entities_in_text_units("ns", ["t1", "t3"], 2)] == [
+            "Ashish Vaswani",
+            "Google Brain",
+        ]
+        assert await store.entities_in_text_units("ns", [], 10) == []
+        assert await store.entities_in_text_units("ns", ["t1"], 0) == []
+
     async def test_relationships_of_orders_by_weight_then_rank(self, store: GraphStore) -> None:
         await store.publish("ns", sample_index())
         related = await store.relationships_of("ns", ["Transformer"], 10)
@@ -381,6 +413,9 @@ class StoreContract:
         assert len(await store.get_entities("ns", titles)) == 2500
         assert len(await store.relationships_of("ns", titles, 10_000)) == 2501  # Node 2999 -> Node 0 too
         assert len(await store.get_text_units("ns", [f"lt{i}" for i in range(2000)])) == 2000
+        assert len(await store.entities_in_text_units("ns", [f"lt{i}" for i in range(2000)], 5000)) == 2000
+        linked = await store.link_entities("ns", [f"node {i}" for i in range(2500)])
+        assert len(linked) == 2500
         scored = await store.reports_for("ns", [f"le{i}" for i in range(1500)])
         assert [s.matches for s in scored] == [1500]
 

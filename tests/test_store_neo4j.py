@@ -423,6 +423,8 @@ async def test_each_read_is_one_statement_whatever_the_number_of_ids() -> None:
             "relationships_of": lambda: store.relationships_of("ns", ids, 50),
             "reports_for": lambda: store.reports_for("ns", ids),
             "get_text_units": lambda: store.get_text_units("ns", ids),
+            "link_entities": lambda: store.link_entities("ns", ids),
+            "entities_in_text_units": lambda: store.entities_in_text_units("ns", ids, 50),
             "document_titles": lambda: store.document_titles("ns", ids),
             "search_entities": lambda: store.search_entities("ns", 'NEAR("attention" AND (bleu* 🤖', 10),
             "search_text_units": lambda: store.search_text_units("ns", "positional encoding?", 10),
@@ -451,6 +453,8 @@ async def test_empty_reads_send_nothing() -> None:
         assert await store.get_entities("ns", []) == []
         assert await store.relationships_of("ns", ["x"], 0) == []
         assert await store.reports_for("ns", []) == []
+        assert await store.link_entities("ns", []) == []
+        assert await store.entities_in_text_units("ns", ["t1"], 0) == []
         assert await store.search_entities_by_vector("ns", [0.0, 0.0], 5) == []
         await store.close()
     assert server.runs == []

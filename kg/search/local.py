@@ -17,19 +17,32 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from kg.linking import longest_mentions, question_mentions
 from kg.model import CommunityReport, Entity, Relationship, TextUnit
+from kg.search.passages import (
+    SEED_PASSAGES,
+    entity_weights,
+    normalised_text_scores,
+    rank_passages,
+    seeds_of,
+    spread,
+)
 from kg.store.base import GraphStore
 from kg.tokens import count_tokens, truncate
 
 Embed = Callable[[str], Awaitable[Sequence[float]]]
 
-REPORT_SHARE = 0.15
-SOURCE_SHARE = 0.50
+# Shares of the budget (after the conversation) the graph tables may take at most; Sources get the rest.
+REPORT_SHARE = 0.03
+ENTITY_SHARE = 0.05
+RELATIONSHIP_SHARE = 0.02
+ENTITY_DESCRIPTION_TOKENS = 60
 HISTORY_SHARE = 0.10  # at most; what history does not use goes to the other tables
 HISTORY_TURNS = 3  # user turns that join the question for entity mapping
 RRF_K = 60
 MAX_RELATIONSHIPS = 400  # read at most this many candidate relationships per question
 MAX_SOURCE_CANDIDATES = 60
+MAX_PASSAGE_ENTITIES = 100  # entities read from the top passages to seed the graph
 
 
 @dataclass
@@ -184,28 +197,32 @@ def _rank_relationships(selected: Sequence[Entity], candidates: Sequence[Relatio
     return inside + outside
 
 
-def _rank_source_ids(
-    selected: Sequence[Entity],
-    relationships: Sequence[Relationship],
-    text_hits: Sequence[str],
-    more_hits: Sequence[str] = (),
-) -> list[str]:
-    """Units of the selected entities in entity order, each entity's units by how many selected relationships
-    cite them (GraphRAG's order), fused with full-text relevance to the question (the top hits); then, while
-    the list is short, the next full-text hits (`more_hits`), so the Sources share is not left unused while
-    relevant passages remain."""
-    rel_count: Counter[str] = Counter(u for r in relationships for u in r.text_unit_ids)
-    graph_order: list[str] = []
-    seen: set[str] = set()
-    for e in selected:
-        for unit_id in sorted(e.text_unit_ids, key=lambda u: -rel_count[u]):
-            if unit_id not in seen:
-                seen.add(unit_id)
-                graph_order.append(unit_id)
-    fused = _rrf(graph_order, text_hits, text_hits)  # question relevance counts double
-    ranked = sorted(fused, key=lambda k: -fused[k])
-    ranked += [u for u in more_hits if u not in fused]
-    return ranked[:MAX_SOURCE_CANDIDATES]
+async def _link_entities(store: GraphStore, namespace: str, query: str) -> list[Entity]:
+    """Entities the question names (kg.linking), longest mention first; a span naming several entities
+    links to all of them."""
+    mentions = question_mentions(query)
+    if not mentions:
+        return []
+    found = await store.link_entities(namespace, [m.key for m in mentions])
+    by_key: dict[str, list[Entity]] = {}
+    for x in found:
+        by_key.setdefault(x.key, []).append(x.entity)
+    kept = longest_mentions([m for m in mentions if m.key in by_key])
+    return list({e.id: e for m in kept for e in by_key[m.key]}.values())
+
+
+def _select_entities(
+    linked: Sequence[Entity], mapped: Sequence[Entity], seeds: dict[str, tuple[Entity, float]], top_k: int
+) -> list[Entity]:
+    """The entities the tables describe: those the question names, then the entity search's, then the ones
+    the top passages carry most weight through (the bridges of a multi-hop question)."""
+    bridges = sorted(seeds.values(), key=lambda s: (-s[1], s[0].short_id))
+    chosen: dict[str, Entity] = {}
+    for e in [*linked, *mapped[: max(top_k // 2, 1)], *(e for e, _ in bridges), *mapped]:
+        if len(chosen) >= top_k:
+            break
+        chosen.setdefault(e.id, e)
+    return list(chosen.values())
 
 
 async def build_context(
@@ -220,22 +237,30 @@ async def build_context(
     """The local-search context of `question` within `budget` tokens. Makes no model call."""
     context = Context(question=question)
     query = _mapping_query(question, history)
-    selected, unit_hits = await asyncio.gather(
+    mapped, unit_hits, linked = await asyncio.gather(
         _map_entities(store, namespace, query, top_k, embed),
         store.search_text_units(namespace, query, max(top_k, MAX_SOURCE_CANDIDATES)),
+        _link_entities(store, namespace, query),
     )
+    text_scores = normalised_text_scores(unit_hits)
+    seed_units = [u.id for u, _ in unit_hits[:SEED_PASSAGES]]
+    passage_entities = (
+        await store.entities_in_text_units(namespace, seed_units, MAX_PASSAGE_ENTITIES) if seed_units else []
+    )
+    seeds = seeds_of(linked, mapped, passage_entities, text_scores, seed_units)
+    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES)
+    selected = _select_entities(linked, mapped, entity_weights(seeds), top_k)
     titles = [e.title for e in selected]
-    candidates, scored_reports = await asyncio.gather(
+    known = {u.id: u for u, _ in unit_hits}
+    missing = [p.id for p in ranked if p.id not in known]
+    candidates, scored_reports, fetched = await asyncio.gather(
         store.relationships_of(namespace, titles, MAX_RELATIONSHIPS) if titles else _none(),
         store.reports_for(namespace, [e.id for e in selected]) if selected else _none(),
+        store.get_text_units(namespace, missing) if missing else _none(),
     )
     relationships = _rank_relationships(selected, candidates)
-    hit_ids = [u.id for u, _ in unit_hits]
-    source_ids = _rank_source_ids(selected, relationships, hit_ids[:top_k], hit_ids[top_k:])
-    known = {u.id: u for u, _ in unit_hits}
-    missing = [i for i in source_ids if i not in known]
-    known.update((u.id, u) for u in (await store.get_text_units(namespace, missing) if missing else []))
-    units = [known[i] for i in source_ids if i in known]
+    known.update((u.id, u) for u in fetched)
+    units = [known[p.id] for p in ranked if p.id in known]
 
     tables: list[_Table] = []
     remaining = budget
@@ -248,6 +273,8 @@ async def build_context(
         tables.append(table)
         remaining -= table.cost
 
+    # The graph tables take small shares, row by row in order of value; what they leave goes to Sources,
+    # which carry the evidence (bench/evidence_recall.py: every further passage finds more of it).
     reports = _Table("Reports", "id|title|content", int(remaining * REPORT_SHARE))
     scored_reports.sort(key=lambda s: (-s.matches, -s.report.rank, s.report.community))
     for s in scored_reports:
@@ -255,27 +282,33 @@ async def build_context(
         content = truncate(r.summary, max(50, reports.budget // 2))
         if reports.add(f"{r.community}|{_cell(r.title)}|{_cell(content)}"):
             context.reports.append(r)
-    sources = _Table("Sources", "id|text", int(remaining * SOURCE_SHARE))
-    for u in units:
-        if sources.add(f"{u.short_id}|{_cell(u.text)}"):
-            context.sources.append(u)
-
-    local_budget = remaining - reports.cost - sources.cost  # what reports and sources leave goes here
-    entities = _Table("Entities", "id|entity|description|number of relationships", local_budget)
+    entities = _Table(
+        "Entities", "id|entity|description|number of relationships", int(remaining * ENTITY_SHARE)
+    )
     for e in selected:
-        if entities.add(f"{e.short_id}|{_cell(e.title)}|{_cell(e.description)}|{e.degree}"):
+        description = truncate(e.description, ENTITY_DESCRIPTION_TOKENS)
+        if entities.add(f"{e.short_id}|{_cell(e.title)}|{_cell(description)}|{e.degree}"):
             context.entities.append(e)
-    rels = _Table("Relationships", "id|source|target|description|weight", local_budget - entities.cost)
+    rels = _Table("Relationships", "id|source|target|description|weight", int(remaining * RELATIONSHIP_SHARE))
+    shown = {e.title for e in context.entities}
     for r in relationships:
+        if r.source not in shown and r.target not in shown:
+            continue
         if not rels.add(
             f"{r.short_id}|{_cell(r.source)}|{_cell(r.target)}|{_cell(r.description)}|{r.weight:g}"
         ):
             break
         context.relationships.append(r)
+    sources = _Table("Sources", "id|text", remaining - reports.cost - entities.cost - rels.cost)
+    for u in units:
+        if sources.add(f"{u.short_id}|{_cell(u.text)}"):
+            context.sources.append(u)
 
-    shown = [t for t in [*tables, reports, entities, rels, sources] if t.rows]
-    context.text = "\n\n".join(t.render() for t in shown)
-    context.tokens = sum(t.used for t in shown)  # = count_tokens(context.text): no token spans a line break
+    rendered = [t for t in [*tables, reports, entities, rels, sources] if t.rows]
+    context.text = "\n\n".join(t.render() for t in rendered)
+    context.tokens = sum(
+        t.used for t in rendered
+    )  # = count_tokens(context.text): no token spans a line break
     doc_ids = list(dict.fromkeys(u.document_id for u in context.sources))
     context.documents = await store.document_titles(namespace, doc_ids) if doc_ids else {}
     return context

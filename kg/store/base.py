@@ -31,6 +31,12 @@ class ScoredReport:
 
 
 @dataclass
+class LinkedEntity:
+    key: str  # the link key (kg.linking) the entity was found by
+    entity: Entity
+
+
+@dataclass
 class StoreStats:
     counts: dict[str, int]
     top_entities: list[dict[str, object]] = field(default_factory=list)  # {title, type, degree}
@@ -60,6 +66,17 @@ class GraphStore(Protocol):
         ...
 
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]: ...
+
+    async def link_entities(self, namespace: str, keys: Sequence[str]) -> list[LinkedEntity]:
+        """Entities whose title or alias has one of the link keys (kg.linking.entity_keys), in key order."""
+        ...
+
+    async def entities_in_text_units(
+        self, namespace: str, text_unit_ids: Sequence[str], limit: int
+    ) -> list[Entity]:
+        """Entities mentioned in any of the text units: those mentioned in the most of them first, then the
+        most specific (fewest text units overall). The passage -> entity half of the passage-entity graph."""
+        ...
 
     async def relationships_of(self, namespace: str, titles: Sequence[str], limit: int) -> list[Relationship]:
         """Relationships with at least one end among `titles`, strongest first (weight, then rank)."""

@@ -75,6 +75,7 @@ PARAMETERS: dict[str, object] = {
     "titles": ["Transformer"],
     "ids": ["t1"],
     "entity_ids": ["e1"],
+    "keys": ["transformer", "ADHD"],
     "built_at": "2024-05-01T12:00:00+00:00",
     "seconds": 12.5,
     "extractor": "nlp",
@@ -198,7 +199,7 @@ UNWIND $rows AS row
 CREATE (e:{labels} {{
   namespace: $namespace, generation: $generation, seq: row.seq,
   id: row.id, short_id: row.short_id, title: row.title, type: row.type, description: row.description,
-  text_unit_ids: row.text_unit_ids, degree: row.degree, embedding: row.embedding
+  text_unit_ids: row.text_unit_ids, degree: row.degree, embedding: row.embedding, link_keys: row.link_keys
 }})
 """
 # Keyed by the entity type label (None: an entity whose type is not in the allow-list, labelled :Entity only).
@@ -432,6 +433,34 @@ GET_ENTITIES = (
     + """UNWIND range(0, size($titles) - 1) AS i
 MATCH (e:Entity {namespace: $namespace, generation: n.current_generation, title: $titles[i]})
 WITH e ORDER BY i, e.seq
+RETURN"""
+    + _ENTITY_FIELDS
+    + "\n"
+)
+
+# Entity linking (kg.linking): entities whose title or alias has one of $keys, in the order of $keys.
+LINK_ENTITIES = (
+    _CURRENT
+    + """UNWIND range(0, size($keys) - 1) AS i
+MATCH (e:Entity {namespace: $namespace, generation: n.current_generation})
+WHERE $keys[i] IN e.link_keys
+WITH e, i, $keys[i] AS key
+ORDER BY i, e.seq
+RETURN"""
+    + _ENTITY_FIELDS
+    + ", key\n"
+)
+
+# The passage -> entity half of the passage-entity graph: entities the chunks mention, the most mentioned
+# first, then the most specific (fewest chunks overall).
+ENTITIES_IN_CHUNKS = (
+    _CURRENT
+    + """MATCH (c:Chunk {namespace: $namespace, generation: n.current_generation})
+WHERE c.id IN $ids
+MATCH (c)-[:MENTIONS]->(e:Entity)
+WITH e, count(DISTINCT c) AS hits
+ORDER BY hits DESC, size(e.text_unit_ids), e.seq
+LIMIT $limit
 RETURN"""
     + _ENTITY_FIELDS
     + "\n"

@@ -28,7 +28,7 @@ from neo4j.exceptions import AuthError, ConfigurationError, Forbidden, Neo4jErro
 
 from kg.model import Entity, GraphIndex, Relationship, TextUnit
 from kg.store import cypher
-from kg.store.base import ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.base import LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
 from kg.store.neo4j_errors import check_server_version, error_detail, redact_url, split_url, store_error
 from kg.store.neo4j_rows import (
     BATCH_SIZE,
@@ -450,6 +450,28 @@ class Neo4jStore:
             return []
         records = await self._query(
             cypher.GET_ENTITIES, {"namespace": namespace, "titles": titles}, action="read entities"
+        )
+        return [entity_from(r) for r in records]
+
+    async def link_entities(self, namespace: str, keys: Sequence[str]) -> list[LinkedEntity]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        records = await self._query(
+            cypher.LINK_ENTITIES, {"namespace": namespace, "keys": keys}, action="link entities"
+        )
+        return [LinkedEntity(r["key"], entity_from(r)) for r in records]
+
+    async def entities_in_text_units(
+        self, namespace: str, text_unit_ids: Sequence[str], limit: int
+    ) -> list[Entity]:
+        ids = list(dict.fromkeys(text_unit_ids))
+        if not ids or limit <= 0:
+            return []
+        records = await self._query(
+            cypher.ENTITIES_IN_CHUNKS,
+            {"namespace": namespace, "ids": ids, "limit": int(limit)},
+            action="read the entities of text units",
         )
         return [entity_from(r) for r in records]
 

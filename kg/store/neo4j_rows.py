@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from kg.linking import entity_keys
 from kg.model import (
     Community,
     CommunityReport,
@@ -137,6 +138,7 @@ def build_rows(index: GraphIndex) -> BuildRows:
                 "text_unit_ids": list(e.text_unit_ids),
                 "degree": int(e.degree),
                 "embedding": embedding,
+                "link_keys": entity_keys(e.title),
             }
         )
         rows.mentions += [

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from kg.linking import entity_keys
 from kg.model import (
     Community,
     CommunityReport,
@@ -38,12 +40,12 @@ from kg.model import (
     Relationship,
     TextUnit,
 )
-from kg.store.base import ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.base import LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
 
 T = TypeVar("T")
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 2  # 2: namespaces.usage (the model cost of the build)
+SCHEMA_VERSION = 3  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities
 MAX_QUERY_WORDS = 64
 # The cost of an entity search is bounded whatever the query, by the postings (term, entity) it reads. The
 # rarest terms (they carry the most BM25 weight) are searched in titles and descriptions while they total at
@@ -103,6 +105,15 @@ CREATE TABLE IF NOT EXISTS entity_vectors (
     entity_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entity_vectors_by_ns ON entity_vectors (ns);
+-- The link keys of each entity (kg.linking.entity_keys): question entity linking is one indexed lookup.
+CREATE TABLE IF NOT EXISTS entity_keys (
+    ns INTEGER NOT NULL, key TEXT NOT NULL, entity_pk INTEGER NOT NULL, PRIMARY KEY (ns, key, entity_pk)
+) WITHOUT ROWID;
+-- Which entities each text unit mentions: the passage -> entity half of the passage-entity graph.
+CREATE TABLE IF NOT EXISTS text_unit_entities (
+    ns INTEGER NOT NULL, text_unit_id TEXT NOT NULL, entity_pk INTEGER NOT NULL,
+    PRIMARY KEY (ns, text_unit_id, entity_pk)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS relationships (
     pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id TEXT NOT NULL, short_id INTEGER NOT NULL,
     source TEXT NOT NULL, target TEXT NOT NULL, description TEXT NOT NULL, weight REAL NOT NULL,
@@ -142,6 +153,9 @@ def fts_table(kind: str, ns: int) -> str:
 
 
 _TEXT_UNIT_TERMS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_terms" in s)
+_GRAPH_TABLES = [
+    s for s in SCHEMA.split(";\n") if "EXISTS entity_keys" in s or "EXISTS text_unit_entities" in s
+]
 
 # Tables holding a namespace's rows.
 _ROW_TABLES = (
@@ -151,6 +165,8 @@ _ROW_TABLES = (
     "entity_terms",
     "text_unit_terms",
     "entity_vectors",
+    "entity_keys",
+    "text_unit_entities",
     "relationships",
     "communities",
     "community_entities",
@@ -252,6 +268,41 @@ def match_expression(terms: Sequence[str], title_terms: Sequence[str] = ()) -> s
     return " OR ".join(alternatives) or None
 
 
+def okapi_rescored(
+    hits: Sequence[tuple[TextUnit, float]],
+    groups: Sequence[Sequence[str]],
+    frequencies: dict[str, int],
+    n_units: int,
+    mean_tokens: float,
+) -> list[tuple[TextUnit, float]]:
+    """The hits scored again with Okapi BM25 as Lucene (so Neo4j) computes it: idf = ln(1 + (N - df + 0.5) /
+    (df + 0.5)), k1 1.2, b 0.75. FTS5's bm25() uses ln((N - df + 0.5) / (df + 0.5)), which falls to nothing
+    for a word in half the chunks: in one long document, where the question's words are all common, that
+    ranks a chunk saying "d_model" many times below chunks that say it once. `groups` are the forms of each
+    query word ("model", "models"), counted as one term; lengths are in words, the mean estimated from the
+    chunks' token counts."""
+    idf = []
+    for forms in groups:
+        df = max((frequencies.get(f, 0) for f in forms), default=0)
+        if df > 0:
+            idf.append((frozenset(forms), math.log(1 + (n_units - df + 0.5) / (df + 0.5))))
+    words = [words_of(unit.text) for unit, _ in hits]
+    tokens = sum(max(unit.n_tokens, 1) for unit, _ in hits)
+    mean_words = mean_tokens * sum(len(w) for w in words) / tokens if tokens else 1.0
+    scored = []
+    for rank, ((unit, _), unit_words) in enumerate(zip(hits, words, strict=True)):
+        counts = Counter(unit_words)
+        norm = 1.2 * (0.25 + 0.75 * len(unit_words) / max(mean_words, 1.0))
+        score = 0.0
+        for forms, weight in idf:
+            f = sum(counts[form] for form in forms)
+            if f:
+                score += weight * f * 2.2 / (f + norm)
+        scored.append((score, rank, unit))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [(unit, score) for score, _, unit in scored]
+
+
 def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -326,6 +377,7 @@ class SqliteStore:
         self._cache_kib = cache_mb * 1024
         self._closed = False
         self._ns_ids: dict[str, int] = {}  # namespace ids are never reassigned
+        self._mean_lengths: dict[int, tuple[int, float]] = {}  # ns id -> (generation, mean chunk tokens)
         self._vectors: dict[str, _Vectors] = {}  # per namespace: its newest generation's matrix
         self._vectors_lock = threading.Lock()
         self._open_and_migrate()
@@ -389,6 +441,13 @@ class SqliteStore:
                     if conn.execute("PRAGMA user_version").fetchone()[0] < 2:  # not raced by another process
                         conn.execute("ALTER TABLE namespaces ADD COLUMN usage TEXT NOT NULL DEFAULT '{}'")
                         conn.execute("PRAGMA user_version = 2")
+                    conn.execute("COMMIT")
+                if version < 3:  # namespaces published before link them to nothing until republished
+                    conn.execute("BEGIN IMMEDIATE")
+                    if conn.execute("PRAGMA user_version").fetchone()[0] < 3:
+                        for statement in _GRAPH_TABLES:
+                            conn.execute(statement)
+                        conn.execute("PRAGMA user_version = 3")
                     conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable kgbot store: {exc}") from exc
@@ -599,6 +658,14 @@ class SqliteStore:
                     yield first_pk + i, ns, vector.tobytes()
 
         conn.executemany("INSERT INTO entity_vectors (entity_pk, ns, vector) VALUES (?, ?, ?)", rows())
+        conn.executemany(
+            "INSERT OR IGNORE INTO entity_keys (ns, key, entity_pk) VALUES (?, ?, ?)",
+            ((ns, key, first_pk + i) for i, e in enumerate(entities) for key in entity_keys(e.title)),
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO text_unit_entities (ns, text_unit_id, entity_pk) VALUES (?, ?, ?)",
+            ((ns, unit_id, first_pk + i) for i, e in enumerate(entities) for unit_id in e.text_unit_ids),
+        )
         return pks, vectors
 
     def _insert_relationships(
@@ -710,7 +777,8 @@ class SqliteStore:
         table = fts_table("text_units_fts", ns)
         frequencies = dict(self._text_unit_frequencies(conn, ns, forms))
         window = ""
-        if frequencies.pop("", None) is not None:  # recorded at publish: bound the cost
+        n_units = frequencies.pop("", None)
+        if n_units is not None:  # recorded at publish: bound the cost
             forms = cheapest_terms(frequencies.items(), MAX_TEXT_POSTINGS)
             if not forms:  # every word is too common: rank the first chunks holding any of them
                 forms = [term for term, df in frequencies.items() if df > 0]
@@ -726,7 +794,23 @@ class SqliteStore:
                 ORDER BY m.rank""",
             (expression, limit, max(MAX_TEXT_POSTINGS // 4, 1) - 1) if window else (expression, limit),
         ).fetchall()
-        return [(_text_unit(row), row[7]) for row in rows]
+        hits = [(_text_unit(row), row[7]) for row in rows]
+        if n_units is None:  # frequencies not recorded: FTS5's own order
+            return hits
+        searched = set(forms)
+        groups = [[f for f in word_forms(w) if f in searched] for w in words]
+        return okapi_rescored(hits, groups, frequencies, n_units, self._mean_length(conn, ns))
+
+    def _mean_length(self, conn: sqlite3.Connection, ns: int) -> float:
+        """Mean chunk length in tokens, cached per namespace id until its next publish."""
+        generation = conn.execute("SELECT generation FROM namespaces WHERE id = ?", (ns,)).fetchone()
+        cached = self._mean_lengths.get(ns)
+        if generation is None:
+            return 1.0
+        if cached is None or cached[0] != generation[0]:
+            mean = conn.execute("SELECT avg(n_tokens) FROM text_units WHERE ns = ?", (ns,)).fetchone()[0]
+            cached = self._mean_lengths[ns] = (generation[0], float(mean or 1.0))
+        return cached[1]
 
     def _text_unit_frequencies(
         self, conn: sqlite3.Connection, ns: int, terms: Sequence[str]
@@ -813,6 +897,46 @@ class SqliteStore:
             f"""SELECT {_ENTITY_COLUMNS} FROM json_each(?) AS j
                 CROSS JOIN entities AS e ON e.ns = ? AND e.title = j.value ORDER BY j.key, e.pk""",
             (_ids_json(titles), ns),
+        ).fetchall()
+        return [_entity(row) for row in rows]
+
+    async def link_entities(self, namespace: str, keys: Sequence[str]) -> list[LinkedEntity]:
+        return await self._read(self._link_entities, namespace, keys)
+
+    def _link_entities(
+        self, conn: sqlite3.Connection, namespace: str, keys: Sequence[str]
+    ) -> list[LinkedEntity]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not keys:
+            return []
+        rows = conn.execute(
+            f"""SELECT {_ENTITY_COLUMNS}, k.key FROM json_each(?) AS j
+                CROSS JOIN entity_keys AS k ON k.ns = ? AND k.key = j.value
+                CROSS JOIN entities AS e ON e.pk = k.entity_pk
+                ORDER BY j.key, e.pk""",
+            (_ids_json(keys), ns),
+        ).fetchall()
+        return [LinkedEntity(row[7], _entity(row)) for row in rows]
+
+    async def entities_in_text_units(
+        self, namespace: str, text_unit_ids: Sequence[str], limit: int
+    ) -> list[Entity]:
+        return await self._read(self._entities_in_text_units, namespace, text_unit_ids, limit)
+
+    def _entities_in_text_units(
+        self, conn: sqlite3.Connection, namespace: str, text_unit_ids: Sequence[str], limit: int
+    ) -> list[Entity]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not text_unit_ids or limit <= 0:
+            return []
+        rows = conn.execute(
+            f"""SELECT {_ENTITY_COLUMNS}
+                FROM (SELECT m.entity_pk, count(*) AS hits FROM json_each(?1) AS j
+                      CROSS JOIN text_unit_entities AS m ON m.ns = ?2 AND m.text_unit_id = j.value
+                      GROUP BY m.entity_pk) AS h
+                JOIN entities AS e ON e.pk = h.entity_pk
+                ORDER BY h.hits DESC, json_array_length(e.text_unit_ids), e.pk LIMIT ?3""",
+            (_ids_json(text_unit_ids), ns, limit),
         ).fetchall()
         return [_entity(row) for row in rows]
 

@@ -1,0 +1,114 @@
+"""Graph-driven passage ranking: full-text relevance fused with spreading activation over the passage-entity
+graph, after HippoRAG 2 ("From RAG to Memory", 2025), computed set-at-a-time from what the store returns.
+
+The graph is bipartite: a passage (text unit) links to the entities it mentions, an entity to the passages
+mentioning it (`Entity.text_unit_ids`). Activation starts at seed entities
+- named in the question (kg.linking), with full weight;
+- matched by the entity search (title and description full text, vectors), with less;
+- mentioned in the top full-text passages, in proportion to the passage's relevance: the second passage of a
+  multi-hop question is reached through the entity the first one names,
+and spreads one hop to passages, each entity splitting its weight evenly over the passages that mention it
+(one step of Personalized PageRank: a specific entity points strongly at its few passages, a common one
+weakly at many). A passage's score is its normalised full-text score plus its activation, so a passage found
+both ways ranks first and a passage only the graph reaches can still beat a weak keyword match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kg.model import Entity, TextUnit
+
+LINKED_WEIGHT = 1.0  # an entity the question names
+MAPPED_WEIGHT = 0.3  # an entity the entity search found (it may only share a word with the question)
+PASSAGE_WEIGHT = 0.5  # share of a seed passage's relevance passed on to each entity it mentions
+SEED_PASSAGES = 5  # the top full-text passages whose entities seed the graph
+GRAPH_WEIGHT = 1.0  # activation relative to full-text relevance (both on a 0..1 scale)
+MAX_ENTITY_PASSAGES = 200  # an entity in more passages spreads too thinly to matter: it is skipped
+
+
+@dataclass
+class RankedPassage:
+    id: str
+    score: float
+    text: float  # normalised full-text relevance (0 when full text did not find it)
+    graph: float  # activation reaching it through entities
+
+
+@dataclass
+class Seed:
+    entity: Entity
+    weight: float
+
+
+def seeds_of(
+    linked: Iterable[Entity],
+    mapped: Sequence[Entity],
+    passage_entities: Iterable[Entity],
+    text_scores: dict[str, float],
+    seed_passages: Sequence[str],
+) -> list[Seed]:
+    """The seed entities with their weights: one seed per entity for the question's and the entity
+    search's, and one per (entity, top passage mentioning it) for the passages'."""
+    seeds = [Seed(e, LINKED_WEIGHT) for e in linked]
+    seeds += [Seed(e, MAPPED_WEIGHT / (1 + rank)) for rank, e in enumerate(mapped)]
+    top = set(seed_passages)
+    for e in passage_entities:
+        for u in dict.fromkeys(e.text_unit_ids):
+            if u in top and text_scores.get(u, 0.0) > 0:
+                seeds.append(Seed(e, PASSAGE_WEIGHT * text_scores[u]))
+    return seeds
+
+
+def entity_weights(seeds: Iterable[Seed]) -> dict[str, tuple[Entity, float]]:
+    """entity id -> (entity, total seed weight): how much the question leans on each entity."""
+    total: dict[str, tuple[Entity, float]] = {}
+    for s in seeds:
+        old = total.get(s.entity.id)
+        total[s.entity.id] = (s.entity, s.weight + (old[1] if old else 0.0))
+    return total
+
+
+def spread(seeds: Iterable[Seed]) -> dict[str, float]:
+    """passage id -> activation: each seed's weight split evenly over the passages mentioning its entity.
+    A seed passage gets back part of what it gave (as in PageRank, mass returns along the edge it left by):
+    a passage naming several of the question's entities is reinforced."""
+    activation: dict[str, float] = {}
+    for seed in seeds:
+        units = list(dict.fromkeys(seed.entity.text_unit_ids))
+        if not units or len(units) > MAX_ENTITY_PASSAGES:
+            continue
+        share = seed.weight / len(units)
+        for u in units:
+            activation[u] = activation.get(u, 0.0) + share
+    return activation
+
+
+def normalised_text_scores(hits: Sequence[tuple[TextUnit, float]]) -> dict[str, float]:
+    """passage id -> full-text score / the best score (BM25 scores only compare within one query)."""
+    if not hits:
+        return {}
+    best = max(score for _, score in hits)
+    if best <= 0:
+        return {u.id: 1.0 / (1 + rank) for rank, (u, _) in enumerate(hits)}
+    return {u.id: max(score, 0.0) / best for u, score in hits}
+
+
+def rank_passages(
+    text_scores: dict[str, float], activation: dict[str, float], limit: int
+) -> list[RankedPassage]:
+    """The passages by full-text relevance plus activation, best first; ties keep the full-text order."""
+    order = {u: i for i, u in enumerate(text_scores)}
+    ids = list(dict.fromkeys([*text_scores, *activation]))
+    ranked = [
+        RankedPassage(
+            u,
+            text_scores.get(u, 0.0) + GRAPH_WEIGHT * activation.get(u, 0.0),
+            text_scores.get(u, 0.0),
+            activation.get(u, 0.0),
+        )
+        for u in ids
+    ]
+    ranked.sort(key=lambda p: (-p.score, order.get(p.id, len(order)), p.id))
+    return ranked[:limit]
