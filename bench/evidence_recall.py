@@ -57,7 +57,7 @@ from kg.model import TextUnit  # noqa: E402
 from kg.store.sqlite import SqliteStore, query_words, words_of  # noqa: E402
 from kg.tokens import count_tokens  # noqa: E402
 
-BUDGETS = [2000, 4000, 8000, 12000]
+BUDGETS = [1000, 2000, 4000, 8000, 12000]
 WORK = RESULTS / "evidence-recall"
 METHODS = ["kgbot", "kgbot, full text only", "GraphRAG", "BM25 chunks", "BM25 chunks, half the budget"]
 HEADING = "Evidence recall vs context tokens (`bench/evidence_recall.py`)"

@@ -282,12 +282,17 @@ async def build_context(
         content = truncate(r.summary, max(50, reports.budget // 2))
         if reports.add(f"{r.community}|{_cell(r.title)}|{_cell(content)}"):
             context.reports.append(r)
-    entities = _Table(
-        "Entities", "id|entity|description|number of relationships", int(remaining * ENTITY_SHARE)
-    )
-    for e in selected:
-        description = truncate(e.description, ENTITY_DESCRIPTION_TOKENS)
-        if entities.add(f"{e.short_id}|{_cell(e.title)}|{_cell(description)}|{e.degree}"):
+    entity_rows = [
+        f"{e.short_id}|{_cell(e.title)}|{_cell(truncate(e.description, ENTITY_DESCRIPTION_TOKENS))}|{e.degree}"
+        for e in selected
+    ]
+    header = "id|entity|description|number of relationships"
+    # The entity the question is about keeps its row even when its share is too small (up to half).
+    first = count_tokens(f"-----Entities-----\n{header}\n{entity_rows[0]}") if entity_rows else 0
+    entity_budget = max(int(remaining * ENTITY_SHARE), first if first <= remaining // 2 else 0)
+    entities = _Table("Entities", header, entity_budget)
+    for e, row in zip(selected, entity_rows, strict=True):
+        if entities.add(row):
             context.entities.append(e)
     rels = _Table("Relationships", "id|source|target|description|weight", int(remaining * RELATIONSHIP_SHARE))
     shown = {e.title for e in context.entities}

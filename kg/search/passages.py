@@ -15,6 +15,7 @@ both ways ranks first and a passage only the graph reaches can still beat a weak
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ LINKED_WEIGHT = 1.0  # an entity the question names
 MAPPED_WEIGHT = 0.3  # an entity the entity search found (it may only share a word with the question)
 PASSAGE_WEIGHT = 0.5  # share of a seed passage's relevance passed on to each entity it mentions
 SEED_PASSAGES = 5  # the top full-text passages whose entities seed the graph
-GRAPH_WEIGHT = 1.0  # activation relative to full-text relevance (both on a 0..1 scale)
+GRAPH_WEIGHT = 0.5  # activation's weight against full-text relevance (the best passage scores 1)
 MAX_ENTITY_PASSAGES = 200  # an entity in more passages spreads too thinly to matter: it is skipped
 
 
@@ -98,17 +99,14 @@ def normalised_text_scores(hits: Sequence[tuple[TextUnit, float]]) -> dict[str, 
 def rank_passages(
     text_scores: dict[str, float], activation: dict[str, float], limit: int
 ) -> list[RankedPassage]:
-    """The passages by full-text relevance plus activation, best first; ties keep the full-text order."""
+    """The `limit` passages of highest full-text relevance plus activation, best first; ties keep the
+    full-text order."""
     order = {u: i for i, u in enumerate(text_scores)}
-    ids = list(dict.fromkeys([*text_scores, *activation]))
-    ranked = [
-        RankedPassage(
-            u,
-            text_scores.get(u, 0.0) + GRAPH_WEIGHT * activation.get(u, 0.0),
-            text_scores.get(u, 0.0),
-            activation.get(u, 0.0),
-        )
-        for u in ids
+    scores = dict(text_scores)
+    for u, a in activation.items():
+        scores[u] = scores.get(u, 0.0) + GRAPH_WEIGHT * a
+    best = heapq.nsmallest(limit, scores, key=lambda u: (-scores[u], order.get(u, len(order)), u))
+    return [
+        RankedPassage(u, scores[u], text_scores.get(u, 0.0), GRAPH_WEIGHT * activation.get(u, 0.0))
+        for u in best
     ]
-    ranked.sort(key=lambda p: (-p.score, order.get(p.id, len(order)), p.id))
-    return ranked[:limit]
