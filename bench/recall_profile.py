@@ -4,8 +4,8 @@
 
 Run after bench/evidence_recall.py (it reads that run's latest.json). For each budget and each gold item
 kgbot (with the hashed embedding) missed, it rebuilds the candidate list as `build_context` does (kgbot's own
-functions: entity mapping, full-text chunk hits, source ranking) and says where the gold chunk was:
-- "not a candidate": neither a chunk of a selected entity nor among the first 60 full-text hits;
+functions: `local.find_passages`: entity linking and mapping, full-text chunk hits, graph ranking) and says where the gold chunk was:
+- "not a candidate": neither a chunk of a seed entity nor among the first 60 full-text hits;
 - "ranked past the candidate cap": a candidate, ranked beyond MAX_SOURCE_CANDIDATES;
 - "ranked below what fit": a candidate, but the Sources share of the budget filled before it;
 and, for comparison, whether plain BM25 had it in its context at that budget. It also reports how the
@@ -68,18 +68,10 @@ async def profile(dataset: str, work: Path) -> str:
                 missed = [item for item, ok in zip(q["gold"], rec["found"], strict=True) if not ok]
                 if not missed:
                     continue
-                selected = await local._map_entities(store, NAMESPACE, q["text"], 10, embed)
-                hits = await store.search_text_units(
-                    NAMESPACE, q["text"], max(10, local.MAX_SOURCE_CANDIDATES)
-                )
-                hit_ids = [u.id for u, _ in hits]
-                rels = await store.relationships_of(
-                    NAMESPACE, [e.title for e in selected], local.MAX_RELATIONSHIPS
-                )
-                graph_units = {u for e in selected for u in e.text_unit_ids}
-                ranked = local._rank_source_ids(
-                    selected, local._rank_relationships(selected, rels), hit_ids[:10], hit_ids[10:]
-                )
+                found = await local.find_passages(store, NAMESPACE, q["text"], 10, embed)
+                hit_ids = [u.id for u, _ in found.text_hits]
+                graph_units = {u for s in found.seeds for u in s.entity.text_unit_ids}
+                ranked = [p.id for p in found.ranked]
                 bm25 = set(raw["records"]["BM25 chunks"][budget][qid]["sources"])
                 for item in missed:
                     gold = gold_units(q, item)

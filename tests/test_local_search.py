@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.search.local import Context, Turn, build_context
+from kg.search.local import Context, Turn, _map_entities, build_context
 from kg.store.sqlite import SqliteStore
 from kg.tokens import count_tokens
 from tests.small_graph import ENTITIES, keyword_embed, small_index, small_store
@@ -201,11 +201,17 @@ async def test_vector_search_finds_an_entity_no_word_matches(store: SqliteStore)
 
 async def test_vector_and_text_rankings_are_fused(store: SqliteStore) -> None:
     question = "Which hardware does the Transformer need?"  # text: Transformer; vector: GPU (hardware)
-    text_only = await build_context(store, question, top_k=2)
-    fused = await build_context(store, question, top_k=2, embed=keyword_embed)
-    assert "GPU" not in titles(text_only)
-    assert set(titles(fused)) == {"Transformer", "GPU"}
-    assert len(ENTITIES) > len(fused.entities)  # top-k still applies after fusion
+    text_only = await _map_entities(store, "default", question, 2, None)
+    fused = await _map_entities(store, "default", question, 2, keyword_embed)
+    assert "GPU" not in [e.title for e in text_only]
+    assert {e.title for e in fused} == {"Transformer", "GPU"}
+    assert len(ENTITIES) > len(fused)  # top-k still applies after fusion
+
+
+async def test_the_graph_reaches_the_entity_of_the_top_passage(store: SqliteStore) -> None:
+    # No word of the question names GPU, but the passage that answers it does: the tables describe it too.
+    context = await build_context(store, "Which hardware does the Transformer need?", top_k=2)
+    assert titles(context) == ["Transformer", "GPU"]
 
 
 async def test_sources_fill_with_further_full_text_hits_when_the_graph_has_few(store: SqliteStore) -> None:

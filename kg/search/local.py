@@ -21,6 +21,8 @@ from kg.linking import longest_mentions, question_mentions
 from kg.model import CommunityReport, Entity, Relationship, TextUnit
 from kg.search.passages import (
     SEED_PASSAGES,
+    RankedPassage,
+    Seed,
     entity_weights,
     normalised_text_scores,
     rank_passages,
@@ -211,6 +213,37 @@ async def _link_entities(store: GraphStore, namespace: str, query: str) -> list[
     return list({e.id: e for m in kept for e in by_key[m.key]}.values())
 
 
+@dataclass
+class Found:
+    """What the first reads found: entities named and matched, full-text hits, seeds and ranked passages."""
+
+    linked: list[Entity]
+    mapped: list[Entity]
+    text_hits: list[tuple[TextUnit, float]]
+    seeds: list[Seed]
+    ranked: list[RankedPassage]
+
+
+async def find_passages(
+    store: GraphStore, namespace: str, query: str, top_k: int, embed: Embed | None
+) -> Found:
+    """Link and map the query's entities, search the chunks, and rank passages through the graph: three
+    concurrent reads, then one for the top passages' entities."""
+    mapped, unit_hits, linked = await asyncio.gather(
+        _map_entities(store, namespace, query, top_k, embed),
+        store.search_text_units(namespace, query, max(top_k, MAX_SOURCE_CANDIDATES)),
+        _link_entities(store, namespace, query),
+    )
+    text_scores = normalised_text_scores(unit_hits)
+    seed_units = [u.id for u, _ in unit_hits[:SEED_PASSAGES]]
+    passage_entities = (
+        await store.entities_in_text_units(namespace, seed_units, MAX_PASSAGE_ENTITIES) if seed_units else []
+    )
+    seeds = seeds_of(linked, mapped, passage_entities, text_scores, seed_units)
+    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES)
+    return Found(linked, mapped, unit_hits, seeds, ranked)
+
+
 def _select_entities(
     linked: Sequence[Entity], mapped: Sequence[Entity], seeds: dict[str, tuple[Entity, float]], top_k: int
 ) -> list[Entity]:
@@ -237,19 +270,9 @@ async def build_context(
     """The local-search context of `question` within `budget` tokens. Makes no model call."""
     context = Context(question=question)
     query = _mapping_query(question, history)
-    mapped, unit_hits, linked = await asyncio.gather(
-        _map_entities(store, namespace, query, top_k, embed),
-        store.search_text_units(namespace, query, max(top_k, MAX_SOURCE_CANDIDATES)),
-        _link_entities(store, namespace, query),
-    )
-    text_scores = normalised_text_scores(unit_hits)
-    seed_units = [u.id for u, _ in unit_hits[:SEED_PASSAGES]]
-    passage_entities = (
-        await store.entities_in_text_units(namespace, seed_units, MAX_PASSAGE_ENTITIES) if seed_units else []
-    )
-    seeds = seeds_of(linked, mapped, passage_entities, text_scores, seed_units)
-    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES)
-    selected = _select_entities(linked, mapped, entity_weights(seeds), top_k)
+    found = await find_passages(store, namespace, query, top_k, embed)
+    unit_hits, ranked = found.text_hits, found.ranked
+    selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
     titles = [e.title for e in selected]
     known = {u.id: u for u, _ in unit_hits}
     missing = [p.id for p in ranked if p.id not in known]
