@@ -24,11 +24,20 @@ NAMESPACE = "bench"
 # (chunk size, overlap) per corpus. HotpotQA paragraphs (~140 tokens) are one chunk each at any size; the
 # attention paper (~7k tokens) is cut in 300-token chunks, so that budgets of 2k-12k tokens choose among ~30
 # chunks rather than 7 (at 1200 tokens a 2k budget's source share could not hold one).
-CHUNKING = {"hotpotqa": (1200, 100), "attention": (300, 30), "christmas_carol": (1200, 100)}
+# The attention multi-hop set's 40 short passages are one chunk each; the medical corpus (one ~1 MB document)
+# is cut in 600-token chunks so that its normalised evidence sentences are judged against passage-sized text.
+CHUNKING = {
+    "hotpotqa": (1200, 100),
+    "attention": (300, 30),
+    "attention_multihop": (1200, 100),
+    "medical": (600, 60),
+    "christmas_carol": (1200, 100),
+}
 
 
 def write_documents(name: str, folder: Path) -> list[Path]:
-    """The corpus as files in `folder`: HotpotQA one document per title (title line, then its sentences)."""
+    """The corpus as files in `folder`: HotpotQA one document per title (title line, then its sentences), the
+    attention multi-hop set one per passage."""
     folder.mkdir(parents=True, exist_ok=True)
     if name == "hotpotqa":
         corpus = json.loads((EVAL / "hotpotqa" / "corpus.json").read_text())
@@ -42,6 +51,14 @@ def write_documents(name: str, folder: Path) -> list[Path]:
     elif name == "attention":
         text = (EVAL / "attention" / "attention_is_all_you_need.txt").read_text(encoding="utf-8")
         (folder / "attention_is_all_you_need.txt").write_text(text, encoding="utf-8")
+    elif name == "attention_multihop":
+        for line in (EVAL / "attention" / "attention_paper_passages.jsonl").read_text().splitlines():
+            if line.strip():
+                passage = json.loads(line)
+                (folder / f"{passage['id']}.txt").write_text(passage["text"] + "\n", encoding="utf-8")
+    elif name == "medical":
+        [document] = json.loads((EVAL / "graphrag_bench_medical" / "corpus.json").read_text())
+        (folder / "graphrag_bench_medical.txt").write_text(document["context"], encoding="utf-8")
     elif name == "christmas_carol":
         text = (EVAL / "christmas_carol" / "christmas_carol.txt").read_text(encoding="utf-8")
         (folder / "christmas_carol.txt").write_text(text, encoding="utf-8")

@@ -51,6 +51,7 @@ if str(ROOT) not in sys.path:
 
 from bench.common import EVAL, RESULTS, machine, record  # noqa: E402
 from bench.corpora import NAMESPACE, build_corpus  # noqa: E402
+from bench.embeddings_env import embed_texts  # noqa: E402
 from bench.graphrag_env import ensure_graphrag, graphrag_environ  # noqa: E402
 from bench.hashed_embedding import embed_text  # noqa: E402
 from kg.model import TextUnit  # noqa: E402
@@ -59,7 +60,15 @@ from kg.tokens import count_tokens  # noqa: E402
 
 BUDGETS = [1000, 2000, 4000, 8000, 12000]
 WORK = RESULTS / "evidence-recall"
-METHODS = ["kgbot", "kgbot, full text only", "GraphRAG", "BM25 chunks", "BM25 chunks, half the budget"]
+METHODS = [
+    "kgbot",
+    "kgbot, full text only",
+    "kgbot, local embeddings",
+    "GraphRAG",
+    "BM25 chunks",
+    "BM25 chunks, half the budget",
+]
+LOCAL = "kgbot, local embeddings"
 HEADING = "Evidence recall vs context tokens (`bench/evidence_recall.py`)"
 INTRO = """
 How much of the gold evidence a context's **Sources** hold, at budgets of 2k, 4k, 8k and 12k tokens, for kgbot's
@@ -157,9 +166,53 @@ def attention_questions() -> list[Question]:
     return out
 
 
+def multihop_questions() -> list[Question]:
+    """The attention multi-hop set: 15 questions, each with the ids of the 2-5 passages it needs."""
+    folder = EVAL / "attention"
+    passages = {}
+    for line in (folder / "attention_paper_passages.jsonl").read_text().splitlines():
+        if line.strip():
+            p = json.loads(line)
+            passages[p["id"]] = _norm(p["text"])
+    out = []
+    lines = (folder / "attention_paper_multi_hop_qaset.jsonl").read_text().splitlines()
+    for i, line in enumerate(x for x in lines if x.strip()):
+        q = json.loads(line)
+        out.append(Question(i, q["question"], [passages[c] for c in q["contexts"]], {"qid": q["qid"]}))
+    return out
+
+
+def medical_questions() -> list[Question]:
+    """GraphRAG-Bench medical: 100 questions (four types, 25 each), each with LLM-normalised evidence
+    sentences ("; "-separated). A sentence is not verbatim in the corpus: it counts as found when 80% of its
+    content words (as kgbot's full text splits them, stopwords dropped) occur in one Source."""
+    out = []
+    for i, q in enumerate(json.loads((EVAL / "graphrag_bench_medical" / "questions_100.json").read_text())):
+        gold = [frozenset(query_words(e)) for e in q["evidence"].split("; ") if query_words(e)]
+        out.append(Question(i, q["question"], gold, {"type": q["question_type"]}))
+    return out
+
+
+QUESTIONS = {
+    "hotpotqa": hotpot_questions,
+    "attention": attention_questions,
+    "attention_multihop": multihop_questions,
+    "medical": medical_questions,
+}
+LABELS = {
+    "hotpotqa": "HotpotQA (multi-hop)",
+    "attention": "Attention paper",
+    "attention_multihop": "Attention multi-hop (passages)",
+    "medical": "GraphRAG-Bench medical",
+}
+
+
 def found(dataset: str, item: object, sources: list[TextUnit]) -> bool:
-    if dataset == "hotpotqa":
+    if dataset in ("hotpotqa", "attention_multihop"):
         return any(item in _norm(u.text) for u in sources)
+    if dataset == "medical":
+        words = item  # type: ignore[assignment]
+        return any(len(words & set(words_of(u.text))) >= 0.8 * len(words) for u in sources)  # type: ignore[arg-type]
     return all(any(u.start <= s and e <= u.end for u in sources) for s, e in item)  # type: ignore[union-attr]
 
 
@@ -257,6 +310,39 @@ def run_graphrag(python: Path, job: dict) -> dict:
         return json.loads(out.read_text())
 
 
+async def local_store(work: Path, questions: list[Question]) -> tuple[Path, dict[str, list[float]]]:
+    """A copy of the corpus's store whose entities carry all-MiniLM-L6-v2 vectors (kgbot[local-embeddings], in
+    bench/.venv-embeddings), and the questions' vectors; cached beside the store."""
+    from kg.embed import entity_text
+
+    path, vectors_path = work / "kg-local.db", work / "local-question-vectors.json"
+    cached = json.loads(vectors_path.read_text()) if vectors_path.exists() else {}
+    if not path.exists():
+        source = SqliteStore(work / "kg.db")
+        try:
+            index = await source.export(NAMESPACE)
+        finally:
+            await source.close()
+        assert index is not None
+        print(f"  embedding {len(index.entities)} entities with the local model", flush=True)
+        started = time.perf_counter()
+        for entity, vector in zip(
+            index.entities, embed_texts([entity_text(e) for e in index.entities], work), strict=True
+        ):
+            entity.embedding = vector
+        print(f"  ... in {time.perf_counter() - started:.0f} s", flush=True)
+        target = SqliteStore(path)
+        try:
+            await target.publish(NAMESPACE, index)
+        finally:
+            await target.close()
+    todo = [q.text for q in questions if q.text not in cached]
+    if todo:
+        cached.update(zip(todo, embed_texts(todo, work), strict=True))
+        vectors_path.write_text(json.dumps(cached))
+    return path, cached
+
+
 async def evaluate(name: str, questions: list[Question], args: argparse.Namespace, python: Path) -> dict:
     from kg.search.local import build_context
 
@@ -266,6 +352,13 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
     assert index is not None
     units_by_short = {u.short_id: u for u in index.text_units}
     bm25 = BM25(index.text_units)
+    local: SqliteStore | None = None
+    if args.local_embeddings:
+        local_path, question_vectors = await local_store(work, questions)
+        local = SqliteStore(local_path)
+
+        async def embed_local(text: str) -> list[float]:
+            return question_vectors[text]
 
     async def embed(text: str) -> list[float]:
         return embed_text(text)
@@ -276,9 +369,12 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
     try:
         for q in questions:
             for budget in BUDGETS:
-                for method, embedder in (("kgbot", embed), ("kgbot, full text only", None)):
+                runs = [("kgbot", store, embed), ("kgbot, full text only", store, None)]
+                if local is not None:
+                    runs.append((LOCAL, local, embed_local))
+                for method, source, embedder in runs:
                     context = await build_context(
-                        store, q.text, namespace=NAMESPACE, budget=budget, top_k=10, embed=embedder
+                        source, q.text, namespace=NAMESPACE, budget=budget, top_k=10, embed=embedder
                     )
                     records[method][budget][q.id] = {
                         "sources": [u.short_id for u in context.sources],
@@ -296,6 +392,8 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
                     texts.append(text)
     finally:
         await store.close()
+        if local is not None:
+            await local.close()
     ours_s = time.perf_counter() - started
 
     print(f"{name}: GraphRAG on {len(questions)} questions x {len(BUDGETS)} budgets", flush=True)
@@ -318,7 +416,8 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
 
     by_id = {q.id: q for q in questions}
     summary: dict[str, dict[int, dict]] = {}
-    for method in METHODS:
+    methods = [m for m in METHODS if records[m][BUDGETS[0]]]
+    for method in methods:
         summary[method] = {}
         for budget in BUDGETS:
             hits = total = complete = 0
@@ -356,8 +455,8 @@ def render(results: list[dict]) -> str:
         "|---|---|" + "---:|" * len(BUDGETS),
     ]
     for r in results:
-        label = {"hotpotqa": "HotpotQA (multi-hop)", "attention": "Attention paper"}[r["dataset"]]
-        for method in METHODS:
+        label = LABELS[r["dataset"]]
+        for method in [m for m in METHODS if m in r["summary"]]:
             cells = []
             for b in BUDGETS:
                 s = r["summary"][method][b]
@@ -375,11 +474,11 @@ def headline(results: list[dict]) -> list[str]:
             f"{r['dataset']}: kgbot at 4k {ours4['recall']:.1%} ({ours4['tokens_o200k']:,.0f} tokens) vs GraphRAG "
             f"at 12k {gr12['recall']:.1%} ({gr12['tokens_o200k']:,.0f} tokens)"
         )
-        for method in ("kgbot", "kgbot, full text only"):
+        for method in [m for m in ("kgbot", "kgbot, full text only", LOCAL) if m in s]:
             above = [
-                f"{b // 1000}k" for b in BUDGETS if s[method][b]["recall"] > s["BM25 chunks"][b]["recall"]
+                f"{b // 1000}k" for b in BUDGETS if s[method][b]["recall"] >= s["BM25 chunks"][b]["recall"]
             ]
-            note += f"; {method} above BM25 at {', '.join(above) or 'no budget'}"
+            note += f"; {method} at or above BM25 at {', '.join(above) or 'no budget'}"
         notes.append(note + ".")
     return notes
 
@@ -388,7 +487,7 @@ async def amain(args: argparse.Namespace) -> list[dict]:
     python = ensure_graphrag()
     results = []
     for name in args.datasets:
-        questions = hotpot_questions() if name == "hotpotqa" else attention_questions()
+        questions = QUESTIONS[name]()
         if name == "attention":
             for q in questions:
                 print(f"  located ({q.meta['match']:.0%}): {q.meta['located'][:110]}", flush=True)
@@ -400,11 +499,16 @@ async def amain(args: argparse.Namespace) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["hotpotqa", "attention"])
+    parser.add_argument("--datasets", nargs="+", choices=list(QUESTIONS), default=list(QUESTIONS))
     parser.add_argument("--limit", type=int, default=0, help="first N questions only")
     parser.add_argument("--rebuild", action="store_true", help="re-index the corpora")
     parser.add_argument("--profile", action="store_true", help="classify kgbot's misses (after the run)")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
+    parser.add_argument(
+        "--local-embeddings",
+        action="store_true",
+        help="also run kgbot with kgbot[local-embeddings] vectors (installs it into bench/.venv-embeddings)",
+    )
     args = parser.parse_args(argv)
     print(f"machine: {machine()}", flush=True)
     results = asyncio.run(amain(args))

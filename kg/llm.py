@@ -29,6 +29,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from kg.config import Settings
+from kg.local_embeddings import LOCAL_EMBEDDING_MODEL, LocalEmbeddings
 from kg.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ def embedding_model(settings: Settings, max_retries: int = 2) -> Embeddings | No
     """
     if not settings.has_embedding_model:
         return None
+    if settings.kg_embedding_model == LOCAL_EMBEDDING_MODEL:
+        return LocalEmbeddings()
     from langchain_openai import OpenAIEmbeddings
 
     return OpenAIEmbeddings(
@@ -222,9 +225,11 @@ class ModelClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelClient | None:
-        """None when no model is configured: the offline path."""
+        """None when no model is configured: the offline path (with local embeddings, a client for them only)."""
         if not settings.has_chat_model:
-            return None
+            if not settings.has_embedding_model:
+                return None
+            return cls(None, embedding_model(settings), embedding_name=settings.kg_embedding_model)
         return cls(
             chat_model(settings, max_retries=0),  # retries are ours: one policy, with backoff
             embedding_model(settings, max_retries=0),

@@ -244,6 +244,11 @@ async def test_each_read_is_one_or_two_statements(sqlite_store: SqliteStore) -> 
         "document_titles": (lambda: sqlite_store.document_titles("ns", ["ld"] * 2000), 1),
         "search_entities": (lambda: sqlite_store.search_entities("ns", "common node", 10), 2),
         "search_text_units": (lambda: sqlite_store.search_text_units("ns", "chunk", 10), 2),
+        "link_entities": (lambda: sqlite_store.link_entities("ns", ["node 1", "node 2"]), 1),
+        "entities_in_text_units": (
+            lambda: sqlite_store.entities_in_text_units("ns", [f"lt{i}" for i in range(2000)], 50),
+            1,
+        ),
     }
     for name, (call, expected) in calls.items():
         statements.clear()

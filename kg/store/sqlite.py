@@ -96,8 +96,9 @@ CREATE TABLE IF NOT EXISTS entity_terms (
     ns INTEGER NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (ns, term)
 ) WITHOUT ROWID;
 -- Document frequency of each word of the chunks, to pick query terms by cost. The empty term holds the number
--- of chunks: a namespace without it was published before these were recorded, and its chunk searches are not
--- bounded. Publish creates the table too, for stores made before it.
+-- of chunks (a namespace without it was published before these were recorded, and its chunk searches are not
+-- bounded), the term ' ' their total tokens (BM25's mean length). Publish creates the table too, for stores
+-- made before it.
 CREATE TABLE IF NOT EXISTS text_unit_terms (
     ns INTEGER NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (ns, term)
 ) WITHOUT ROWID;
@@ -303,6 +304,11 @@ def okapi_rescored(
     return [(unit, score) for score, _, unit in scored]
 
 
+def _mean_tokens(hits: Sequence[tuple[TextUnit, float]]) -> float:
+    """The hits' own mean length: a stand-in for a namespace published before total tokens were recorded."""
+    return sum(u.n_tokens for u, _ in hits) / len(hits) if hits else 1.0
+
+
 def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -377,7 +383,6 @@ class SqliteStore:
         self._cache_kib = cache_mb * 1024
         self._closed = False
         self._ns_ids: dict[str, int] = {}  # namespace ids are never reassigned
-        self._mean_lengths: dict[int, tuple[int, float]] = {}  # ns id -> (generation, mean chunk tokens)
         self._vectors: dict[str, _Vectors] = {}  # per namespace: its newest generation's matrix
         self._vectors_lock = threading.Lock()
         self._open_and_migrate()
@@ -607,6 +612,8 @@ class SqliteStore:
         finally:
             conn.execute(f"DROP TABLE temp.{table}_vocab")
         conn.execute("INSERT INTO text_unit_terms (ns, term, df) VALUES (?, '', ?)", (ns, len(units)))
+        total = sum(int(t.n_tokens) for t in units)
+        conn.execute("INSERT INTO text_unit_terms (ns, term, df) VALUES (?, ' ', ?)", (ns, total))
 
     def _insert_entities(
         self, conn: sqlite3.Connection, ns: int, entities: list[Entity]
@@ -778,6 +785,7 @@ class SqliteStore:
         frequencies = dict(self._text_unit_frequencies(conn, ns, forms))
         window = ""
         n_units = frequencies.pop("", None)
+        total_tokens = frequencies.pop(" ", None)
         if n_units is not None:  # recorded at publish: bound the cost
             forms = cheapest_terms(frequencies.items(), MAX_TEXT_POSTINGS)
             if not forms:  # every word is too common: rank the first chunks holding any of them
@@ -799,24 +807,15 @@ class SqliteStore:
             return hits
         searched = set(forms)
         groups = [[f for f in word_forms(w) if f in searched] for w in words]
-        return okapi_rescored(hits, groups, frequencies, n_units, self._mean_length(conn, ns))
-
-    def _mean_length(self, conn: sqlite3.Connection, ns: int) -> float:
-        """Mean chunk length in tokens, cached per namespace id until its next publish."""
-        generation = conn.execute("SELECT generation FROM namespaces WHERE id = ?", (ns,)).fetchone()
-        cached = self._mean_lengths.get(ns)
-        if generation is None:
-            return 1.0
-        if cached is None or cached[0] != generation[0]:
-            mean = conn.execute("SELECT avg(n_tokens) FROM text_units WHERE ns = ?", (ns,)).fetchone()[0]
-            cached = self._mean_lengths[ns] = (generation[0], float(mean or 1.0))
-        return cached[1]
+        mean_tokens = total_tokens / n_units if total_tokens and n_units else _mean_tokens(hits)
+        return okapi_rescored(hits, groups, frequencies, n_units, mean_tokens)
 
     def _text_unit_frequencies(
         self, conn: sqlite3.Connection, ns: int, terms: Sequence[str]
     ) -> list[tuple[str, int]]:
-        """(term, document frequency) of the terms found in the namespace's chunks, and ("", number of chunks)
-        when frequencies were recorded; nothing for a store whose namespaces all predate them."""
+        """(term, document frequency) of the terms found in the namespace's chunks, ("", number of chunks) when
+        frequencies were recorded and (" ", their total tokens) when that was; nothing for a store whose
+        namespaces all predate them."""
         if not self._has_text_unit_terms:  # a store made before the table, which its next publish creates
             if not self._text_unit_terms_exist(conn):
                 return []
@@ -824,7 +823,7 @@ class SqliteStore:
         return conn.execute(
             """SELECT t.term, t.df FROM json_each(?) AS j
                CROSS JOIN text_unit_terms AS t ON t.ns = ? AND t.term = j.value""",
-            (json.dumps(["", *terms]), ns),
+            (json.dumps(["", " ", *terms]), ns),
         ).fetchall()
 
     @staticmethod
