@@ -1,11 +1,10 @@
 """The Neo4j store.
 
-- `TestNeo4jStoreContract` runs the same contract suite as SQLite against a real server when KG_TEST_NEO4J_URL
-  is set (e.g. `bolt://neo4j:kgbot-dev-password@localhost:7687` with deploy/docker-compose.yml; see README
-  "Neo4j"). It is the one documented exception to "no skips": without the variable it is skipped, with the
-  reason. The database it points at is wiped of kgbot namespaces before each test.
-- Everything else runs without a server: pure helpers, and the real `neo4j` driver against a scripted Bolt
-  server (tests/fake_bolt.py) for error messages, batching, the statements sent and their timeouts.
+- `TestNeo4jStoreContract` runs the same contract suite as SQLite against a real Neo4j: the server the tests
+  start themselves (the `neo4j_url` fixture, tests/neo4j_launcher.py), or KG_TEST_NEO4J_URL when set (Aura,
+  deploy/docker-compose.yml). The database is wiped of kgbot namespaces before each test.
+- The real `neo4j` driver against a scripted Bolt server (tests/fake_bolt.py) covers what a healthy server
+  cannot show: unreachable servers, wrong credentials, old versions, timeouts and driver errors.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from kg.store.base import StoreError
 from kg.store.neo4j import (
     MAX_VECTOR_CANDIDATES,
     Neo4jStore,
-    cosine_from_index_score,
     escape_lucene,
     fulltext_query,
     search_terms,
@@ -37,26 +35,25 @@ from kg.store.neo4j_rows import BATCH_SIZE, batched, build_rows
 from tests.fake_bolt import Failure, FakeBolt, Rows
 from tests.store_contract import StoreContract, large_index, sample_index
 
-NEO4J_URL = os.environ.get("KG_TEST_NEO4J_URL", "")
 FAST = {"connection_timeout": 2.0, "max_transaction_retry_time": 0.5}
-SKIP_REASON = (
-    "KG_TEST_NEO4J_URL is not set: start deploy/docker-compose.yml and set it to run the store contract "
-    "against Neo4j (README, 'Neo4j')"
-)
+
+
+def real_store(url: str) -> Neo4jStore:
+    return Neo4jStore(
+        url,
+        username=os.environ.get("NEO4J_USERNAME", "neo4j"),
+        password=os.environ.get("NEO4J_PASSWORD", ""),
+        database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+    )
+
 
 # ---------------------------------------------------------------------------------------------- contract
 
 
-@pytest.mark.skipif(not NEO4J_URL, reason=SKIP_REASON)
 class TestNeo4jStoreContract(StoreContract):
     @pytest.fixture
-    async def store(self) -> AsyncIterator[Neo4jStore]:
-        store = Neo4jStore(
-            NEO4J_URL,
-            username=os.environ.get("NEO4J_USERNAME", "neo4j"),
-            password=os.environ.get("NEO4J_PASSWORD", ""),
-            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
-        )
+    async def store(self, neo4j_url: str) -> AsyncIterator[Neo4jStore]:
+        store = real_store(neo4j_url)
         for namespace in await store.all_namespaces():
             await store.drop_namespace(namespace)
         yield store
@@ -76,14 +73,23 @@ class TestNeo4jStoreContract(StoreContract):
     ) -> None:
         await store.publish("ns", sample_index())
 
-        async def crash(*_args: object) -> None:
-            raise RuntimeError("process killed")
+        query = store._query
 
-        monkeypatch.setattr(
-            store, "_delete_generations", crash
-        )  # the failed build cannot clean up after itself
+        async def lost_at_publish(statement: str, *args: Any, **kwargs: Any) -> Any:
+            if statement == cypher.PUBLISH_BUILD:
+                raise StoreError("the connection to Neo4j was lost")
+            return await query(statement, *args, **kwargs)
+
+        async def lost(*_args: object) -> None:
+            raise StoreError("the connection to Neo4j was lost")
+
+        # Every batch is written, then the connection is lost before the switch: the build cannot clean up
+        # after itself either (as when the process dies).
+        monkeypatch.setattr(store, "_query", lost_at_publish)
+        monkeypatch.setattr(store, "_delete_generations", lost)
         with pytest.raises(StoreError):
             await store.publish("ns", sample_index(variant="doomed"))
+        assert await store.search_entities("ns", "doomed", 10) == []
         monkeypatch.undo()
         state = await store._query(cypher.NAMESPACE_GENERATIONS, {"namespace": "ns"}, action="test")
         assert state[0]["cleanup"] == [2]
@@ -92,14 +98,9 @@ class TestNeo4jStoreContract(StoreContract):
         assert (state[0]["current"], state[0]["cleanup"]) == (3, [])
         assert await store.search_entities("ns", "doomed", 10) == []
 
-    async def test_schema_creation_is_idempotent(self, store: Neo4jStore) -> None:
+    async def test_schema_creation_is_idempotent(self, store: Neo4jStore, neo4j_url: str) -> None:
         await store.publish("ns", sample_index())
-        again = Neo4jStore(
-            NEO4J_URL,
-            username=os.environ.get("NEO4J_USERNAME", "neo4j"),
-            password=os.environ.get("NEO4J_PASSWORD", ""),
-            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
-        )
+        again = real_store(neo4j_url)
         await again.publish("other", sample_index())
         assert sorted(await again.namespaces()) == ["ns", "other"]
         await again.close()
@@ -526,12 +527,6 @@ def test_fulltext_query_escapes_every_term(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_search_terms_fold_diacritics_like_the_index() -> None:
     assert search_terms("Café Ünïcode") == ["cafe", "cafes", "unicode", "unicodes"]
-
-
-def test_cosine_from_index_score() -> None:
-    assert cosine_from_index_score(1.0) == 1.0
-    assert cosine_from_index_score(0.5) == 0.0
-    assert cosine_from_index_score(0.0) == -1.0
 
 
 def test_vector_candidates() -> None:

@@ -398,31 +398,35 @@ RETURN"""
     + ", score\n"
 )
 
-# The index holds every namespace and generation: ask it for $candidates neighbours, keep this generation's.
-# Its cosine score is normalised to [0, 1] as (1 + cosine) / 2.
-VECTOR_SEARCH_INDEX = (
-    """CALL db.index.vector.queryNodes('kg_entity_embedding', $candidates, $vector) YIELD node, score
-WHERE node.namespace = $namespace AND node.generation = $generation
-WITH node AS e, score
-ORDER BY score DESC, e.seq
-LIMIT $limit
-RETURN"""
-    + _ENTITY_FIELDS
-    + ", score\n"
-)
-
-# Exact cosine over the generation's entities, for when the index cannot serve it (another dimension, or too
-# few of its neighbours belong to this namespace). Computed in Cypher so it works on every Neo4j 5.
-VECTOR_SEARCH_EXACT = (
-    """MATCH (e:Entity {namespace: $namespace, generation: $generation})
-WHERE e.embedding IS NOT NULL AND size(e.embedding) = size($vector)
-WITH e, sqrt(reduce(sum = 0.0, x IN e.embedding | sum + x * x)) AS norm
+# Exact cosine of `e.embedding` with $vector (whose norm is $vector_norm), written in Cypher so it works on every
+# Neo4j 5. The vector index's own score is not used: since 5.23 the index quantizes vectors by default, and its
+# scores are off by up to ~0.2 in few dimensions; it finds the candidates, this ranks them.
+_EXACT_COSINE = """WITH e, sqrt(reduce(sum = 0.0, x IN e.embedding | sum + x * x)) AS norm
 WHERE norm > 0
 WITH e, reduce(dot = 0.0, i IN range(0, size($vector) - 1) | dot + e.embedding[i] * $vector[i])
   / (norm * $vector_norm) AS score
 ORDER BY score DESC, e.seq
 LIMIT $limit
 RETURN"""
+
+# The index holds every namespace and generation: ask it for $candidates neighbours, keep this generation's.
+VECTOR_SEARCH_INDEX = (
+    """CALL db.index.vector.queryNodes('kg_entity_embedding', $candidates, $vector) YIELD node
+WHERE node.namespace = $namespace AND node.generation = $generation
+WITH node AS e
+"""
+    + _EXACT_COSINE
+    + _ENTITY_FIELDS
+    + ", score\n"
+)
+
+# Exact search over the generation's entities, for when the index cannot serve it (another dimension, or too
+# few of its neighbours belong to this namespace).
+VECTOR_SEARCH_EXACT = (
+    """MATCH (e:Entity {namespace: $namespace, generation: $generation})
+WHERE e.embedding IS NOT NULL AND size(e.embedding) = size($vector)
+"""
+    + _EXACT_COSINE
     + _ENTITY_FIELDS
     + ", score\n"
 )

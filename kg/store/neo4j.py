@@ -88,11 +88,6 @@ def fulltext_query(text: str, boosted_field: str | None = None, boost: int = TIT
     return f"{boosted_field}:({anywhere})^{boost} OR {anywhere}"
 
 
-def cosine_from_index_score(score: float) -> float:
-    """Neo4j's vector index reports cosine similarity normalised to [0, 1] as (1 + cos) / 2; undo that."""
-    return 2.0 * float(score) - 1.0
-
-
 def vector_candidates(limit: int) -> int:
     """How many neighbours to ask the shared vector index for, so that `limit` of them are likely this
     namespace's current generation (the index also holds other namespaces and the previous generation)."""
@@ -142,6 +137,9 @@ class Neo4jStore:
                 connection_acquisition_timeout=2 * connection_timeout,
                 max_transaction_retry_time=max_transaction_retry_time,
                 notifications_min_severity="WARNING",
+                # linted statements read properties that a namespace may not have yet (e.g. before its first
+                # publish): the server warns about each such read, which is expected here, not a defect
+                notifications_disabled_classifications=["UNRECOGNIZED"],
                 user_agent="kgbot",
             )
         except (ConfigurationError, ValueError) as exc:
@@ -418,6 +416,7 @@ class Neo4jStore:
             "namespace": namespace,
             "generation": state["generation"],
             "vector": query,
+            "vector_norm": norm,
             "limit": int(limit),
         }
         wanted = min(int(limit), state["embedding_count"] or 0)
@@ -434,14 +433,8 @@ class Neo4jStore:
                 log.warning("the vector index could not serve %r, searching exactly: %s", namespace, exc)
             else:
                 if len(records) >= wanted:
-                    return [
-                        ScoredEntity(entity_from(r), cosine_from_index_score(r["score"])) for r in records
-                    ]
-        records = await self._query(
-            cypher.VECTOR_SEARCH_EXACT,
-            {**parameters, "vector_norm": norm},
-            action="search entity embeddings",
-        )
+                    return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
+        records = await self._query(cypher.VECTOR_SEARCH_EXACT, parameters, action="search entity embeddings")
         return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
 
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]:
