@@ -18,7 +18,7 @@ from pathlib import Path
 SERVER_DIR = Path(__file__).parent / "neo4j_server"
 CLASSPATH_FILE = SERVER_DIR / "target" / "classpath.txt"
 READY_PREFIX = "KGBOT_NEO4J_READY "
-HEAP = "-Xmx768m"  # with the 256 MiB page cache set in Main.java, about 1 GiB beside the test suite
+HEAP = "768m"  # with the 256 MiB page cache set in Main.java, about 1 GiB beside the test suite
 BUILD_TIMEOUT_S = 900.0
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
@@ -67,7 +67,8 @@ def build() -> None:
 class Neo4jServer:
     """One Neo4j process on a loopback port the OS picked. Authentication is off: any credentials work."""
 
-    def __init__(self) -> None:
+    def __init__(self, heap: str = HEAP) -> None:
+        self.heap = heap
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -81,7 +82,7 @@ class Neo4jServer:
             [str(SERVER_DIR / "target" / "classes"), CLASSPATH_FILE.read_text().strip()]
         )
         self.process = subprocess.Popen(
-            [java, HEAP, "-XX:+UseSerialGC", "-cp", classpath, "kgbot.testing.Main"],
+            [java, f"-Xmx{self.heap}", "-XX:+UseSerialGC", "-cp", classpath, "kgbot.testing.Main"],
             stdin=subprocess.PIPE,  # the server exits when this pipe closes, so it never outlives the tests
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

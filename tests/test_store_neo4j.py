@@ -23,6 +23,8 @@ from kg.model import Community, CommunityReport, Entity, Finding, GraphIndex, Re
 from kg.store import cypher, open_store
 from kg.store.base import StoreError
 from kg.store.neo4j import (
+    CHUNK_SEARCH_FIELDS,
+    ENTITY_SEARCH_FIELDS,
     MAX_VECTOR_CANDIDATES,
     Neo4jStore,
     escape_lucene,
@@ -31,7 +33,7 @@ from kg.store.neo4j import (
     vector_candidates,
 )
 from kg.store.neo4j_errors import check_server_version, redact_url, server_version, split_url, store_error
-from kg.store.neo4j_rows import BATCH_SIZE, batched, build_rows
+from kg.store.neo4j_rows import BATCH_SIZE, batched, build_rows, search_text
 from tests.fake_bolt import Failure, FakeBolt, Rows
 from tests.store_contract import StoreContract, large_index, sample_index
 
@@ -541,17 +543,16 @@ def test_escape_lucene() -> None:
 
 
 def test_fulltext_query_quotes_user_text() -> None:
-    assert fulltext_query("What is multi-head attention?") == (
-        "multi OR multis OR head OR heads OR attention OR attentions"
+    assert fulltext_query("What is multi-head attention?", CHUNK_SEARCH_FIELDS) == (
+        "terms:(multi OR multis OR head OR heads OR attention OR attentions)"
     )
-    assert fulltext_query("transformers", boosted_field="title") == (
-        "title:(transformers OR transformer)^10 OR transformers OR transformer"
+    assert fulltext_query("transformers", ENTITY_SEARCH_FIELDS) == (
+        "title_terms:(transformers OR transformer)^10 OR description_terms:(transformers OR transformer)"
     )
     for hostile in ("", "   ", "?!", "* ^ - + : { } ( ) [ ]", "\x00 \x1f", "x" * 5000):
-        assert fulltext_query(hostile) is None, hostile
-    assert fulltext_query('title:attention AND NEAR("x* OR y)', boosted_field="title") == (
-        "title:(title OR titles OR attention OR attentions OR near OR nears OR x OR y)^10"
-        " OR title OR titles OR attention OR attentions OR near OR nears OR x OR y"
+        assert fulltext_query(hostile, CHUNK_SEARCH_FIELDS) is None, hostile
+    assert fulltext_query('title:attention AND NEAR("x* OR y)', {"title_terms": 10}) == (
+        "title_terms:(title OR titles OR attention OR attentions OR near OR nears OR x OR y)^10"
     )
     assert len(search_terms(" ".join(f"w{i}" for i in range(1000)))) <= 64 * 3
 
@@ -559,13 +560,14 @@ def test_fulltext_query_quotes_user_text() -> None:
 def test_fulltext_query_escapes_every_term(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("kg.store.neo4j.search_terms", lambda text: ["a:b", "AND", "c*"])
     assert (
-        fulltext_query("ignored", boosted_field="title")
-        == "title:(a\\:b OR and OR c\\*)^10 OR a\\:b OR and OR c\\*"
+        fulltext_query("ignored", {"title_terms": 10, "description_terms": 1})
+        == "title_terms:(a\\:b OR and OR c\\*)^10 OR description_terms:(a\\:b OR and OR c\\*)"
     )
 
 
 def test_search_terms_fold_diacritics_like_the_index() -> None:
     assert search_terms("Café Ünïcode") == ["cafe", "cafes", "unicode", "unicodes"]
+    assert search_text("Scrooge's Café, ÜNÏCODE_2") == "scrooge s cafe unicode 2"
 
 
 def test_vector_candidates() -> None:

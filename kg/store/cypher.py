@@ -123,15 +123,17 @@ CREATE INDEX kg_entity_title IF NOT EXISTS
 FOR (e:Entity) ON (e.namespace, e.generation, e.title)
 """
 # standard-folding: the standard analyzer plus ASCII folding, so "cafe" finds "Café" (queries are folded too).
+# Over words already split and folded as the SQLite store's FTS5 tokenizer does (kg.store.neo4j.search_text),
+# so the whitespace analyzer: both stores match the same words.
 CREATE_ENTITY_TEXT_INDEX = """
-CREATE FULLTEXT INDEX kg_entity_text IF NOT EXISTS
-FOR (e:Entity) ON EACH [e.title, e.description]
-OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-folding'}}
+CREATE FULLTEXT INDEX kg_entity_terms IF NOT EXISTS
+FOR (e:Entity) ON EACH [e.title_terms, e.description_terms]
+OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}
 """
 CREATE_CHUNK_TEXT_INDEX = """
-CREATE FULLTEXT INDEX kg_chunk_text IF NOT EXISTS
-FOR (c:Chunk) ON EACH [c.text]
-OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-folding'}}
+CREATE FULLTEXT INDEX kg_chunk_terms IF NOT EXISTS
+FOR (c:Chunk) ON EACH [c.terms]
+OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}
 """
 SCHEMA_STATEMENTS = (
     CREATE_NAMESPACE_CONSTRAINT,
@@ -185,7 +187,7 @@ CREATE_CHUNKS = """
 UNWIND $rows AS row
 CREATE (c:Chunk {
   namespace: $namespace, generation: $generation, seq: row.seq,
-  id: row.id, short_id: row.short_id, document_id: row.document_id, text: row.text,
+  id: row.id, short_id: row.short_id, document_id: row.document_id, text: row.text, terms: row.terms,
   n_tokens: row.n_tokens, start_char: row.start_char, end_char: row.end_char
 })
 WITH c, row
@@ -198,6 +200,7 @@ UNWIND $rows AS row
 CREATE (e:{labels} {{
   namespace: $namespace, generation: $generation, seq: row.seq,
   id: row.id, short_id: row.short_id, title: row.title, type: row.type, description: row.description,
+  title_terms: row.title_terms, description_terms: row.description_terms,
   text_unit_ids: row.text_unit_ids, degree: row.degree, embedding: row.embedding
 }})
 """
@@ -376,7 +379,7 @@ COLLECT {
 # $query is built by kg.store.neo4j.fulltext_query: user words, Lucene-escaped.
 SEARCH_ENTITIES = (
     _CURRENT
-    + """CALL db.index.fulltext.queryNodes('kg_entity_text', $query) YIELD node, score
+    + """CALL db.index.fulltext.queryNodes('kg_entity_terms', $query) YIELD node, score
 WHERE node.namespace = $namespace AND node.generation = n.current_generation
 WITH node AS e, score
 ORDER BY score DESC, e.seq
@@ -388,7 +391,7 @@ RETURN"""
 
 SEARCH_CHUNKS = (
     _CURRENT
-    + """CALL db.index.fulltext.queryNodes('kg_chunk_text', $query) YIELD node, score
+    + """CALL db.index.fulltext.queryNodes('kg_chunk_terms', $query) YIELD node, score
 WHERE node.namespace = $namespace AND node.generation = n.current_generation
 WITH node AS c, score
 ORDER BY score DESC, c.seq

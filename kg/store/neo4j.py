@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neo4j import AsyncGraphDatabase, Query, RoutingControl, unit_of_work
@@ -47,7 +47,10 @@ from kg.store.sqlite import query_words, word_forms
 
 log = logging.getLogger(__name__)
 
-TITLE_BOOST = 10  # a title hit weighs like ten description hits, as in the SQLite store
+# The searchable fields of the full-text indexes (see `search_text`) and the weight of a hit in each: a title hit
+# weighs like ten description hits, as in the SQLite store.
+ENTITY_SEARCH_FIELDS = {"title_terms": 10, "description_terms": 1}
+CHUNK_SEARCH_FIELDS = {"terms": 1}
 MAX_TERM_CHARS = 255  # Lucene's standard tokenizer splits longer tokens: such a word can never match whole
 MAX_VECTOR_CANDIDATES = 10_000
 
@@ -74,8 +77,8 @@ def search_terms(text: str) -> list[str]:
     return list(dict.fromkeys(form for word in words for form in word_forms(word)))
 
 
-def fulltext_query(text: str, boosted_field: str | None = None, boost: int = TITLE_BOOST) -> str | None:
-    """A Lucene query OR-ing the words of `text`; hits in `boosted_field` weigh `boost` times more.
+def fulltext_query(text: str, fields: Mapping[str, int]) -> str | None:
+    """A Lucene query OR-ing the words of `text` in each of `fields`, a hit in a field weighing its weight.
 
     None when the text has nothing to search for. Every word is escaped (`escape_lucene`).
     """
@@ -83,9 +86,9 @@ def fulltext_query(text: str, boosted_field: str | None = None, boost: int = TIT
     if not terms:
         return None
     anywhere = " OR ".join(terms)
-    if boosted_field is None:
-        return anywhere
-    return f"{boosted_field}:({anywhere})^{boost} OR {anywhere}"
+    return " OR ".join(
+        f"{field}:({anywhere})" + (f"^{weight}" if weight != 1 else "") for field, weight in fields.items()
+    )
 
 
 def vector_candidates(limit: int) -> int:
@@ -389,12 +392,14 @@ class Neo4jStore:
 
     async def search_entities(self, namespace: str, query: str, limit: int) -> list[ScoredEntity]:
         records = await self._search(
-            cypher.SEARCH_ENTITIES, namespace, fulltext_query(query, boosted_field="title"), limit
+            cypher.SEARCH_ENTITIES, namespace, fulltext_query(query, ENTITY_SEARCH_FIELDS), limit
         )
         return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
 
     async def search_text_units(self, namespace: str, query: str, limit: int) -> list[tuple[TextUnit, float]]:
-        records = await self._search(cypher.SEARCH_CHUNKS, namespace, fulltext_query(query), limit)
+        records = await self._search(
+            cypher.SEARCH_CHUNKS, namespace, fulltext_query(query, CHUNK_SEARCH_FIELDS), limit
+        )
         return [(text_unit_from(r), float(r["score"])) for r in records]
 
     async def search_entities_by_vector(
