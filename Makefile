@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CYPHER_LINT := tests/cypher_lint
 DEPLOY_LINT := tests/deploy_lint
+NEO4J_SERVER := tests/neo4j_server
 DOCS   ?= docs
 
 .PHONY: setup test lint demo bench clean
@@ -29,11 +30,19 @@ $(DEPLOY_LINT)/node_modules/.installed-stamp: $(DEPLOY_LINT)/package.json $(DEPL
 	cd $(DEPLOY_LINT) && npm ci --no-audit --no-fund
 	@touch $@
 
+# The real Neo4j Community server the Neo4j tests start (test tooling only; versions pinned in its pom.xml). Maven
+# resolves it from Maven Central once and then works from its local cache; needs Java 17+ and Maven.
+$(NEO4J_SERVER)/target/classpath.txt: $(NEO4J_SERVER)/pom.xml $(wildcard $(NEO4J_SERVER)/src/main/java/kgbot/testing/*.java)
+	@command -v mvn >/dev/null && command -v java >/dev/null || \
+	  { echo "make test needs Java 17+ and Maven for the Neo4j tests: apt-get install openjdk-17-jdk-headless maven"; exit 1; }
+	cd $(NEO4J_SERVER) && mvn -q -B compile
+	@touch $@
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint $(CYPHER_LINT)/node_modules/.installed-stamp $(DEPLOY_LINT)/node_modules/.installed-stamp
+test: lint $(CYPHER_LINT)/node_modules/.installed-stamp $(DEPLOY_LINT)/node_modules/.installed-stamp $(NEO4J_SERVER)/target/classpath.txt
 	$(BIN)/pytest -q
 
 demo: setup
@@ -49,4 +58,4 @@ bench: setup
 	$(BIN)/python bench/slack_load.py --n 10 --no-record
 
 clean:
-	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache
+	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache $(NEO4J_SERVER)/target

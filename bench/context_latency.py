@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/context_latency.py                      # 10k and 100k entities, 300 questions
     .venv/bin/python bench/context_latency.py --sizes 10000 --questions 100 --no-record
+    .venv/bin/python bench/context_latency.py --stores sqlite neo4j  # side by side with a real Neo4j
+
+With `--stores ... neo4j` the same graphs are also published into Neo4j (the Neo4j Community server the tests
+use, tests/neo4j_server, started here with a 2 GiB heap; or `--neo4j-url`), timing the publish, and the same
+questions are asked of both stores.
 
 For each size: build the synthetic SQLite store (bench/synthetic.py) once and cache it under bench/results/
 (rebuilt when the generator or the SQLite store code changes), then, in a fresh process, open it, warm up, and
@@ -164,19 +169,40 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def _measure(path: str, size: int, seed: int, n_questions: int, warmup: int, options: dict) -> dict:
+def _publish_neo4j(size: int, seed: int, embeddings: bool, url: str) -> float:
+    """Runs in a child process: generate the same graph as the SQLite store's and publish it into Neo4j."""
+    from kg.store.neo4j import Neo4jStore
+
+    index = generate(size, seed, embedding_dim=EMBEDDING_DIM if embeddings else 0)
+
+    async def publish() -> float:
+        store = Neo4jStore(url, write_timeout=1800.0)
+        try:
+            await store.drop_namespace(NAMESPACE)
+            started = time.perf_counter()
+            await store.publish(NAMESPACE, index)
+            return time.perf_counter() - started
+        finally:
+            await store.close()
+
+    return asyncio.run(publish())
+
+
+def _measure(
+    url: str, material_path: str, size: int, seed: int, n_questions: int, warmup: int, options: dict
+) -> dict:
     """Runs in a child process: open the store, warm up, time every question."""
     from kg.search.local import Turn, build_context
     from kg.store import open_store
 
     load_before = os.getloadavg()[0]
-    material = json.loads(Path(path).with_suffix(".questions.json").read_text())
+    material = json.loads(Path(material_path).with_suffix(".questions.json").read_text())
     questions = make_questions(material, warmup + n_questions, seed)
     warm, timed = questions[:warmup], questions[warmup:]
     embed = _question_embedder() if options["embeddings"] else None
 
     async def run() -> dict:
-        store = open_store(f"sqlite:///{path}")
+        store = open_store(url)
         try:
             stats = await store.stats(NAMESPACE, top=0)
             assert stats is not None, "the synthetic store has no index"
@@ -228,10 +254,12 @@ def _measure(path: str, size: int, seed: int, n_questions: int, warmup: int, opt
                 "p95": _percentile(values, 95),
                 "empty": sum(1 for k, _, _, _, empty, _ in rows if k == kind and empty),
             }
+    sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
     size_bytes = sum(
-        os.path.getsize(p) for p in (path, f"{path}-wal") if os.path.exists(p)
+        os.path.getsize(p) for p in (sqlite_file, f"{sqlite_file}-wal") if sqlite_file and os.path.exists(p)
     )  # the -wal is empty after a clean close
     return {
+        "store": "sqlite" if sqlite_file else "neo4j",
         "entities": size,
         "counts": result["counts"],
         "questions": len(rows),
@@ -268,37 +296,43 @@ def _question_embedder():  # noqa: ANN202
 
 def render(results: list[dict], args: argparse.Namespace) -> str:
     header = (
-        "| entities | relationships | text units | reports | store | questions | p50 ms | p95 ms | p99 ms "
-        "| max ms | mean ms | CPU ms mean / p95 | context tokens | peak RSS | load |"
+        "| store | entities | relationships | text units | reports | size / publish | questions | p50 ms "
+        "| p95 ms | p99 ms | max ms | mean ms | client CPU ms mean / p95 | context tokens | client peak RSS "
+        "| load |"
     )
-    lines = [header, "|" + "---:|" * 15]
+    lines = [header, "|---|" + "---:|" * 15]
     for r in results:
         c = r["counts"]
+        stored = (
+            f"{r['store_mib']:,.0f} MiB" if r["store"] == "sqlite" else f"published in {r['publish_s']:.1f} s"
+        )
         lines.append(
-            f"| {r['entities']:,} | {c['relationships']:,} | {c['text_units']:,} | {c['reports']:,} "
-            f"| {r['store_mib']:,.0f} MiB | {r['questions']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
+            f"| {r['store']} | {r['entities']:,} | {c['relationships']:,} | {c['text_units']:,} | {c['reports']:,} "
+            f"| {stored} | {r['questions']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
             f"| {r['max']:.1f} | {r['mean']:.1f} | {r['cpu_mean']:.1f} / {r['cpu_p95']:.1f} "
             f"| {r['tokens']:,.0f} | {r['rss_mib']:,.0f} MiB | {r['load'][0]:.1f} / {r['load'][1]:.1f} |"
         )
     lines += ["", "p50 / p95 ms by question kind (questions, empty contexts):", ""]
     kinds = ("name", "description", "follow-up", "no-match")
-    lines.append("| entities | " + " | ".join(kinds) + " |")
-    lines.append("|---:|" + "---|" * len(kinds))
+    lines.append("| store | entities | " + " | ".join(kinds) + " |")
+    lines.append("|---|---:|" + "---|" * len(kinds))
     for r in results:
         cells = []
         for kind in kinds:
             k = r["by_kind"].get(kind)
             cells.append(f"{k['p50']:.1f} / {k['p95']:.1f} ({k['n']}, {k['empty']} empty)" if k else "-")
-        lines.append(f"| {r['entities']:,} | " + " | ".join(cells) + " |")
-    if len(results) >= 2:
-        small, large = results[0], results[-1]
-        lines += [
-            "",
-            f"p95 grows {large['p95'] / small['p95']:.2f}x from {small['entities']:,} to {large['entities']:,} "
-            f"entities ({large['entities'] / small['entities']:.0f}x the graph).",
-        ]
+        lines.append(f"| {r['store']} | {r['entities']:,} | " + " | ".join(cells) + " |")
+    for store in dict.fromkeys(r["store"] for r in results):
+        mine = [r for r in results if r["store"] == store]
+        if len(mine) >= 2:
+            small, large = mine[0], mine[-1]
+            lines += [
+                "",
+                f"{store}: p95 grows {large['p95'] / small['p95']:.2f}x from {small['entities']:,} to "
+                f"{large['entities']:,} entities ({large['entities'] / small['entities']:.0f}x the graph).",
+            ]
     for r in results:
-        if r["entities"] >= 100_000:
+        if r["entities"] >= 100_000 and r["store"] == "sqlite":
             verdict = "meets" if r["p95"] <= TARGET_P95_MS else "misses"
             lines += [
                 "",
@@ -317,7 +351,7 @@ def record(table: str, args: argparse.Namespace) -> None:
         f"{'with' if args.embeddings else 'without'} embeddings"
     )
     entry = (
-        f"### {now}: {', '.join(f'{n:,}' for n in args.sizes)} entities"
+        f"### {now}: {', '.join(f'{n:,}' for n in args.sizes)} entities, {' and '.join(args.stores)}"
         f"{', with embeddings' if args.embeddings else ''}\n\n"
         f"Machine: {machine()}. Revision {revision()}. Settings: {settings}.\n\n"
         f"{table}\n"
@@ -343,25 +377,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached stores")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the timed questions")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
+    parser.add_argument("--stores", nargs="+", choices=["sqlite", "neo4j"], default=["sqlite"])
+    parser.add_argument("--neo4j-url", default="", help="an existing Neo4j instead of starting one")
     args = parser.parse_args(argv)
 
     print(f"machine: {machine()}", flush=True)
+    server = None
+    neo4j_url = args.neo4j_url
+    if "neo4j" in args.stores and not neo4j_url:
+        from tests.neo4j_launcher import Neo4jServer
+
+        server = Neo4jServer(heap="2g")
+        print("starting Neo4j (tests/neo4j_server)", flush=True)
+        neo4j_url = server.start()
+    options = {
+        "budget": args.budget,
+        "top_k": args.top_k,
+        "embeddings": args.embeddings,
+        "profile": args.profile,
+    }
     results = []
-    for size in args.sizes:
-        path, _ = ensure_store(size, args.seed, args.embeddings, args.rebuild)
-        options = {
-            "budget": args.budget,
-            "top_k": args.top_k,
-            "embeddings": args.embeddings,
-            "profile": args.profile,
-        }
-        print(f"measuring {args.questions} questions on {size:,} entities", flush=True)
-        result = _in_child(_measure, str(path), size, args.seed, args.questions, args.warmup, options)
-        print(
-            f"  p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, first {result['first_ms']:.1f} ms",
-            flush=True,
-        )
-        results.append(result)
+    try:
+        for size in args.sizes:
+            path, _ = ensure_store(size, args.seed, args.embeddings, args.rebuild)
+            for store in args.stores:
+                publish_s = None
+                url = f"sqlite:///{path}"
+                if store == "neo4j":
+                    print(f"publishing {size:,} entities into Neo4j", flush=True)
+                    publish_s = _in_child(_publish_neo4j, size, args.seed, args.embeddings, neo4j_url)
+                    print(f"  published in {publish_s:.1f} s", flush=True)
+                    url = neo4j_url
+                print(f"measuring {args.questions} questions on {size:,} entities ({store})", flush=True)
+                result = _in_child(
+                    _measure, url, str(path), size, args.seed, args.questions, args.warmup, options
+                )
+                result["publish_s"] = publish_s
+                print(
+                    f"  p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, first {result['first_ms']:.1f} ms",
+                    flush=True,
+                )
+                results.append(result)
+    finally:
+        if server is not None:
+            server.stop()
     table = render(results, args)
     print()
     print(table)

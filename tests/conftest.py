@@ -152,3 +152,24 @@ def workdir(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KG_CHUNK_OVERLAP", "20")
     write_corpus(clean_env / "corpus")
     return clean_env
+
+
+@pytest.fixture(scope="session")
+def neo4j_url() -> Iterator[str]:
+    """The Bolt URL of a real Neo4j for this test session: KG_TEST_NEO4J_URL (Aura, compose) when set, otherwise
+    a Neo4j Community server started here (tests/neo4j_launcher.py) and stopped at the end."""
+    from tests.neo4j_launcher import Neo4jServer, Neo4jUnavailable
+
+    external = os.environ.get("KG_TEST_NEO4J_URL", "")
+    if external:
+        yield external
+        return
+    server = Neo4jServer()
+    try:
+        url = server.start()
+    except Neo4jUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield url
+    finally:
+        server.stop()

@@ -1,11 +1,10 @@
 """The Neo4j store.
 
-- `TestNeo4jStoreContract` runs the same contract suite as SQLite against a real server when KG_TEST_NEO4J_URL
-  is set (e.g. `bolt://neo4j:kgbot-dev-password@localhost:7687` with deploy/docker-compose.yml; see README
-  "Neo4j"). It is the one documented exception to "no skips": without the variable it is skipped, with the
-  reason. The database it points at is wiped of kgbot namespaces before each test.
-- Everything else runs without a server: pure helpers, and the real `neo4j` driver against a scripted Bolt
-  server (tests/fake_bolt.py) for error messages, batching, the statements sent and their timeouts.
+- `TestNeo4jStoreContract` runs the same contract suite as SQLite against a real Neo4j: the server the tests
+  start themselves (the `neo4j_url` fixture, tests/neo4j_launcher.py), or KG_TEST_NEO4J_URL when set (Aura,
+  deploy/docker-compose.yml). The database is wiped of kgbot namespaces before each test.
+- The real `neo4j` driver against a scripted Bolt server (tests/fake_bolt.py) covers what a healthy server
+  cannot show: unreachable servers, wrong credentials, old versions, timeouts and driver errors.
 """
 
 from __future__ import annotations
@@ -24,39 +23,76 @@ from kg.model import Community, CommunityReport, Entity, Finding, GraphIndex, Re
 from kg.store import cypher, open_store
 from kg.store.base import StoreError
 from kg.store.neo4j import (
+    CHUNK_SEARCH_FIELDS,
+    ENTITY_SEARCH_FIELDS,
     MAX_VECTOR_CANDIDATES,
     Neo4jStore,
-    cosine_from_index_score,
     escape_lucene,
     fulltext_query,
     search_terms,
     vector_candidates,
 )
 from kg.store.neo4j_errors import check_server_version, redact_url, server_version, split_url, store_error
-from kg.store.neo4j_rows import BATCH_SIZE, batched, build_rows
+from kg.store.neo4j_rows import BATCH_SIZE, batched, build_rows, search_text
 from tests.fake_bolt import Failure, FakeBolt, Rows
 from tests.store_contract import StoreContract, large_index, sample_index
 
-NEO4J_URL = os.environ.get("KG_TEST_NEO4J_URL", "")
 FAST = {"connection_timeout": 2.0, "max_transaction_retry_time": 0.5}
-SKIP_REASON = (
-    "KG_TEST_NEO4J_URL is not set: start deploy/docker-compose.yml and set it to run the store contract "
-    "against Neo4j (README, 'Neo4j')"
-)
+
+
+def real_store(url: str, **options: Any) -> Neo4jStore:
+    return Neo4jStore(
+        url,
+        username=os.environ.get("NEO4J_USERNAME", "neo4j"),
+        password=os.environ.get("NEO4J_PASSWORD", ""),
+        database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+        **options,
+    )
+
+
+def record_statements(store: Neo4jStore, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """From now on, every statement the store sends (and its parameters), in order."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+    query = store._query
+
+    async def recording(statement: str, parameters: dict[str, Any], **kwargs: Any) -> Any:
+        sent.append((statement, parameters))
+        return await query(statement, parameters, **kwargs)
+
+    monkeypatch.setattr(store, "_query", recording)
+    return sent
+
+
+def fail_on(store: Neo4jStore, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    """Make the server refuse one statement of the store's, as it would a statement it cannot run."""
+    query = store._query
+
+    async def refusing(statement: str, parameters: dict[str, Any], **kwargs: Any) -> Any:
+        if statement == failing:
+            statement = "RETURN 1/0 AS scripted_failure"
+        return await query(statement, parameters, **kwargs)
+
+    monkeypatch.setattr(store, "_query", refusing)
+
+
+async def generation_sizes(store: Neo4jStore, namespace: str) -> dict[int, int]:
+    """How many nodes each generation of `namespace` has in the database."""
+    records = await store._query(
+        "MATCH (x {namespace: $namespace}) WHERE x.generation IS NOT NULL "
+        "RETURN x.generation AS generation, count(*) AS nodes",
+        {"namespace": namespace},
+        action="test",
+    )
+    return {r["generation"]: r["nodes"] for r in records}
+
 
 # ---------------------------------------------------------------------------------------------- contract
 
 
-@pytest.mark.skipif(not NEO4J_URL, reason=SKIP_REASON)
 class TestNeo4jStoreContract(StoreContract):
     @pytest.fixture
-    async def store(self) -> AsyncIterator[Neo4jStore]:
-        store = Neo4jStore(
-            NEO4J_URL,
-            username=os.environ.get("NEO4J_USERNAME", "neo4j"),
-            password=os.environ.get("NEO4J_PASSWORD", ""),
-            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
-        )
+    async def store(self, neo4j_url: str) -> AsyncIterator[Neo4jStore]:
+        store = real_store(neo4j_url)
         for namespace in await store.all_namespaces():
             await store.drop_namespace(namespace)
         yield store
@@ -76,14 +112,23 @@ class TestNeo4jStoreContract(StoreContract):
     ) -> None:
         await store.publish("ns", sample_index())
 
-        async def crash(*_args: object) -> None:
-            raise RuntimeError("process killed")
+        query = store._query
 
-        monkeypatch.setattr(
-            store, "_delete_generations", crash
-        )  # the failed build cannot clean up after itself
+        async def lost_at_publish(statement: str, *args: Any, **kwargs: Any) -> Any:
+            if statement == cypher.PUBLISH_BUILD:
+                raise StoreError("the connection to Neo4j was lost")
+            return await query(statement, *args, **kwargs)
+
+        async def lost(*_args: object) -> None:
+            raise StoreError("the connection to Neo4j was lost")
+
+        # Every batch is written, then the connection is lost before the switch: the build cannot clean up
+        # after itself either (as when the process dies).
+        monkeypatch.setattr(store, "_query", lost_at_publish)
+        monkeypatch.setattr(store, "_delete_generations", lost)
         with pytest.raises(StoreError):
             await store.publish("ns", sample_index(variant="doomed"))
+        assert await store.search_entities("ns", "doomed", 10) == []
         monkeypatch.undo()
         state = await store._query(cypher.NAMESPACE_GENERATIONS, {"namespace": "ns"}, action="test")
         assert state[0]["cleanup"] == [2]
@@ -92,17 +137,183 @@ class TestNeo4jStoreContract(StoreContract):
         assert (state[0]["current"], state[0]["cleanup"]) == (3, [])
         assert await store.search_entities("ns", "doomed", 10) == []
 
-    async def test_schema_creation_is_idempotent(self, store: Neo4jStore) -> None:
+    async def test_schema_creation_is_idempotent(self, store: Neo4jStore, neo4j_url: str) -> None:
         await store.publish("ns", sample_index())
-        again = Neo4jStore(
-            NEO4J_URL,
-            username=os.environ.get("NEO4J_USERNAME", "neo4j"),
-            password=os.environ.get("NEO4J_PASSWORD", ""),
-            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
-        )
+        again = real_store(neo4j_url)
         await again.publish("other", sample_index())
         assert sorted(await again.namespaces()) == ["ns", "other"]
         await again.close()
+
+    # ------------------------------------------------------------------ the statements sent to the server
+
+    async def test_publish_writes_in_unwind_batches(
+        self, neo4j_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        index = large_index(2500)
+        store = real_store(neo4j_url, batch_size=1000)
+        sent = record_statements(store, monkeypatch)
+        await store.publish("ns", index)
+        assert await store.export("ns") == index
+        await store.close()
+        names = statement_names()
+        writes = [(names[q], p) for q, p in sent if "rows" in p]
+        assert Counter(name for name, _ in writes) == {
+            "CREATE_DOCUMENTS": 1,
+            "CREATE_CHUNKS": 3,
+            "CREATE_ENTITIES_BY_LABEL[None]": 3,
+            "CREATE_MENTIONS": 3,
+            "CREATE_RELATIONSHIPS": 3,
+            "CREATE_COMMUNITIES": 1,
+            "CREATE_COMMUNITY_MEMBERS": 3,
+            "CREATE_REPORTS": 1,
+        }
+        assert all(1 <= len(p["rows"]) <= 1000 and p["namespace"] == "ns" for _, p in writes)
+        published = [names[q] for q, _ in sent].index("PUBLISH_BUILD")
+        assert published > max(i for i, (q, p) in enumerate(sent) if "rows" in p)
+
+    async def test_schema_is_created_once_per_store(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sent = record_statements(store, monkeypatch)
+        await store.publish("ns", sample_index())
+        await store.publish("other", sample_index())
+        calls = Counter(q for q, _ in sent)
+        for statement in (*cypher.SCHEMA_STATEMENTS, cypher.CREATE_ENTITY_VECTOR_INDEX):
+            assert calls[statement] <= 1
+        indexes = await store._query(
+            "SHOW INDEXES YIELD name, type, options RETURN name, type, options", {}, action="test"
+        )
+        by_name = {r["name"]: r for r in indexes}
+        assert by_name["kg_entity_embedding"]["type"] == "VECTOR"
+        assert by_name["kg_entity_embedding"]["options"]["indexConfig"]["vector.dimensions"] == 4
+        assert {r["type"] for r in indexes} >= {"FULLTEXT", "RANGE", "VECTOR"}
+        constraints = await store._query("SHOW CONSTRAINTS YIELD name RETURN name", {}, action="test")
+        assert len(constraints) >= 3
+
+    async def test_failed_write_deletes_its_own_generation(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await store.publish("ns", sample_index())
+        fail_on(store, monkeypatch, cypher.CREATE_RELATIONSHIPS)
+        with pytest.raises(StoreError, match="previous index is still served"):
+            await store.publish("ns", sample_index(variant="failed"))
+        monkeypatch.undo()
+        state = await store._query(cypher.NAMESPACE_GENERATIONS, {"namespace": "ns"}, action="test")
+        assert (state[0]["current"], state[0]["cleanup"]) == (1, [])
+        assert await generation_sizes(store, "ns") == {1: 16}
+        assert await store.export("ns") == sample_index()
+
+    async def test_a_build_superseded_by_a_newer_one_is_not_published(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await store.publish("ns", sample_index())
+        query = store._query
+
+        async def newer_build_starts(statement: str, parameters: dict[str, Any], **kwargs: Any) -> Any:
+            if (
+                statement == cypher.PUBLISH_BUILD
+            ):  # another process starts a build of ns just before our switch
+                await query(cypher.START_BUILD, {"namespace": "ns"}, action="test", write=True)
+            return await query(statement, parameters, **kwargs)
+
+        monkeypatch.setattr(store, "_query", newer_build_starts)
+        with pytest.raises(StoreError, match="newer publish"):
+            await store.publish("ns", sample_index(variant="superseded"))
+        monkeypatch.undo()
+        assert await store.export("ns") == sample_index()
+        assert set(await generation_sizes(store, "ns")) == {1}
+
+    async def test_invalid_builds_fail_before_writing(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        dangling = sample_index()
+        dangling.relationships.append(Relationship("r9", 9, "Transformer", "Nobody", "?", 1.0))
+        mixed = sample_index()
+        mixed.entities[3].embedding = [1.0, 2.0]
+        duplicate = sample_index()
+        duplicate.entities.append(duplicate.entities[0])
+        sent = record_statements(store, monkeypatch)
+        for index, expected in (
+            (dangling, "names 'Nobody', which is not an entity"),
+            (mixed, "different dimensions"),
+            (duplicate, "two entities with the id 'e1'"),
+        ):
+            with pytest.raises(StoreError, match=expected):
+                await store.publish("ns", index)
+        assert sent == []
+        assert await store.namespaces() == []
+
+    async def test_each_read_is_one_statement_whatever_the_number_of_ids(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await store.publish("ns", sample_index())
+        ids = [f"id{i}" for i in range(2000)] + ["Transformer", "t1", "d1"]
+        reads = {
+            "get_entities": lambda: store.get_entities("ns", ids),
+            "relationships_of": lambda: store.relationships_of("ns", ids, 50),
+            "reports_for": lambda: store.reports_for("ns", ids),
+            "get_text_units": lambda: store.get_text_units("ns", ids),
+            "link_entities": lambda: store.link_entities("ns", ids + ["transformer", "MHA"]),
+            "entities_in_text_units": lambda: store.entities_in_text_units("ns", ids, 50),
+            "document_titles": lambda: store.document_titles("ns", ids),
+            "search_entities": lambda: store.search_entities("ns", 'NEAR("attention" AND (bleu* 🤖', 10),
+            "search_text_units": lambda: store.search_text_units("ns", "positional encoding?", 10),
+            "stats": lambda: store.stats("ns"),
+            "namespaces": lambda: store.namespaces(),
+        }
+        sent = record_statements(store, monkeypatch)
+        found = {}
+        for name, read in reads.items():
+            before = len(sent)
+            found[name] = await read()
+            assert len(sent) - before == 1, name
+        assert [e.title for e in found["get_entities"]] == ["Transformer"]
+        assert [u.id for u in found["get_text_units"]] == ["t1"]
+        assert [x.entity.title for x in found["link_entities"]] == ["Transformer", "Multi-Head Attention"]
+        assert [e.title for e in found["entities_in_text_units"]] == ["Multi-Head Attention", "Transformer"]
+        assert {e.entity.title for e in found["search_entities"]} >= {"Multi-Head Attention", "BLEU"}
+        assert [unit.id for unit, _ in found["search_text_units"]][:1] == ["t2"]
+
+    async def test_empty_reads_send_nothing(self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        await store.publish("ns", sample_index())
+        sent = record_statements(store, monkeypatch)
+        assert await store.search_entities("ns", "?! ** ()", 10) == []
+        assert await store.search_entities("ns", "attention", 0) == []
+        assert await store.search_text_units("ns", "", 10) == []
+        assert await store.get_entities("ns", []) == []
+        assert await store.relationships_of("ns", ["x"], 0) == []
+        assert await store.reports_for("ns", []) == []
+        assert await store.link_entities("ns", []) == []
+        assert await store.entities_in_text_units("ns", ["t1"], 0) == []
+        assert await store.search_entities_by_vector("ns", [0.0, 0.0], 5) == []
+        assert sent == []
+
+    async def test_vector_search_uses_the_index_or_searches_exactly(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await store.publish("four", sample_index())  # creates the shared vector index with 4 dimensions
+        three = sample_index(embeddings=False)
+        for entity, vector in zip(
+            three.entities, ([1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1]), strict=True
+        ):
+            entity.embedding = [float(x) for x in vector]
+        await store.publish("three", three)
+        sent = record_statements(store, monkeypatch)
+        nearest_four = await store.search_entities_by_vector("four", [0.0, 0.0, 0.2, 1.0], 2)
+        nearest_three = await store.search_entities_by_vector("three", [0.0, 0.9, 1.0], 2)
+        with pytest.raises(StoreError, match="has 2 dimensions but the index of 'four' has 4"):
+            await store.search_entities_by_vector("four", [1.0, 0.0], 3)
+        names = [statement_names()[q] for q, _ in sent]
+        assert names == [
+            "NAMESPACE_STATE",
+            "VECTOR_SEARCH_INDEX",
+            "NAMESPACE_STATE",
+            "VECTOR_SEARCH_EXACT",  # "three" has another dimension than the shared index
+            "NAMESPACE_STATE",
+        ]
+        assert [r.entity.title for r in nearest_four] == ["Google Brain", "Ashish Vaswani"]
+        assert nearest_four[0].score == pytest.approx(0.6 / (1.04**0.5 * 0.5**0.5), rel=1e-6)
+        assert [r.entity.title for r in nearest_three] == [three.entities[4].title, three.entities[2].title]
 
 
 # ---------------------------------------------------------------------------------------------- open_store
@@ -300,185 +511,18 @@ def assert_only_module_statements(server: FakeBolt) -> None:
     assert [q for q in server.queries() if q not in known] == []
 
 
-async def test_publish_writes_in_unwind_batches() -> None:
-    index = large_index(2500)
-    async with FakeBolt(respond=scripted()) as server:
-        store = Neo4jStore(server.url, batch_size=1000, **FAST)
-        await store.publish("ns", index)
-        await store.close()
-    assert_only_module_statements(server)
-    names = statement_names()
-    writes = [run for run in server.runs if "rows" in run.parameters]
-    calls = Counter(names[run.query] for run in writes)
-    assert calls == {
-        "CREATE_DOCUMENTS": 1,
-        "CREATE_CHUNKS": 3,
-        "CREATE_ENTITIES_BY_LABEL[None]": 3,
-        "CREATE_MENTIONS": 3,
-        "CREATE_RELATIONSHIPS": 3,
-        "CREATE_COMMUNITIES": 1,
-        "CREATE_COMMUNITY_MEMBERS": 3,
-        "CREATE_REPORTS": 1,
-    }
-    rows = Counter()
-    for run in writes:
-        assert 1 <= len(run.parameters["rows"]) <= 1000
-        assert (run.parameters["namespace"], run.parameters["generation"]) == ("ns", 7)
-        rows[names[run.query]] += len(run.parameters["rows"])
-    assert rows["CREATE_ENTITIES_BY_LABEL[None]"] == rows["CREATE_RELATIONSHIPS"] == 2500
-    assert [names[q] for q in server.queries()].index("PUBLISH_BUILD") == len(server.runs) - 1
-    assert all(
-        begin.get("tx_timeout") for begin in server.begins
-    )  # every transaction has a server-side timeout
-
-
-async def test_schema_is_created_once_per_store() -> None:
+async def test_every_transaction_carries_a_server_side_timeout() -> None:
+    """What a healthy server cannot show: the timeout each transaction asks the server for."""
     async with FakeBolt(respond=scripted()) as server:
         store = Neo4jStore(server.url, **FAST)
         await store.publish("ns", sample_index())
-        await store.publish("other", sample_index())
-        await store.close()
-    calls = Counter(server.queries())
-    for statement in (*cypher.SCHEMA_STATEMENTS, cypher.CREATE_ENTITY_VECTOR_INDEX):
-        assert calls[statement] == 1
-    vector = [run for run in server.runs if run.query == cypher.CREATE_ENTITY_VECTOR_INDEX][0]
-    assert vector.parameters == {"dimensions": 4}
-    published = [run for run in server.runs if run.query == cypher.PUBLISH_BUILD]
-    assert [
-        (p.parameters["embedding_dimensions"], p.parameters["vector_index_dimensions"]) for p in published
-    ] == [
-        (4, 4),
-        (4, 4),
-    ]
-    assert published[0].parameters["entity_count"] == 5 and published[0].parameters["embedding_count"] == 5
-
-
-async def test_leftovers_and_retired_generations_are_deleted() -> None:
-    async with FakeBolt(respond=scripted(generation=9, leftovers=(5, 8), retired=6)) as server:
-        store = Neo4jStore(server.url, **FAST)
-        await store.publish("ns", sample_index(embeddings=False))
-        await store.close()
-    names = statement_names()
-    sequence = [(names[run.query], run.parameters.get("generations")) for run in server.runs]
-    start = sequence.index(("START_BUILD", None))
-    first_write = next(i for i, (name, _) in enumerate(sequence) if name.startswith("CREATE_DOCUMENTS"))
-    publish = sequence.index(("PUBLISH_BUILD", None))
-    before = sequence[start + 1 : first_write]
-    assert {name for name, _ in before} == {
-        *(f"DELETE_GENERATIONS_BY_LABEL[{label}]" for label in cypher.NODE_LABELS[1:]),
-        "FORGET_GENERATIONS",
-    }
-    assert all(generations == [5, 8] for _, generations in before)
-    after = sequence[publish + 1 :]
-    assert after and all(generations == [6] for _, generations in after)
-    assert cypher.CREATE_ENTITY_VECTOR_INDEX not in server.queries()  # no embeddings, no vector index
-
-
-@pytest.mark.parametrize("how", ["write fails", "superseded"])
-async def test_failed_publish_deletes_its_own_generation(how: str) -> None:
-    respond = (
-        scripted(generation=4, fail_on=cypher.CREATE_RELATIONSHIPS)
-        if how == "write fails"
-        else scripted(generation=4, published=False)
-    )
-    async with FakeBolt(respond=respond) as server:
-        store = Neo4jStore(server.url, **FAST)
-        with pytest.raises(StoreError, match="previous index is still served") as raised:
-            await store.publish("ns", sample_index())
-        await store.close()
-    if how == "superseded":
-        assert "newer publish" in str(raised.value)
-    names = statement_names()
-    deletes = [run for run in server.runs if names[run.query].startswith("DELETE_GENERATIONS")]
-    assert deletes and all(run.parameters["generations"] == [4] for run in deletes)
-    assert names[server.runs[-1].query] == "FORGET_GENERATIONS"
-
-
-async def test_invalid_builds_fail_before_writing() -> None:
-    dangling = sample_index()
-    dangling.relationships.append(Relationship("r9", 9, "Transformer", "Nobody", "?", 1.0))
-    mixed = sample_index()
-    mixed.entities[3].embedding = [1.0, 2.0]
-    duplicate = sample_index()
-    duplicate.entities.append(duplicate.entities[0])
-    async with FakeBolt(respond=scripted()) as server:
-        store = Neo4jStore(server.url, **FAST)
-        for index, expected in (
-            (dangling, "names 'Nobody', which is not an entity"),
-            (mixed, "different dimensions"),
-            (duplicate, "two entities with the id 'e1'"),
-        ):
-            with pytest.raises(StoreError, match=expected):
-                await store.publish("ns", index)
-        await store.close()
-    assert server.runs == []
-
-
-async def test_each_read_is_one_statement_whatever_the_number_of_ids() -> None:
-    ids = [f"id{i}" for i in range(2000)]
-    async with FakeBolt(respond=scripted()) as server:
-        store = Neo4jStore(server.url, **FAST)
-        reads = {
-            "get_entities": lambda: store.get_entities("ns", ids),
-            "relationships_of": lambda: store.relationships_of("ns", ids, 50),
-            "reports_for": lambda: store.reports_for("ns", ids),
-            "get_text_units": lambda: store.get_text_units("ns", ids),
-            "link_entities": lambda: store.link_entities("ns", ids),
-            "entities_in_text_units": lambda: store.entities_in_text_units("ns", ids, 50),
-            "document_titles": lambda: store.document_titles("ns", ids),
-            "search_entities": lambda: store.search_entities("ns", 'NEAR("attention" AND (bleu* 🤖', 10),
-            "search_text_units": lambda: store.search_text_units("ns", "positional encoding?", 10),
-            "stats": lambda: store.stats("ns"),
-            "namespaces": lambda: store.namespaces(),
-        }
-        for name, read in reads.items():
-            before = len(server.runs)
-            await read()
-            assert len(server.runs) - before == 1, name
+        await store.search_entities("ns", "attention", 5)
+        await store.get_text_units("ns", ["t1"])
         await store.close()
     assert_only_module_statements(server)
-    search = next(run for run in server.runs if run.query == cypher.SEARCH_ENTITIES)
-    assert search.parameters["query"] == fulltext_query(
-        'NEAR("attention" AND (bleu* 🤖', boosted_field="title"
-    )
-    assert all(begin["mode"] == "r" and begin["tx_timeout"] > 0 for begin in server.begins)
-
-
-async def test_empty_reads_send_nothing() -> None:
-    async with FakeBolt(respond=scripted()) as server:
-        store = Neo4jStore(server.url, **FAST)
-        assert await store.search_entities("ns", "?! ** ()", 10) == []
-        assert await store.search_entities("ns", "attention", 0) == []
-        assert await store.search_text_units("ns", "", 10) == []
-        assert await store.get_entities("ns", []) == []
-        assert await store.relationships_of("ns", ["x"], 0) == []
-        assert await store.reports_for("ns", []) == []
-        assert await store.link_entities("ns", []) == []
-        assert await store.entities_in_text_units("ns", ["t1"], 0) == []
-        assert await store.search_entities_by_vector("ns", [0.0, 0.0], 5) == []
-        await store.close()
-    assert server.runs == []
-
-
-async def test_vector_search_uses_the_index_then_falls_back_to_exact() -> None:
-    state = {
-        "generation": 3,
-        "embedding_dimensions": 4,
-        "embedding_count": 5,
-        "vector_index_dimensions": 4,
-    }
-    async with FakeBolt(respond=scripted(state=state)) as server:
-        store = Neo4jStore(server.url, **FAST)
-        assert await store.search_entities_by_vector("ns", [1.0, 0.0, 0.0, 0.0], 3) == []
-        with pytest.raises(StoreError, match="has 2 dimensions but the index of 'ns' has 4"):
-            await store.search_entities_by_vector("ns", [1.0, 0.0], 3)
-        await store.close()
-    names = [statement_names()[q] for q in server.queries()]
-    # The index returned fewer neighbours of this generation than asked: the exact search answers instead.
-    assert names == ["NAMESPACE_STATE", "VECTOR_SEARCH_INDEX", "VECTOR_SEARCH_EXACT", "NAMESPACE_STATE"]
-    index_run, exact_run = server.runs[1], server.runs[2]
-    assert index_run.parameters["candidates"] == vector_candidates(3)
-    assert (index_run.parameters["generation"], exact_run.parameters["vector_norm"]) == (3, 1.0)
+    assert len(server.begins) == len(server.runs) > 10
+    assert all(begin.get("tx_timeout", 0) > 0 for begin in server.begins)
+    assert {begin["mode"] for begin in server.begins if "mode" in begin} == {"r"}
 
 
 # ---------------------------------------------------------------------------------------------- pure helpers
@@ -505,17 +549,16 @@ def test_escape_lucene() -> None:
 
 
 def test_fulltext_query_quotes_user_text() -> None:
-    assert fulltext_query("What is multi-head attention?") == (
-        "multi OR multis OR head OR heads OR attention OR attentions"
+    assert fulltext_query("What is multi-head attention?", CHUNK_SEARCH_FIELDS) == (
+        "terms:(multi OR multis OR head OR heads OR attention OR attentions)"
     )
-    assert fulltext_query("transformers", boosted_field="title") == (
-        "title:(transformers OR transformer)^10 OR transformers OR transformer"
+    assert fulltext_query("transformers", ENTITY_SEARCH_FIELDS) == (
+        "title_terms:(transformers OR transformer)^10 OR description_terms:(transformers OR transformer)"
     )
     for hostile in ("", "   ", "?!", "* ^ - + : { } ( ) [ ]", "\x00 \x1f", "x" * 5000):
-        assert fulltext_query(hostile) is None, hostile
-    assert fulltext_query('title:attention AND NEAR("x* OR y)', boosted_field="title") == (
-        "title:(title OR titles OR attention OR attentions OR near OR nears OR x OR y)^10"
-        " OR title OR titles OR attention OR attentions OR near OR nears OR x OR y"
+        assert fulltext_query(hostile, CHUNK_SEARCH_FIELDS) is None, hostile
+    assert fulltext_query('title:attention AND NEAR("x* OR y)', {"title_terms": 10}) == (
+        "title_terms:(title OR titles OR attention OR attentions OR near OR nears OR x OR y)^10"
     )
     assert len(search_terms(" ".join(f"w{i}" for i in range(1000)))) <= 64 * 3
 
@@ -523,19 +566,14 @@ def test_fulltext_query_quotes_user_text() -> None:
 def test_fulltext_query_escapes_every_term(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("kg.store.neo4j.search_terms", lambda text: ["a:b", "AND", "c*"])
     assert (
-        fulltext_query("ignored", boosted_field="title")
-        == "title:(a\\:b OR and OR c\\*)^10 OR a\\:b OR and OR c\\*"
+        fulltext_query("ignored", {"title_terms": 10, "description_terms": 1})
+        == "title_terms:(a\\:b OR and OR c\\*)^10 OR description_terms:(a\\:b OR and OR c\\*)"
     )
 
 
 def test_search_terms_fold_diacritics_like_the_index() -> None:
     assert search_terms("Café Ünïcode") == ["cafe", "cafes", "unicode", "unicodes"]
-
-
-def test_cosine_from_index_score() -> None:
-    assert cosine_from_index_score(1.0) == 1.0
-    assert cosine_from_index_score(0.5) == 0.0
-    assert cosine_from_index_score(0.0) == -1.0
+    assert search_text("Scrooge's Café, ÜNÏCODE_2") == "scrooge s cafe unicode 2"
 
 
 def test_vector_candidates() -> None:
@@ -644,86 +682,3 @@ def test_build_rows_rejects_unstorable_builds() -> None:
     not_flat.entities[0].embedding = [[1.0], [2.0]]  # type: ignore[list-item]
     with pytest.raises(StoreError, match="not a flat vector"):
         build_rows(not_flat)
-
-
-def returned_columns(statement: str) -> list[str]:
-    """The column names of a statement's outer RETURN (subqueries and maps in braces left out)."""
-    outer = statement
-    while re.search(r"\{[^{}]*\}", outer):
-        outer = re.sub(r"\{[^{}]*\}", "", outer)
-    return re.findall(r"\bAS (\w+)", outer[outer.index("RETURN") :])
-
-
-class RowsDatabase:
-    """Keeps the rows each CREATE_* statement was sent and serves them back, projected on the columns each
-    EXPORT_* / STATS statement returns: a round trip through the real driver without Cypher semantics."""
-
-    def __init__(self) -> None:
-        self.written: dict[str, list[dict[str, Any]]] = {}
-        self.published: dict[str, Any] = {}
-
-    def respond(self, query: str, parameters: dict[str, Any]) -> Rows:
-        creates = {
-            cypher.CREATE_DOCUMENTS: "documents",
-            cypher.CREATE_CHUNKS: "chunks",
-            cypher.CREATE_COMMUNITIES: "communities",
-            cypher.CREATE_RELATIONSHIPS: "relationships",
-            cypher.CREATE_REPORTS: "reports",
-            **{statement: "entities" for statement in cypher.CREATE_ENTITIES_BY_LABEL.values()},
-        }
-        if query in creates:
-            self.written.setdefault(creates[query], []).extend(parameters["rows"])
-            return Rows()
-        if query == cypher.START_BUILD:
-            return Rows(["generation", "leftovers"], [[1, []]])
-        if query == cypher.PUBLISH_BUILD:
-            self.published = parameters
-            return Rows(["retired"], [[None]])
-        exports = {
-            cypher.EXPORT_DOCUMENTS: "documents",
-            cypher.EXPORT_CHUNKS: "chunks",
-            cypher.EXPORT_ENTITIES: "entities",
-            cypher.EXPORT_RELATIONSHIPS: "relationships",
-            cypher.EXPORT_COMMUNITIES: "communities",
-            cypher.EXPORT_REPORTS: "reports",
-        }
-        if query in exports:
-            written = sorted(self.written.get(exports[query], []), key=lambda row: row["seq"])
-            columns = returned_columns(query)
-            return Rows(columns, [[row[c] for c in columns] for row in written])
-        if query in (cypher.NAMESPACE_STATE, cypher.STATS):
-            state = {**self.published, "generation": self.published["generation"]}
-            entities = sorted(self.written["entities"], key=lambda row: (-row["degree"], row["seq"]))
-            state["top_entities"] = [
-                {"title": e["title"], "type": e["type"], "degree": e["degree"]} for e in entities[:3]
-            ]
-            columns = returned_columns(query)
-            return Rows(columns, [[state[c] for c in columns]])
-        if query in cypher.DELETE_GENERATIONS_BY_LABEL.values():
-            return Rows(["deleted"], [[0]])
-        return Rows()
-
-
-async def test_publish_then_export_round_trips_through_the_driver() -> None:
-    index = sample_index()
-    index.usage = {"extract": {"calls": 3, "prompt_tokens": 300, "completion_tokens": 60}}
-    database = RowsDatabase()
-    async with FakeBolt(respond=database.respond) as server:
-        store = Neo4jStore(server.url, **FAST)
-        await store.publish("ns", index)
-        assert await store.export("ns") == index
-        stats = await store.stats("ns", top=3)
-        await store.close()
-    assert stats is not None
-    assert stats.counts == {
-        "documents": 2,
-        "text_units": 3,
-        "entities": 5,
-        "relationships": 5,
-        "communities": 3,
-        "reports": 3,
-    }
-    assert stats.top_entities[0] == {"title": "Transformer", "type": "MODEL", "degree": 4}
-    assert stats.usage == index.usage
-    assert (stats.built_at, stats.seconds, stats.extractor) == ("2024-05-01T12:00:00+00:00", 12.5, "nlp")
-    assert_only_module_statements(server)

@@ -124,15 +124,17 @@ CREATE INDEX kg_entity_title IF NOT EXISTS
 FOR (e:Entity) ON (e.namespace, e.generation, e.title)
 """
 # standard-folding: the standard analyzer plus ASCII folding, so "cafe" finds "Café" (queries are folded too).
+# Over words already split and folded as the SQLite store's FTS5 tokenizer does (kg.store.neo4j.search_text),
+# so the whitespace analyzer: both stores match the same words.
 CREATE_ENTITY_TEXT_INDEX = """
-CREATE FULLTEXT INDEX kg_entity_text IF NOT EXISTS
-FOR (e:Entity) ON EACH [e.title, e.description]
-OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-folding'}}
+CREATE FULLTEXT INDEX kg_entity_terms IF NOT EXISTS
+FOR (e:Entity) ON EACH [e.title_terms, e.description_terms]
+OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}
 """
 CREATE_CHUNK_TEXT_INDEX = """
-CREATE FULLTEXT INDEX kg_chunk_text IF NOT EXISTS
-FOR (c:Chunk) ON EACH [c.text]
-OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-folding'}}
+CREATE FULLTEXT INDEX kg_chunk_terms IF NOT EXISTS
+FOR (c:Chunk) ON EACH [c.terms]
+OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}
 """
 SCHEMA_STATEMENTS = (
     CREATE_NAMESPACE_CONSTRAINT,
@@ -186,7 +188,7 @@ CREATE_CHUNKS = """
 UNWIND $rows AS row
 CREATE (c:Chunk {
   namespace: $namespace, generation: $generation, seq: row.seq,
-  id: row.id, short_id: row.short_id, document_id: row.document_id, text: row.text,
+  id: row.id, short_id: row.short_id, document_id: row.document_id, text: row.text, terms: row.terms,
   n_tokens: row.n_tokens, start_char: row.start_char, end_char: row.end_char
 })
 WITH c, row
@@ -199,6 +201,7 @@ UNWIND $rows AS row
 CREATE (e:{labels} {{
   namespace: $namespace, generation: $generation, seq: row.seq,
   id: row.id, short_id: row.short_id, title: row.title, type: row.type, description: row.description,
+  title_terms: row.title_terms, description_terms: row.description_terms,
   text_unit_ids: row.text_unit_ids, degree: row.degree, embedding: row.embedding, link_keys: row.link_keys
 }})
 """
@@ -377,7 +380,7 @@ COLLECT {
 # $query is built by kg.store.neo4j.fulltext_query: user words, Lucene-escaped.
 SEARCH_ENTITIES = (
     _CURRENT
-    + """CALL db.index.fulltext.queryNodes('kg_entity_text', $query) YIELD node, score
+    + """CALL db.index.fulltext.queryNodes('kg_entity_terms', $query) YIELD node, score
 WHERE node.namespace = $namespace AND node.generation = n.current_generation
 WITH node AS e, score
 ORDER BY score DESC, e.seq
@@ -389,7 +392,7 @@ RETURN"""
 
 SEARCH_CHUNKS = (
     _CURRENT
-    + """CALL db.index.fulltext.queryNodes('kg_chunk_text', $query) YIELD node, score
+    + """CALL db.index.fulltext.queryNodes('kg_chunk_terms', $query) YIELD node, score
 WHERE node.namespace = $namespace AND node.generation = n.current_generation
 WITH node AS c, score
 ORDER BY score DESC, c.seq
@@ -399,31 +402,35 @@ RETURN"""
     + ", score\n"
 )
 
-# The index holds every namespace and generation: ask it for $candidates neighbours, keep this generation's.
-# Its cosine score is normalised to [0, 1] as (1 + cosine) / 2.
-VECTOR_SEARCH_INDEX = (
-    """CALL db.index.vector.queryNodes('kg_entity_embedding', $candidates, $vector) YIELD node, score
-WHERE node.namespace = $namespace AND node.generation = $generation
-WITH node AS e, score
-ORDER BY score DESC, e.seq
-LIMIT $limit
-RETURN"""
-    + _ENTITY_FIELDS
-    + ", score\n"
-)
-
-# Exact cosine over the generation's entities, for when the index cannot serve it (another dimension, or too
-# few of its neighbours belong to this namespace). Computed in Cypher so it works on every Neo4j 5.
-VECTOR_SEARCH_EXACT = (
-    """MATCH (e:Entity {namespace: $namespace, generation: $generation})
-WHERE e.embedding IS NOT NULL AND size(e.embedding) = size($vector)
-WITH e, sqrt(reduce(sum = 0.0, x IN e.embedding | sum + x * x)) AS norm
+# Exact cosine of `e.embedding` with $vector (whose norm is $vector_norm), written in Cypher so it works on every
+# Neo4j 5. The vector index's own score is not used: since 5.23 the index quantizes vectors by default, and its
+# scores are off by up to ~0.2 in few dimensions; it finds the candidates, this ranks them.
+_EXACT_COSINE = """WITH e, sqrt(reduce(sum = 0.0, x IN e.embedding | sum + x * x)) AS norm
 WHERE norm > 0
 WITH e, reduce(dot = 0.0, i IN range(0, size($vector) - 1) | dot + e.embedding[i] * $vector[i])
   / (norm * $vector_norm) AS score
 ORDER BY score DESC, e.seq
 LIMIT $limit
 RETURN"""
+
+# The index holds every namespace and generation: ask it for $candidates neighbours, keep this generation's.
+VECTOR_SEARCH_INDEX = (
+    """CALL db.index.vector.queryNodes('kg_entity_embedding', $candidates, $vector) YIELD node
+WHERE node.namespace = $namespace AND node.generation = $generation
+WITH node AS e
+"""
+    + _EXACT_COSINE
+    + _ENTITY_FIELDS
+    + ", score\n"
+)
+
+# Exact search over the generation's entities, for when the index cannot serve it (another dimension, or too
+# few of its neighbours belong to this namespace).
+VECTOR_SEARCH_EXACT = (
+    """MATCH (e:Entity {namespace: $namespace, generation: $generation})
+WHERE e.embedding IS NOT NULL AND size(e.embedding) = size($vector)
+"""
+    + _EXACT_COSINE
     + _ENTITY_FIELDS
     + ", score\n"
 )

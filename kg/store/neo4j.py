@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neo4j import AsyncGraphDatabase, Query, RoutingControl, unit_of_work
@@ -47,7 +47,10 @@ from kg.store.sqlite import query_words, word_forms
 
 log = logging.getLogger(__name__)
 
-TITLE_BOOST = 10  # a title hit weighs like ten description hits, as in the SQLite store
+# The searchable fields of the full-text indexes (see `search_text`) and the weight of a hit in each: a title hit
+# weighs like ten description hits, as in the SQLite store.
+ENTITY_SEARCH_FIELDS = {"title_terms": 10, "description_terms": 1}
+CHUNK_SEARCH_FIELDS = {"terms": 1}
 MAX_TERM_CHARS = 255  # Lucene's standard tokenizer splits longer tokens: such a word can never match whole
 MAX_VECTOR_CANDIDATES = 10_000
 
@@ -74,8 +77,8 @@ def search_terms(text: str) -> list[str]:
     return list(dict.fromkeys(form for word in words for form in word_forms(word)))
 
 
-def fulltext_query(text: str, boosted_field: str | None = None, boost: int = TITLE_BOOST) -> str | None:
-    """A Lucene query OR-ing the words of `text`; hits in `boosted_field` weigh `boost` times more.
+def fulltext_query(text: str, fields: Mapping[str, int]) -> str | None:
+    """A Lucene query OR-ing the words of `text` in each of `fields`, a hit in a field weighing its weight.
 
     None when the text has nothing to search for. Every word is escaped (`escape_lucene`).
     """
@@ -83,14 +86,9 @@ def fulltext_query(text: str, boosted_field: str | None = None, boost: int = TIT
     if not terms:
         return None
     anywhere = " OR ".join(terms)
-    if boosted_field is None:
-        return anywhere
-    return f"{boosted_field}:({anywhere})^{boost} OR {anywhere}"
-
-
-def cosine_from_index_score(score: float) -> float:
-    """Neo4j's vector index reports cosine similarity normalised to [0, 1] as (1 + cos) / 2; undo that."""
-    return 2.0 * float(score) - 1.0
+    return " OR ".join(
+        f"{field}:({anywhere})" + (f"^{weight}" if weight != 1 else "") for field, weight in fields.items()
+    )
 
 
 def vector_candidates(limit: int) -> int:
@@ -142,6 +140,9 @@ class Neo4jStore:
                 connection_acquisition_timeout=2 * connection_timeout,
                 max_transaction_retry_time=max_transaction_retry_time,
                 notifications_min_severity="WARNING",
+                # linted statements read properties that a namespace may not have yet (e.g. before its first
+                # publish): the server warns about each such read, which is expected here, not a defect
+                notifications_disabled_classifications=["UNRECOGNIZED"],
                 user_agent="kgbot",
             )
         except (ConfigurationError, ValueError) as exc:
@@ -391,12 +392,14 @@ class Neo4jStore:
 
     async def search_entities(self, namespace: str, query: str, limit: int) -> list[ScoredEntity]:
         records = await self._search(
-            cypher.SEARCH_ENTITIES, namespace, fulltext_query(query, boosted_field="title"), limit
+            cypher.SEARCH_ENTITIES, namespace, fulltext_query(query, ENTITY_SEARCH_FIELDS), limit
         )
         return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
 
     async def search_text_units(self, namespace: str, query: str, limit: int) -> list[tuple[TextUnit, float]]:
-        records = await self._search(cypher.SEARCH_CHUNKS, namespace, fulltext_query(query), limit)
+        records = await self._search(
+            cypher.SEARCH_CHUNKS, namespace, fulltext_query(query, CHUNK_SEARCH_FIELDS), limit
+        )
         return [(text_unit_from(r), float(r["score"])) for r in records]
 
     async def search_entities_by_vector(
@@ -418,6 +421,7 @@ class Neo4jStore:
             "namespace": namespace,
             "generation": state["generation"],
             "vector": query,
+            "vector_norm": norm,
             "limit": int(limit),
         }
         wanted = min(int(limit), state["embedding_count"] or 0)
@@ -434,14 +438,8 @@ class Neo4jStore:
                 log.warning("the vector index could not serve %r, searching exactly: %s", namespace, exc)
             else:
                 if len(records) >= wanted:
-                    return [
-                        ScoredEntity(entity_from(r), cosine_from_index_score(r["score"])) for r in records
-                    ]
-        records = await self._query(
-            cypher.VECTOR_SEARCH_EXACT,
-            {**parameters, "vector_norm": norm},
-            action="search entity embeddings",
-        )
+                    return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
+        records = await self._query(cypher.VECTOR_SEARCH_EXACT, parameters, action="search entity embeddings")
         return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
 
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]:

@@ -21,6 +21,7 @@ from kg.model import (
 )
 from kg.store import cypher
 from kg.store.base import StoreError
+from kg.store.sqlite import words_of
 
 T = TypeVar("T")
 
@@ -84,6 +85,13 @@ def _embedding(entity: Entity) -> list[float] | None:
     return vector
 
 
+def search_text(text: str) -> str:
+    """What the full-text indexes hold for `text`: its words as the SQLite store's FTS5 tokenizer splits and
+    folds them, space-separated. The indexes use Lucene's whitespace analyzer on these, so both stores match
+    the same words ("Scrooge's" is "scrooge s" in both, where Lucene's standard tokenizer keeps "scrooge's")."""
+    return " ".join(words_of(text))
+
+
 def build_rows(index: GraphIndex) -> BuildRows:
     """Rows for every write statement. Raises StoreError for a build that cannot be stored faithfully:
     duplicate ids, relationships naming entities that are not in the build, mixed embedding dimensions."""
@@ -112,6 +120,7 @@ def build_rows(index: GraphIndex) -> BuildRows:
             "short_id": int(t.short_id),
             "document_id": t.document_id,
             "text": t.text,
+            "terms": search_text(t.text),
             "n_tokens": int(t.n_tokens),
             "start_char": int(t.start),
             "end_char": int(t.end),
@@ -135,6 +144,8 @@ def build_rows(index: GraphIndex) -> BuildRows:
                 "title": e.title,
                 "type": e.type,
                 "description": e.description,
+                "title_terms": search_text(e.title),
+                "description_terms": search_text(e.description),
                 "text_unit_ids": list(e.text_unit_ids),
                 "degree": int(e.degree),
                 "embedding": embedding,
