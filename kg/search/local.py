@@ -1,13 +1,18 @@
-"""GraphRAG local search: map a question to entities, then fill a token budget with what surrounds them.
+"""GraphRAG local search: map a question to entities, rank passages through the graph, and fill a token budget.
 
-Every read is set-at-a-time, so a question costs the same handful of store queries at 1k or 100k entities.
+Every read is set-at-a-time, so a question costs the same handful of store queries at 1k or 100k entities:
+three concurrent first reads (entity search, chunk search, entity linking), one for the entities of the top
+chunks, then three concurrent ones (relationships, reports, the texts of passages only the graph found).
 Improvements over GraphRAG's context builder:
-- entity mapping fuses full-text BM25 (always) with vector similarity (when embeddings exist) by reciprocal
-  rank, so a question naming an entity finds it even without embeddings;
-- sources linked to the selected entities are re-ranked with full-text relevance to the question, and strong
-  full-text hits join them, so the passage that answers the question is not crowded out by merely related ones;
-  when those run short of the Sources share, further full-text hits fill it (on multi-hop questions the second
-  passage is often below the tenth hit: bench/evidence_recall.py).
+- entities are linked offline by name (kg.linking: titles, aliases, acronyms, case and plural variants) as
+  well as mapped by full-text BM25 fused with vector similarity by reciprocal rank;
+- Sources are ranked by full-text relevance plus spreading activation over the passage-entity graph
+  (kg.search.passages, after HippoRAG 2): the passage naming the bridge entity of a multi-hop question is
+  reached through the top passages' entities, not only through shared words;
+- the budget follows the evidence: the graph tables (reports, entities, relationships) take small shares
+  (3%, 5%, 2%), the entity the question is about always keeps its row, and everything else goes to Sources.
+  bench/evidence_recall.py measured why: with GraphRAG's split (half the budget to the tables) the tables
+  added no evidence the passages they displaced would not have held.
 """
 
 from __future__ import annotations
