@@ -110,6 +110,29 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         SqliteStore(path)
 
 
+async def test_a_schema_2_store_gains_the_graph_tables_and_links_after_republishing(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SqliteStore(path)
+    await store.publish("ns", sample_index())
+    await store.close()
+    with sqlite3.connect(path) as conn:  # what a store written before entity linking looks like
+        conn.execute("DROP TABLE entity_keys")
+        conn.execute("DROP TABLE text_unit_entities")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        assert await store.link_entities("ns", ["transformer"]) == []  # no keys until the next publish
+        assert [u.id for u, _ in await store.search_text_units("ns", "attention", 5)] == ["t1"]
+        await store.publish("ns", sample_index())
+        assert [x.entity.title for x in await store.link_entities("ns", ["transformer"])] == ["Transformer"]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    conn.close()
+
+
 async def test_file_is_wal_and_persists_across_reopen(tmp_path: Path) -> None:
     path = tmp_path / "kg.db"
     store = SqliteStore(path)
@@ -275,6 +298,15 @@ async def test_reads_use_indexes_not_scans(sqlite_store: SqliteStore) -> None:
         "reports_for": (
             "SELECT c.community FROM json_each(?) AS j JOIN community_entities AS c"
             " ON c.ns = ? AND c.entity_id = j.value",
+            ("[]", 1),
+        ),
+        "link_entities": (
+            "SELECT k.entity_pk FROM json_each(?) AS j CROSS JOIN entity_keys AS k ON k.ns = ? AND k.key = j.value",
+            ("[]", 1),
+        ),
+        "entities_in_text_units": (
+            "SELECT m.entity_pk FROM json_each(?) AS j"
+            " CROSS JOIN text_unit_entities AS m ON m.ns = ? AND m.text_unit_id = j.value",
             ("[]", 1),
         ),
     }
