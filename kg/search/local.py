@@ -47,7 +47,7 @@ ENTITY_DESCRIPTION_TOKENS = 60
 HISTORY_SHARE = 0.10  # at most; what history does not use goes to the other tables
 HISTORY_TURNS = 3  # user turns that join the question for entity mapping
 RRF_K = 60
-MAX_RELATIONSHIPS = 400  # read at most this many candidate relationships per question
+MAX_RELATIONSHIPS = 100  # candidate relationships read per question (the table shows a few of them)
 MAX_SOURCE_CANDIDATES = 60
 MAX_PASSAGE_ENTITIES = 100  # entities read from the top passages to seed the graph
 

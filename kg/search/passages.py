@@ -100,12 +100,15 @@ def rank_passages(
     text_scores: dict[str, float], activation: dict[str, float], limit: int
 ) -> list[RankedPassage]:
     """The `limit` passages of highest full-text relevance plus activation, best first; ties keep the
-    full-text order."""
+    full-text order. Only the `limit` most activated passages the full text did not find can make the cut,
+    so the others (most of a large graph's activation) are never scored."""
+    graph_only = heapq.nlargest(
+        limit, (u for u in activation if u not in text_scores), key=activation.__getitem__
+    )
     order = {u: i for i, u in enumerate(text_scores)}
-    scores = dict(text_scores)
-    for u, a in activation.items():
-        scores[u] = scores.get(u, 0.0) + GRAPH_WEIGHT * a
-    best = heapq.nsmallest(limit, scores, key=lambda u: (-scores[u], order.get(u, len(order)), u))
+    scores = {u: t + GRAPH_WEIGHT * activation.get(u, 0.0) for u, t in text_scores.items()}
+    scores.update((u, GRAPH_WEIGHT * activation[u]) for u in graph_only)
+    best = sorted(scores, key=lambda u: (-scores[u], order.get(u, len(order)), u))[:limit]
     return [
         RankedPassage(u, scores[u], text_scores.get(u, 0.0), GRAPH_WEIGHT * activation.get(u, 0.0))
         for u in best

@@ -57,6 +57,7 @@ MAX_TITLE_POSTINGS = 10_000
 # each: every match is ranked by BM25); commoner terms carry little BM25 weight and are left out. When even the
 # rarest is commoner than that, only the first MAX_TEXT_POSTINGS / 4 chunks holding a query word are ranked.
 MAX_TEXT_POSTINGS = 1000
+RESCORED_HITS = 20  # chunk hits re-scored with Okapi BM25 (okapi_rescored)
 _TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -808,7 +809,14 @@ class SqliteStore:
         searched = set(forms)
         groups = [[f for f in word_forms(w) if f in searched] for w in words]
         mean_tokens = total_tokens / n_units if total_tokens and n_units else _mean_tokens(hits)
-        return okapi_rescored(hits, groups, frequencies, n_units, mean_tokens)
+        # Only the first hits are re-scored (reading every word of a chunk is this search's main cost, and the
+        # reordering that matters is near the top); the rest follow in FTS5's order, scaled below them.
+        head = okapi_rescored(hits[:RESCORED_HITS], groups, frequencies, n_units, mean_tokens)
+        tail = hits[RESCORED_HITS:]
+        if not head or not tail or tail[0][1] <= 0:
+            return head + tail
+        scale = min(score for _, score in head) / tail[0][1]
+        return head + [(unit, score * scale) for unit, score in tail]
 
     def _text_unit_frequencies(
         self, conn: sqlite3.Connection, ns: int, terms: Sequence[str]
