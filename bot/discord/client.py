@@ -104,6 +104,8 @@ def _where(channel: Any) -> tuple[str, str | None]:
 
 
 class CommandTree(app_commands.CommandTree["DiscordBot"]):
+    """discord.py's command tree, with each slash-command interaction handled once."""
+
     async def interaction_check(self, interaction: discord.Interaction[DiscordBot], /) -> bool:
         """Every slash command, before its options are read: a redelivered one is dropped."""
         return await self.client.first_delivery("interaction", interaction.id)
