@@ -32,6 +32,7 @@ NOT_ADMIN = (
     "can rebuild the knowledge graph."
 )
 FAILED = "Sorry, something went wrong while answering; please try again in a minute."
+COMMAND_OUTDATED = "This command changed since Discord last loaded it; please reload Discord and try again."
 
 _MARKER = re.compile(r"[ \t]*\[Data:([^\[\]]*)\]")
 _GROUP = re.compile(r"(Entities|Relationships|Reports|Sources)\s*\(([^()]*)\)")
