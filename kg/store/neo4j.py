@@ -1,4 +1,4 @@
-"""The production graph store: Neo4j 5 through the official async driver (`neo4j`; `neo4j-rust-ext` speeds it up).
+"""The production graph store: Neo4j 5 through the official async driver (`neo4j`, with `neo4j-rust-ext`).
 
 Layout, indexes and every statement are in `kg.store.cypher`. In short:
 - A publish writes the build as a new *generation* of nodes (every node carries `namespace` and `generation`)
