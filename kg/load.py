@@ -131,7 +131,8 @@ def _folder_files(root: Path, problems: list[str], seen_folders: dict[str, str])
             folder = Path(dirpath) / name
             real = os.path.realpath(folder)
             if real in seen_folders:
-                how = "a link back to" if os.path.islink(folder) else "already read as"
+                loop = os.path.commonpath([real, os.path.realpath(dirpath)]) == real  # leads to an ancestor
+                how = "a link back to" if loop else "already read as"
                 problems.append(f"skipped folder {_display(folder)}: {how} {seen_folders[real]}")
                 continue
             seen_folders[real] = _display(folder)
