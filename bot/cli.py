@@ -53,16 +53,18 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[file]}"),
         console=Console(stderr=True),
         transient=not sys.stderr.isatty(),
         disable=args.quiet,
     )
     tasks: dict[str, int] = {}
 
-    def on_progress(stage: str, done: int, total: int) -> None:
+    def on_progress(stage: str, done: int, total: int, file: str = "") -> None:
         if stage not in tasks:
-            tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=max(total, 1))
-        progress.update(tasks[stage], completed=done, total=max(total, 1))
+            tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=max(total, 1), file="")
+        shown = escape(_tail(file)) if file and done < total else ""  # the file being read, while it is
+        progress.update(tasks[stage], completed=done, total=max(total, 1), file=shown)
 
     models = ModelClient.from_settings(settings)
     try:
@@ -82,6 +84,8 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
 
     for line in summary.problems:
         out.print(f"[yellow]{escape(line)}[/]", highlight=False)
+    for cut in summary.long_words:
+        out.print(f"[yellow]{escape(cut.describe())}[/]", highlight=False)
     out.print(
         f"Indexed [bold]{summary.documents}[/] documents into namespace '{escape(summary.namespace)}': "
         f"{summary.text_units} chunks, {summary.entities} entities, {summary.relationships} relationships, "
@@ -92,6 +96,11 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
     if summary.usage or getattr(extractor, "uses_model", False):
         out.print(f"Model cost: {describe_usage(summary.usage)}.", highlight=False)
     return 0
+
+
+def _tail(path: str, width: int = 40) -> str:
+    """The end of a path, which names the file, in at most `width` characters."""
+    return path if len(path) <= width else "…" + path[-(width - 1) :]
 
 
 async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console) -> int:

@@ -123,12 +123,15 @@ def _observe(platform: str, answer: Answer) -> None:
         metrics.ERRORS.labels("model_failed").inc()
 
 
-def progress_line(namespace: str, stage: str, done: int, total: int) -> str:
+def progress_line(namespace: str, stage: str, done: int, total: int, file: str = "") -> str:
+    """One line for the /reindex message; `file` is the document being read, so a slow one is named."""
     start, end = _STAGE_SPAN.get(stage, (0.0, 1.0))
     fraction = start + (end - start) * (done / total if total else 1.0)
     filled = round(fraction * 20)
     bar = "█" * filled + "░" * (20 - filled)
     detail = f" ({done}/{total})" if stage == "extract" and total else ""
+    if file and done < total:
+        detail += f" · {neutralise_mentions(file)}"  # a file name is document text: it must not ping anyone
     return f"Reindexing '{namespace}' {bar} {fraction:.0%} — {_STAGE_NAMES.get(stage, stage)}{detail}"
 
 
@@ -299,9 +302,9 @@ class Assistant:
         last_sent = 0.0
         pending: set[asyncio.Task[Any]] = set()
 
-        def on_progress(stage: str, done: int, total: int) -> None:
+        def on_progress(stage: str, done: int, total: int, file: str = "") -> None:
             nonlocal last_sent
-            line = progress_line(namespace, stage, done, total)
+            line = progress_line(namespace, stage, done, total, file)
             now = time.monotonic()
             if now - last_sent < self.progress_interval and not (stage == "publish" and done):
                 return
