@@ -14,10 +14,11 @@ from langchain_core.documents import Document
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from kg.answer import GraphRetriever, QuestionError, ask, clean_question
+from kg.answer import QuestionError, ask, clean_question
 from kg.citations import check_citations
 from kg.extractive import NOTICE, UNKNOWN, extractive_answer
 from kg.model import Entity, TextUnit
+from kg.retriever import GraphRetriever
 from kg.search.local import Context, Turn
 from kg.store.sqlite import SqliteStore
 from kg.tokens import count_tokens
@@ -323,9 +324,18 @@ async def test_answer_json_has_exactly_the_documented_shape(store: SqliteStore) 
     model = ScriptedChatModel(replies=[text_reply(LLM_ANSWER, prompt_tokens=321, completion_tokens=45)])
     for answer in (await ask(store, HEADS_QUESTION), await ask(store, HEADS_QUESTION, model=model)):
         data = json.loads(json.dumps(answer.to_json()))
-        assert list(data) == ["question", "answer", "mode", "citations", "context", "usage", "timings_ms"]
+        assert list(data) == [
+            "question",
+            "answer",
+            "mode",
+            "search",
+            "citations",
+            "context",
+            "usage",
+            "timings_ms",
+        ]
         assert data["question"] == HEADS_QUESTION and data["answer"] == answer.text
-        assert data["mode"] in ("llm", "extractive")
+        assert data["mode"] in ("llm", "extractive") and data["search"] == "local"
         assert data["citations"]
         for c in data["citations"]:
             assert set(c) == {"dataset", "id", "title", "document", "excerpt"}

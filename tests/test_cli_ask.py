@@ -43,7 +43,16 @@ def test_ask_json_prints_one_object_of_the_documented_shape(
     indexed: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = ask_json(capsys, ENGINE_QUESTION)
-    assert list(data) == ["question", "answer", "mode", "citations", "context", "usage", "timings_ms"]
+    assert list(data) == [
+        "question",
+        "answer",
+        "mode",
+        "search",
+        "citations",
+        "context",
+        "usage",
+        "timings_ms",
+    ]
     assert data["question"] == ENGINE_QUESTION and data["mode"] == "extractive"
     assert "Maria Okafor designed the Lantern Engine in 2019" in data["answer"]
     assert data["citations"] and all(
