@@ -173,6 +173,17 @@ def resolve_citations(citations: Sequence[Citation], context: Context) -> list[S
     return refs
 
 
+@dataclass
+class _Written:
+    """An answer as written, before its citations are checked."""
+
+    context: Context
+    retrieved: float  # time.perf_counter() when the context was ready
+    text: str
+    mode: str
+    dropped: int = 0  # citations already removed (global search checks before adding report sources)
+
+
 async def _answer_local(
     store: GraphStore,
     question: str,
@@ -184,14 +195,14 @@ async def _answer_local(
     embed: Embed | None,
     timeout: float | None,  # noqa: ASYNC109 - bounds the model call only
     usage: Usage,
-) -> tuple[Context, float, str, str]:
-    """(context, when it was ready, answer text, mode) of local search. A model that fails or exceeds `timeout` seconds does
+) -> _Written:
+    """The answer of local search. A model that fails or exceeds `timeout` seconds does
     not cost the user their answer: the extractive answerer writes it from the same context, saying so."""
     context = await build_context(store, question, history, namespace, budget, top_k, embed)
     retrieved = time.perf_counter()
     usage.context_tokens = context.tokens
     if model is None or context.empty:
-        return context, retrieved, extractive_answer(context), "extractive"
+        return _Written(context, retrieved, extractive_answer(context), "extractive")
     usage.llm_calls += 1
     try:
         reply = await complete(
@@ -212,10 +223,10 @@ async def _answer_local(
         text = f"_The language model {reason}, so this is an extractive answer._\n\n" + extractive_answer(
             context
         )
-        return context, retrieved, text, "extractive"
+        return _Written(context, retrieved, text, "extractive")
     usage.prompt_tokens += reply.prompt_tokens
     usage.completion_tokens += reply.completion_tokens
-    return context, retrieved, reply.text, "llm"
+    return _Written(context, retrieved, reply.text, "llm")
 
 
 async def _answer_global(
@@ -228,8 +239,8 @@ async def _answer_global(
     timeout: float | None,  # noqa: ASYNC109 - bounds each model call only
     concurrency: int,
     usage: Usage,
-) -> tuple[Context, float, str, str]:
-    """(context, when it was ready, answer text, mode) of global search: map-reduce with a model, extractive without one."""
+) -> _Written:
+    """The answer of global search: map-reduce with a model, extractive without one."""
     from kg.global_answer import extractive_global_answer, map_reduce_answer, model_rater
     from kg.search.global_search import build_global_context
 
@@ -238,23 +249,38 @@ async def _answer_global(
     retrieved = time.perf_counter()
     usage.context_tokens = found.context.tokens
     if model is None or not found.context.reports:
-        return found.context, retrieved, extractive_global_answer(found), "extractive"
+        return _Written(found.context, retrieved, extractive_global_answer(found), "extractive")
     text = await map_reduce_answer(
         model, found, usage, budget=budget, history=history, timeout=timeout, concurrency=concurrency
     )
     mode = "extractive" if text.startswith("_The language model") else "llm"
-    if mode == "llm":  # the reports' sources come with them: cite them after the answer
-        text = _with_report_sources(text, found.sources_of, found.context)
-    return found.context, retrieved, text, mode
+    if mode == "extractive":
+        return _Written(found.context, retrieved, text, mode)
+    checked = check_citations(text, found.context.available())
+    return _Written(
+        found.context, retrieved, _with_report_sources(checked.text, found.sources_of), mode, checked.dropped
+    )
 
 
-def _with_report_sources(text: str, sources_of: dict[int, list[int]], context: Context) -> str:
-    """The answer, followed by a line citing the sources of every report it cites (so they are shown)."""
-    cited = check_citations(text, context.available()).citations
-    reports = [c.id for c in cited if c.dataset == "Reports"]
-    groups = [(r, sources_of.get(r, [])) for r in reports]
-    lines = [f"Report {r}: {format_marker({'Sources': ids})}" for r, ids in groups if ids]
-    return text if not lines else text.rstrip() + "\n\n_Sources of the cited reports_ — " + "; ".join(lines)
+_MARKER = re.compile(r"\[Data: ([^\]]*)\]")
+_GROUP = re.compile(r"(\w+) \(([^)]*)\)")
+
+
+def _with_report_sources(text: str, sources_of: dict[int, list[int]]) -> str:
+    """Each marker citing reports also cites the reports' sources, so the answer shows the passages behind
+    the reports it rests on. Runs on checked text, whose markers are well formed."""
+
+    def add_sources(marker: re.Match[str]) -> str:
+        groups: dict[str, list[int]] = {}
+        for name, ids in _GROUP.findall(marker.group(1)):
+            groups[name] = [int(i) for i in ids.split(", ") if i.isdigit()]
+        extra = [u for r in groups.get("Reports", []) for u in sources_of.get(r, [])]
+        if not extra:
+            return marker.group(0)
+        groups["Sources"] = list(dict.fromkeys([*groups.get("Sources", []), *extra]))
+        return format_marker(groups)
+
+    return _MARKER.sub(add_sources, text)
 
 
 async def route(
@@ -308,29 +334,30 @@ async def ask(
     if routed:
         search = (await route(store, question, namespace, history, model, usage, timeout)).search
     if search == "global":
-        context, retrieved, text, mode = await _answer_global(
+        written = await _answer_global(
             store, question, history, namespace, budget, model, timeout, concurrency, usage
         )
-        if routed and not context.reports:  # no report covers it: local search may still find passages
+        if routed and not written.context.reports:  # no report covers it: local search may find passages
             search = "local"
     if search == "local":
-        context, retrieved, text, mode = await _answer_local(
+        written = await _answer_local(
             store, question, history, namespace, budget, top_k, model, embed, timeout, usage
         )
-    checked = check_citations(text, context.available())
+    context = written.context
+    checked = check_citations(written.text, context.available())
     done = time.perf_counter()
     return Answer(
         question=question,
         text=checked.text.strip(),
-        mode=mode,
+        mode=written.mode,
         search=search,
         context=context,
         citations=resolve_citations(checked.citations, context),
-        dropped_citations=checked.dropped,
+        dropped_citations=written.dropped + checked.dropped,
         usage=usage,
         timings_ms={
-            "retrieve": round((retrieved - started) * 1000, 1),
-            "answer": round((done - retrieved) * 1000, 1),
+            "retrieve": round((written.retrieved - started) * 1000, 1),
+            "answer": round((done - written.retrieved) * 1000, 1),
             "total": round((done - started) * 1000, 1),
         },
     )
