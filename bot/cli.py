@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from rich.console import Console
 
-    from kg.answer import Answer, SourceRef
+    from kg.answer import Answer, SourceRef, Usage
     from kg.config import Settings
     from kg.search.local import Embed, Turn
     from kg.store.base import GraphStore
@@ -148,7 +148,7 @@ def _print_answer(answer: Answer, out: Console) -> None:
         answer.text,
         answer.citations,
         answer.mode,
-        answer.usage.context_tokens,
+        answer.usage,
         answer.timings_ms,
         out,
         answer.search,
@@ -161,7 +161,7 @@ def _print_reply(
     text: str,
     citations: Sequence[SourceRef],
     mode: str,
-    tokens: int,
+    usage: Usage,
     timings: dict[str, float],
     out: Console,
     search: str = "local",
@@ -185,8 +185,15 @@ def _print_reply(
         for dataset, titles in named.items():
             if titles:
                 out.print(f"  [cyan]{dataset}:[/] {escape('; '.join(titles))}", highlight=False)
+    cost = (
+        f" · {usage.llm_calls} model call{'s' * (usage.llm_calls != 1)}, {usage.prompt_tokens:,} prompt + "
+        f"{usage.completion_tokens:,} completion tokens"
+        if usage.llm_calls
+        else ""
+    )
     out.print(
-        f"[dim]{search} search · {mode} answer · {tokens} context tokens · {timings.get('total', 0):.0f} ms[/]",
+        f"[dim]{search} search · {mode} answer · {usage.context_tokens} context tokens{cost} · "
+        f"{timings.get('total', 0):.0f} ms[/]",
         highlight=False,
     )
 
@@ -270,7 +277,7 @@ async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) 
                 reply.text,
                 reply.sources,
                 reply.mode,
-                reply.usage.context_tokens,
+                reply.usage,
                 reply.timings_ms,
                 out,
                 reply.search,

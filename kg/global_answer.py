@@ -96,7 +96,7 @@ def _points_of(report: CommunityReport) -> list[str]:
     """What a report says, sentence by sentence: its summary, then each finding's explanation."""
     out = []
     for text in (report.summary, *(f.explanation for f in report.findings)):
-        out += [s for s in sentences(text) if len(s.split()) >= 4 and not s.endswith(("…", "..."))]
+        out += [s for s in sentences(text) if len(s.split()) >= 4 and "…" not in s and not s.endswith("...")]
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 
+from bot.cli import main
 from kg.answer import ask, route
 from kg.citations import check_citations
 from kg.global_answer import NOTICE, UNKNOWN, extractive_global_answer
@@ -21,6 +22,7 @@ from kg.search.global_search import build_global_context, select_reports, subjec
 from kg.search.route import classify
 from kg.store.base import ChildReport
 from kg.store.sqlite import SqliteStore
+from tests import fake_openai
 from tests.scripted_model import ScriptedChatModel, text_reply
 
 DOC = "d-harbor"
@@ -171,6 +173,11 @@ async def test_selection_descends_only_through_relevant_reports(store: CountingS
     # the customers' and history subtrees are never read.
     assert store.asked == [[-1], [0], [11]]
     assert selection.levels == 2 and selection.rated == 3 + 2
+
+
+async def test_an_aggregate_question_no_report_words_takes_the_overview(store: CountingStore) -> None:
+    selection = await select_reports(store, "default", "Who are the main characters in these documents?")
+    assert selection.overview and [r.community for r in selection.reports] == [2, 0, 1]
 
 
 async def test_a_question_no_report_matches_selects_nothing(store: CountingStore) -> None:
@@ -389,3 +396,41 @@ async def test_auto_falls_back_to_local_when_no_report_matches(store: CountingSt
 async def test_unknown_search_is_refused(store: CountingStore) -> None:
     with pytest.raises(ValueError, match="unknown search"):
         await ask(store, THEMES, search="everywhere")
+
+
+# ------------------------------------------------------------------- the CLI with a real OpenAI client
+
+
+def global_responder(request: dict[str, Any]) -> dict[str, Any]:
+    """A fake OpenAI endpoint doing global search's map and reduce calls."""
+    system = fake_openai.message_text(request["messages"][0])
+    if system.startswith(MAP_SYSTEM_START):
+        ids = re.findall(r"^(\d+)\|", system, re.MULTILINE)
+        points = [{"description": f"Theme [Data: Reports ({i})]", "score": 60} for i in ids]
+        return {"content": json.dumps({"points": points})}
+    if "Several analysts" in system:
+        ids = sorted(set(re.findall(r"Reports \((\d+)\)", system)))[:2]
+        return {"content": f"The documents cover forecasting [Data: Reports ({', '.join(ids)})]."}
+    return {"content": "I don't know from the indexed documents."}
+
+
+def test_cli_global_answer_through_the_openai_client(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["index", "corpus", "-q", "--extractor", "nlp"]) == 0
+    capsys.readouterr()
+    with fake_openai.ServerThread(fake_openai.FakeOpenAI(global_responder)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        assert main(["ask", "--json", THEMES]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["search"] == "global" and data["mode"] == "llm"
+        assert data["usage"]["llm_calls"] == len(server.requests) >= 2
+        assert data["usage"]["prompt_tokens"] > 0 and data["usage"]["completion_tokens"] > 0
+        reports = {c["id"] for c in data["citations"] if c["dataset"] == "Reports"}
+        assert reports and reports <= {r["id"] for r in data["context"]["reports"]}
+        assert any(c["dataset"] == "Sources" and c["document"] for c in data["citations"])
+        assert main(["ask", THEMES]) == 0
+        flat = " ".join(capsys.readouterr().out.split())
+        assert re.search(
+            r"global search · llm answer · \d+ context tokens · \d+ model calls, [\d,]+ prompt", flat
+        )

@@ -6,7 +6,8 @@ a question reads grows with its reach, not with the corpus. Improvements over Gr
 - relevance is full text first (BM25 over title, summary and findings), so selection costs no model call;
   with a model, only the best full-text candidates of each level get a rating call (at most
   MAX_RATED_PER_LEVEL), instead of every report of every visited level;
-- a question with no subject of its own ("what are the main themes?") takes the most important root reports;
+- a question with no subject of its own ("what are the main themes?"), or asking for an aggregate in words no
+  root report holds ("who are the main characters?"), takes the most important root reports;
 - each selected report brings the text units its community was built from, best matches first, so an answer
   citing reports also shows the passages behind them.
 
@@ -35,8 +36,17 @@ GENERIC_TERMS = frozenset(
     general key important major central big picture across all everything entire content contents say says
     said discuss discussed cover covered this those kind sort type thing things""".split()
 )
+_GLOBAL_CUES = re.compile(
+    r"\b(?:overall|overview|in general|big picture|main (?:themes?|topics?|ideas?|points?|messages?|lessons?|characters?|people|players|events?)"
+    r"|(?:key|major|central|recurring|common) (?:themes?|topics?|ideas?|takeaways?|lessons?|points?)|themes?"
+    r"|summar(?:ise|ize|ising|izing|y|ies)|(?:whole|entire) (?:story|book|text|corpus|collection|documents?"
+    r"|knowledge base)|across (?:the|all)|what (?:is|are) (?:this|these|the) (?:story|book|text|documents?"
+    r"|corpus|collection|docs)\b.{0,20}\babout)\b",
+    re.IGNORECASE,
+)
 MAX_RELEVANT_PER_LEVEL = 12  # reports kept per level (offline), so a vague question cannot take them all
-MAX_RATED_PER_LEVEL = 8  # model rating calls per level at most
+MAX_RATED_PER_LEVEL = 6  # model rating calls per level at most
+MAX_RATINGS = 16  # and per question
 MIN_RATING = 2  # on the 0-5 scale of the rating prompt, GraphRAG's "rating > 1"
 RELEVANT_SHARE = 0.25  # offline: a report is relevant when it scores at least this share of the level's best
 OVERVIEW_REPORTS = 10  # root reports an overview question takes, most important first
@@ -46,6 +56,11 @@ SOURCES_PER_REPORT = 2
 _WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 Rate = Callable[[str, CommunityReport], Awaitable[int]]  # a model's 0-5 relevance of a report to a question
+
+
+def global_wording(question: str) -> bool:
+    """Whether the question asks for an aggregate ("overall", "main themes", "summarise", ...)."""
+    return _GLOBAL_CUES.search(question) is not None
 
 
 def subject_terms(question: str) -> set[str]:
@@ -117,10 +132,7 @@ async def select_reports(
     subject = subject_terms(question)
     frontier = await store.child_reports(namespace, [-1])
     if not subject:
-        ranked = sorted(frontier, key=lambda c: (-c.report.rank, c.report.community))
-        return Selection(
-            [c.report for c in ranked[:OVERVIEW_REPORTS]], rated=len(frontier), levels=1, overview=True
-        )
+        return _overview(frontier)
     selection = Selection(reports=[])
     kept: dict[int, CommunityReport] = {}
     while frontier:
@@ -132,9 +144,12 @@ async def select_reports(
             key=lambda sc: (-sc[0], -sc[1].report.rank, sc[1].report.community),
         )
         matching = [(s, c) for s, c in ranked if s > 0]
+        if not matching and selection.levels == 1 and global_wording(question):
+            return _overview(frontier)  # "who are the main characters?": no report names its words
         relevant: list[ChildReport]
         if rate is not None:
-            candidates = [c for _, c in matching[:MAX_RATED_PER_LEVEL]]
+            room = min(MAX_RATED_PER_LEVEL, MAX_RATINGS - selection.model_ratings)
+            candidates = [c for _, c in matching[: max(room, 0)]]
             ratings = await asyncio.gather(*(rate(question, c.report) for c in candidates))
             selection.model_ratings += len(candidates)
             relevant = [c for c, r in zip(candidates, ratings, strict=True) if r >= MIN_RATING]
@@ -153,6 +168,12 @@ async def select_reports(
         kept.values(), key=lambda r: (-selection.scores.get(r.community, 0.0), -r.rank, r.community)
     )
     return selection
+
+
+def _overview(roots: Sequence[ChildReport]) -> Selection:
+    """The most important root reports, for a question about the corpus as a whole."""
+    ranked = sorted(roots, key=lambda c: (-c.report.rank, c.report.community))
+    return Selection([c.report for c in ranked[:OVERVIEW_REPORTS]], rated=len(roots), levels=1, overview=True)
 
 
 def _batches(reports: Sequence[CommunityReport], budget: int) -> tuple[list[str], list[CommunityReport]]:
@@ -198,10 +219,14 @@ async def build_global_context(
     )
     hit_rank = {u.id: i for i, (u, _) in enumerate(hits)}
     chosen: dict[int, list[str]] = {}
-    for r in reports:
+    taken: set[str] = set()
+    for r in reports:  # best full-text match first; else passages no earlier report showed, in order
         ids = unit_ids.get(r.community, [])
-        best = sorted(range(len(ids)), key=lambda i: (hit_rank.get(ids[i], len(hit_rank)), i))
+        best = sorted(
+            range(len(ids)), key=lambda i: (hit_rank.get(ids[i], len(hit_rank)), ids[i] in taken, i)
+        )
         chosen[r.community] = [ids[i] for i in best[:SOURCES_PER_REPORT]]
+        taken.update(chosen[r.community])
     wanted = list(dict.fromkeys(i for ids in chosen.values() for i in ids))
     units = {u.id: u for u in await store.get_text_units(namespace, wanted)} if wanted else {}
     context.sources = [units[i] for i in wanted if i in units]

@@ -9,7 +9,6 @@ are missing the decision is marked unsure, and a configured model may then settl
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 from kg import prompts
 from kg.chat import complete
 from kg.extractive import content_terms
-from kg.search.global_search import GENERIC_TERMS
+from kg.search.global_search import GENERIC_TERMS, global_wording
 from kg.search.local import Turn
 from kg.search.local import _mapping_query as mapping_query
 from kg.store.base import GraphStore
@@ -29,14 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SEARCHES = ("local", "global")
-_GLOBAL_CUES = re.compile(
-    r"\b(?:overall|overview|in general|big picture|main (?:themes?|topics?|ideas?|points?|messages?|lessons?)"
-    r"|(?:key|major|central|recurring|common) (?:themes?|topics?|ideas?|takeaways?|lessons?|points?)|themes?"
-    r"|summar(?:ise|ize|ising|izing|y|ies)|(?:whole|entire) (?:story|book|text|corpus|collection|documents?"
-    r"|knowledge base)|across (?:the|all)|what (?:is|are) (?:this|these|the) (?:story|book|text|documents?"
-    r"|corpus|collection|docs)\b.{0,20}\babout)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -44,10 +35,6 @@ class Route:
     search: str  # "local" | "global"
     reason: str
     sure: bool = True
-
-
-def global_wording(question: str) -> bool:
-    return _GLOBAL_CUES.search(question) is not None
 
 
 async def classify(store: GraphStore, namespace: str, question: str, history: Sequence[Turn] = ()) -> Route:
