@@ -4,6 +4,7 @@ imports included; then where the import time of `kgbot ask` goes (`python -X imp
 
     .venv/bin/python bench/startup.py                 # 20 runs of each command, recorded in BENCHMARKS.md
     .venv/bin/python bench/startup.py --runs 5 --no-record
+    .venv/bin/python bench/startup.py --source /tmp/kgbot-old   # another checkout, e.g. `git archive REV`
 
 The index is built once (offline nlp extractor) in a temporary KG_HOME; each command then runs N times as a
 child process in a clean environment (no model configured), one at a time. Targets (issue 15): `kgbot --help`
@@ -57,20 +58,29 @@ def clean_env(home: Path) -> dict[str, str]:
     return {**keep, "KG_HOME": str(home), "COLUMNS": "100"}
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path) -> float:
+def command(source: Path | None) -> list[str]:
+    """This checkout's installed `kgbot`, or `python -m bot.cli` of another source tree."""
+    return [str(KGBOT)] if source is None else [str(PYTHON), "-m", "bot.cli"]
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path, source: Path | None = None) -> float:
+    if source is not None:
+        env = {**env, "PYTHONPATH": str(source)}
     started = time.perf_counter()
-    done = subprocess.run([str(KGBOT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*command(source), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"kgbot {' '.join(args)} failed: {done.stderr.strip()}")
     return wall
 
 
-def import_profile(env: dict[str, str], cwd: Path, top: int) -> list[tuple[str, float]]:
+def import_profile(env: dict[str, str], cwd: Path, top: int, source: Path) -> list[tuple[str, float]]:
     """(module, cumulative seconds) of the `top` slowest top-level imports of an offline `kgbot ask`."""
     done = subprocess.run(
         [str(PYTHON), "-X", "importtime", "-m", "bot.cli", "ask", LOCAL_QUESTION],
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(source)},
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -90,21 +100,23 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-record", action="store_true", help="print only; do not touch BENCHMARKS.md")
+    parser.add_argument("--source", type=Path, help="time another source tree (python -m bot.cli) instead")
     args = parser.parse_args()
+    source = args.source.resolve() if args.source else None
     with tempfile.TemporaryDirectory(prefix="kgbot-startup-") as tmp:
         home = Path(tmp)
         env = clean_env(home / ".kgbot")
         corpus = home / "christmas_carol.txt"
         corpus.write_text((EVAL / "christmas_carol" / "christmas_carol.txt").read_text(encoding="utf-8"))
-        run(["index", str(corpus), "--quiet"], env, home)
+        run(["index", str(corpus), "--quiet"], env, home, source)
         loads = [load_average()]
         results: dict[str, list[float]] = {}
         for name, argv in COMMANDS.items():
-            run(argv, env, home)  # warm the page cache
-            results[name] = [run(argv, env, home) for _ in range(args.runs)]
+            run(argv, env, home, source)  # warm the page cache
+            results[name] = [run(argv, env, home, source) for _ in range(args.runs)]
             loads.append(load_average())
             print(f"{name}: median {statistics.median(results[name]):.3f} s", flush=True)
-        profile = import_profile(env, home, 12)
+        profile = import_profile(env, home, 12, source or ROOT)
 
     rows = [
         "| command | runs | median s | p95 s | target s | meets |",
@@ -132,7 +144,9 @@ def main() -> None:
     print()
     print(body)
     if not args.no_record:
-        record(HEADING, INTRO, f"{args.runs} runs per command", body, "python bench/startup.py")
+        title = f"{args.runs} runs per command" + (f", source {args.source}" if args.source else "")
+        shown = "python bench/startup.py" + (f" --source {args.source}" if args.source else "")
+        record(HEADING, INTRO, title, body, shown)
 
 
 if __name__ == "__main__":
