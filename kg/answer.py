@@ -250,15 +250,14 @@ async def _answer_global(
     usage.context_tokens = found.context.tokens
     if model is None or not found.context.reports:
         return _Written(found.context, retrieved, extractive_global_answer(found), "extractive")
-    text = await map_reduce_answer(
+    text, written_by_model = await map_reduce_answer(
         model, found, usage, budget=budget, history=history, timeout=timeout, concurrency=concurrency
     )
-    mode = "extractive" if text.startswith("_The language model") else "llm"
-    if mode == "extractive":
-        return _Written(found.context, retrieved, text, mode)
+    if not written_by_model:
+        return _Written(found.context, retrieved, text, "extractive")
     checked = check_citations(text, found.context.available())
     return _Written(
-        found.context, retrieved, _with_report_sources(checked.text, found.sources_of), mode, checked.dropped
+        found.context, retrieved, _with_report_sources(checked.text, found.sources_of), "llm", checked.dropped
     )
 
 

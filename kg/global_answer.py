@@ -155,9 +155,9 @@ async def map_reduce_answer(
     history: Sequence[Turn] = (),
     timeout: float | None = None,  # noqa: ASYNC109 - bounds each model call
     concurrency: int = 4,
-) -> str:
-    """GraphRAG's map-reduce over the context's batches; falls back to the extractive answer if the model
-    fails (saying so)."""
+) -> tuple[str, bool]:
+    """(answer, whether the model wrote it): GraphRAG's map-reduce over the context's batches, or, if the
+    model fails, the extractive answer saying so."""
     meter = _Meter(usage, concurrency)
     question = g.context.question
 
@@ -176,12 +176,15 @@ async def map_reduce_answer(
     for exc in failures:
         log.warning("a global-search map call failed (%s)", type(exc).__name__)
     if g.batches and len(failures) == len(g.batches):
-        return _fallback(g, failures[0])
+        return _fallback(g, failures[0]), False
     points = sorted(
         (p for r in results if not isinstance(r, BaseException) for p in r), key=lambda p: -p.score
     )
     if not points:
-        return "I don't know: the community reports of the indexed documents do not answer this question."
+        return (
+            "I don't know: the community reports of the indexed documents do not answer this question.",
+            True,
+        )
     lines: list[str] = []
     used = 0
     for i, p in enumerate(points, 1):
@@ -206,8 +209,8 @@ async def map_reduce_answer(
         )
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to quoting the reports
         log.warning("the global-search reduce call failed (%s)", type(exc).__name__)
-        return _fallback(g, exc)
-    return reply.text
+        return _fallback(g, exc), False
+    return reply.text, True
 
 
 def _fallback(g: GlobalContext, exc: BaseException) -> str:
