@@ -4,7 +4,7 @@ imports included; then where the import time of `kgbot ask` goes (`python -X imp
 
     .venv/bin/python bench/startup.py                 # 20 runs of each command, recorded in BENCHMARKS.md
     .venv/bin/python bench/startup.py --runs 5 --no-record
-    .venv/bin/python bench/startup.py --source /tmp/kgbot-old   # another checkout, e.g. `git archive REV`
+    .venv/bin/python bench/startup.py --revision 7eb231e         # an earlier commit, for before/after
 
 The index is built once (offline nlp extractor) in a temporary KG_HOME; each command then runs N times as a
 child process in a clean environment (no model configured), one at a time. Targets (issue 15): `kgbot --help`
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,8 +37,9 @@ INTRO = """
 Wall-clock of the real `kgbot` command in a child process, interpreter start and imports included, with no model
 configured: `kgbot --help`, and `kgbot ask` over the Christmas Carol index (built once, offline nlp extractor) for a
 question about one thing (local search), a whole-corpus question (global search) and `--json`. Median and p95 over N
-runs, one at a time; then the largest cumulative import times of `kgbot ask` (`python -X importtime`, one run).
-Targets (issue 15): `--help` <= 0.3 s, `ask` <= 0.6 s.
+runs, one at a time (later entries also give the median CPU time, user + system, of the child: it depends less on
+the load of the machine); then the largest cumulative import times of `kgbot ask` (`python -X importtime`, one
+run). Targets (issue 15): `--help` <= 0.3 s, `ask` <= 0.6 s wall. `--revision REV` times an earlier commit.
 
     .venv/bin/python bench/startup.py
 """.strip()
@@ -63,17 +65,20 @@ def command(source: Path | None) -> list[str]:
     return [str(KGBOT)] if source is None else [str(PYTHON), "-m", "bot.cli"]
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path, source: Path | None = None) -> float:
+def run(args: list[str], env: dict[str, str], cwd: Path, source: Path | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system) of one run of the command."""
     if source is not None:
         env = {**env, "PYTHONPATH": str(source)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [*command(source), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
     )
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"kgbot {' '.join(args)} failed: {done.stderr.strip()}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def import_profile(env: dict[str, str], cwd: Path, top: int, source: Path) -> list[tuple[str, float]]:
@@ -100,33 +105,47 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-record", action="store_true", help="print only; do not touch BENCHMARKS.md")
-    parser.add_argument("--source", type=Path, help="time another source tree (python -m bot.cli) instead")
+    parser.add_argument(
+        "--revision", help="time this git commit instead (its tree, run as python -m bot.cli with this .venv)"
+    )
     args = parser.parse_args()
-    source = args.source.resolve() if args.source else None
     with tempfile.TemporaryDirectory(prefix="kgbot-startup-") as tmp:
         home = Path(tmp)
+        source = None
+        if args.revision:
+            source = home / "source"
+            source.mkdir()
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", args.revision],
+                capture_output=True,
+                check=True,
+                timeout=60,
+            )
+            subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=60)
         env = clean_env(home / ".kgbot")
         corpus = home / "christmas_carol.txt"
         corpus.write_text((EVAL / "christmas_carol" / "christmas_carol.txt").read_text(encoding="utf-8"))
         run(["index", str(corpus), "--quiet"], env, home, source)
         loads = [load_average()]
-        results: dict[str, list[float]] = {}
+        results: dict[str, list[tuple[float, float]]] = {}
         for name, argv in COMMANDS.items():
             run(argv, env, home, source)  # warm the page cache
             results[name] = [run(argv, env, home, source) for _ in range(args.runs)]
             loads.append(load_average())
-            print(f"{name}: median {statistics.median(results[name]):.3f} s", flush=True)
+            print(f"{name}: median {statistics.median(w for w, _ in results[name]):.3f} s", flush=True)
         profile = import_profile(env, home, 12, source or ROOT)
 
     rows = [
-        "| command | runs | median s | p95 s | target s | meets |",
-        "|---|---:|---:|---:|---:|---|",
+        "| command | runs | wall median s | wall p95 s | CPU median s | target (wall) s | meets |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
-    for name, walls in results.items():
+    for name, runs in results.items():
         target = TARGETS.get(name, 0.6)
+        walls = [w for w, _ in runs]
         median = statistics.median(walls)
+        cpu = statistics.median(c for _, c in runs)
         rows.append(
-            f"| `{name}` | {len(walls)} | {median:.3f} | {percentile(walls, 95):.3f} | {target} | "
+            f"| `{name}` | {len(walls)} | {median:.3f} | {percentile(walls, 95):.3f} | {cpu:.3f} | {target} | "
             f"{'yes' if median <= target else 'no'} |"
         )
     imports = ["| module (imported by kgbot ask) | cumulative s |", "|---|---:|"]
@@ -144,8 +163,8 @@ def main() -> None:
     print()
     print(body)
     if not args.no_record:
-        title = f"{args.runs} runs per command" + (f", source {args.source}" if args.source else "")
-        shown = "python bench/startup.py" + (f" --source {args.source}" if args.source else "")
+        title = f"{args.runs} runs per command" + (f", revision {args.revision}" if args.revision else "")
+        shown = "python bench/startup.py" + (f" --revision {args.revision}" if args.revision else "")
         record(HEADING, INTRO, title, body, shown)
 
 
