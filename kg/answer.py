@@ -360,3 +360,13 @@ async def ask(
             "total": round((done - started) * 1000, 1),
         },
     )
+
+
+def __getattr__(name: str) -> Any:
+    """`kg.answer.GraphRetriever`, local search as a LangChain retriever, loaded on first use: answering
+    without a model never imports LangChain."""
+    if name == "GraphRetriever":
+        from kg.retriever import GraphRetriever
+
+        return GraphRetriever
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

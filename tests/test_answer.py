@@ -14,11 +14,10 @@ from langchain_core.documents import Document
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from kg.answer import QuestionError, ask, clean_question
+from kg.answer import GraphRetriever, QuestionError, ask, clean_question
 from kg.citations import check_citations
 from kg.extractive import NOTICE, UNKNOWN, extractive_answer
 from kg.model import Entity, TextUnit
-from kg.retriever import GraphRetriever
 from kg.search.local import Context, Turn
 from kg.store.sqlite import SqliteStore
 from kg.tokens import count_tokens

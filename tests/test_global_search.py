@@ -384,6 +384,24 @@ async def test_auto_routes_each_question(store: CountingStore) -> None:
     assert thing.search == "local" and thing.context.entities
 
 
+async def test_auto_routes_each_question_with_a_model_too(store: CountingStore) -> None:
+    def reply(messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
+        system = str(messages[0].content)
+        if system.startswith(MAP_SYSTEM_START) or "Several analysts" in system:
+            return scripted(messages, kwargs)
+        assert "Data tables" in system  # local search's answer prompt
+        return text_reply("The Beacon API serves forecasts [Data: Sources (3)].")
+
+    model = ScriptedChatModel(replies=[reply])
+    themes = await ask(store, THEMES, search="auto", model=model)
+    assert themes.search == "global" and themes.mode == "llm" and cited(themes.text, "Reports")
+    calls = len(model.calls)
+    thing = await ask(store, "What does the Beacon API serve?", search="auto", model=model)
+    assert thing.search == "local" and thing.mode == "llm"
+    assert len(model.calls) == calls + 1  # sure of its route: no routing call, one answer call
+    assert cited(thing.text, "Sources") == {3}
+
+
 async def test_auto_falls_back_to_local_when_no_report_matches(store: CountingStore) -> None:
     question = "When are trips planned?"  # names no entity: routed to global search
     assert (await classify(store, "default", question)).search == "global"
