@@ -41,20 +41,21 @@ async def complete(
     variables: dict[str, Any],
     timeout: float | None,  # noqa: ASYNC109 - the model call is the one thing bounded here
 ) -> ModelReply:
-    """The model's reply to the system and human templates filled with `variables`.
+    """The reply of the chain `prompt | model`, the prompt being the system and human templates filled with
+    `variables`.
 
     Token counts come from the provider when it reports them, otherwise from our own counter.
     """
     from langchain_core.prompts import ChatPromptTemplate
 
     prompt = ChatPromptTemplate.from_messages([("system", system), ("human", human)])
-    messages = await prompt.ainvoke(variables)
-    reply = await asyncio.wait_for(model.ainvoke(messages), timeout)
+    chain = prompt | model
+    reply = await asyncio.wait_for(chain.ainvoke(variables), timeout)
     text = message_text(reply)
     meta = getattr(reply, "usage_metadata", None) or {}
     return ModelReply(
         text=text,
-        prompt_tokens=int(meta.get("input_tokens") or count_tokens(messages.to_string())),
+        prompt_tokens=int(meta.get("input_tokens") or count_tokens(prompt.format(**variables))),
         completion_tokens=int(meta.get("output_tokens") or count_tokens(text)),
     )
 
