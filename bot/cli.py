@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING
 # Each command imports what it needs when it runs: `kgbot --help` and an offline `kgbot ask` never load
 # LangChain, the chat SDKs or pyarrow (tests/test_startup.py checks it; bench/startup.py measures it).
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
     from rich.console import Console
 
     from kg.answer import Answer, SourceRef, Usage
     from kg.config import Settings
-    from kg.search.local import Embed, Turn
+    from kg.search.local import Turn
     from kg.store.base import GraphStore
 
 _STAGES = {
@@ -41,15 +40,6 @@ _STAGES = {
 
 class UserError(Exception):
     """Something the user can fix; printed as one line, never as a traceback."""
-
-
-def _models(settings: Settings) -> tuple[BaseChatModel | None, Embed | None]:
-    """The chat model and question embedder the settings configure; kg.llm (LangChain) only if any is."""
-    if not (settings.has_chat_model or settings.has_embedding_model):
-        return None, None
-    from kg.llm import chat_model, query_embedder
-
-    return chat_model(settings), query_embedder(settings)
 
 
 async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console) -> int:
@@ -206,8 +196,9 @@ async def _answer(
     history: Sequence[Turn] = (),
 ) -> Answer:
     from kg.answer import ask
+    from kg.chat import configured_models
 
-    model, embed = _models(settings)
+    model, embed = configured_models(settings)
     return await ask(
         store,
         question,

@@ -19,6 +19,7 @@ from bot import metrics
 from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
 from kg.answer import Answer, QuestionError, SourceRef, Usage, ask
+from kg.chat import configured_models
 from kg.config import Settings
 from kg.search.local import Embed, Turn
 from kg.store import store_from_settings
@@ -156,11 +157,7 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
         limits = Limits(history_turns=settings.kg_history_turns, rate_per_minute=settings.kg_rate_per_minute)
-        model, embed = None, None
-        if settings.has_chat_model or settings.has_embedding_model:  # LangChain only when a model is set
-            from kg.llm import chat_model, query_embedder
-
-            model, embed = chat_model(settings), query_embedder(settings)
+        model, embed = configured_models(settings)
         return cls(
             settings,
             store_from_settings(settings),

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
     from langchain_core.language_models import BaseChatModel
 
-    from kg.search.local import Turn
+    from kg.config import Settings
+    from kg.search.local import Embed, Turn
 
 
 @dataclass
@@ -24,6 +25,16 @@ class ModelReply:
     text: str
     prompt_tokens: int
     completion_tokens: int
+
+
+def configured_models(settings: Settings) -> tuple[BaseChatModel | None, Embed | None]:
+    """The chat model and question embedder the settings configure, (None, None) without any; kg.llm (and
+    with it LangChain and the provider package) is imported only when a model is configured."""
+    if not (settings.has_chat_model or settings.has_embedding_model):
+        return None, None
+    from kg.llm import chat_model, query_embedder
+
+    return chat_model(settings), query_embedder(settings)
 
 
 def message_text(message: Any) -> str:
