@@ -266,3 +266,14 @@ def test_kg_search_setting_is_the_default_mode(
     monkeypatch.setenv("KG_SEARCH", "everywhere")
     assert main(["ask", THEMES_QUESTION]) == 1
     assert "kg_search" in capsys.readouterr().err.lower()
+
+
+def test_chat_routes_each_question_and_takes_a_mode(
+    indexed: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = " ".join(chat(monkeypatch, capsys, THEMES_QUESTION, ENGINE_QUESTION).split())
+    assert out.index("global search ·") < out.index("local search ·")
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{ENGINE_QUESTION}\n"))
+    assert main(["chat", "--mode", "global"]) == 0
+    forced = " ".join(capsys.readouterr().out.split())
+    assert "global search ·" in forced and "local search ·" not in forced
