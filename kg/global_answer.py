@@ -94,10 +94,12 @@ def model_rater(model: BaseChatModel, usage: Usage, timeout: float | None, concu
 
 def _points_of(report: CommunityReport) -> list[str]:
     """What a report says, sentence by sentence: its summary, then each finding's explanation."""
-    out = []
+    out: dict[str, str] = {}  # by its words, so a sentence both the summary and a finding hold counts once
     for text in (report.summary, *(f.explanation for f in report.findings)):
-        out += [s for s in sentences(text) if len(s.split()) >= 4 and "…" not in s and not s.endswith("...")]
-    return out
+        for s in sentences(text):
+            if len(s.split()) >= 4 and "…" not in s and not s.endswith("..."):
+                out.setdefault(" ".join(s.lower().split()), s)
+    return list(out.values())
 
 
 def extractive_global_answer(g: GlobalContext, limit: int = MAX_REPORTS_SHOWN) -> str:

@@ -90,6 +90,16 @@ ENTITIES = {
     "Beacon API": (1, "The API that serves forecasts.", ["u3", "u4", "u5"]),
     "Maria Okafor": (2, "The founder of Harbor Lights.", ["u6"]),
     "data pipeline": (3, "Cleans the buoy readings.", ["u2"]),
+    "Tidewatch": (4, "The nightly job that checks every sea sensor.", ["u2"]),  # named by no report
+}
+MEMBERS = {  # community -> its entities
+    0: ["Lantern Engine", "data pipeline", "Tidewatch"],
+    1: ["Beacon API"],
+    2: ["Maria Okafor"],
+    10: ["Lantern Engine"],
+    11: ["data pipeline", "Tidewatch"],
+    12: ["Beacon API"],
+    13: [],
 }
 THEMES = "What are the main themes of these documents?"
 
@@ -105,7 +115,8 @@ def harbor_index() -> GraphIndex:
     ]
     communities, reports = [], []
     for cid, (level, parent, title, summary, rank, unit_ids, findings) in COMMUNITIES.items():
-        communities.append(Community(cid, level, parent, title, [], [], list(unit_ids)))
+        members = [f"e{ENTITIES[t][0]}" for t in MEMBERS[cid]]
+        communities.append(Community(cid, level, parent, title, members, [], list(unit_ids)))
         reports.append(
             CommunityReport(
                 cid,
@@ -173,6 +184,15 @@ async def test_selection_descends_only_through_relevant_reports(store: CountingS
     # the customers' and history subtrees are never read.
     assert store.asked == [[-1], [0], [11]]
     assert selection.levels == 2 and selection.rated == 3 + 2
+
+
+async def test_entities_the_question_names_lead_to_reports_that_do_not_use_its_words(
+    store: CountingStore,
+) -> None:
+    assert "tidewatch" not in " ".join(global_search.report_text(r) for r in harbor_index().reports).lower()
+    selection = await select_reports(store, "default", "What does Tidewatch check?")
+    assert [r.community for r in selection.reports] == [11]
+    assert store.asked == [[-1], [0], [11]]
 
 
 async def test_an_aggregate_question_no_report_words_takes_the_overview(store: CountingStore) -> None:

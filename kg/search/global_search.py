@@ -3,7 +3,10 @@
 Report selection follows GraphRAG's dynamic community selection: rate the root communities' reports, keep the
 relevant ones, then rate only the children of those, level by level; a kept child replaces its parent. So what
 a question reads grows with its reach, not with the corpus. Improvements over GraphRAG's:
-- relevance is full text first (BM25 over title, summary and findings), so selection costs no model call;
+- relevance is full text first (BM25 over title, summary and findings), so selection costs no model call,
+  plus the entities the question names: a community holding entities that match the question is relevant
+  even when its report's few sentences do not use the question's words (one entity search, one read of the
+  communities holding the matches);
   with a model, only the best full-text candidates of each level get a rating call (at most
   MAX_RATED_PER_LEVEL), instead of every report of every visited level;
 - a question with no subject of its own ("what are the main themes?"), or asking for an aggregate in words no
@@ -49,6 +52,7 @@ MAX_RATED_PER_LEVEL = 6  # model rating calls per level at most
 MAX_RATINGS = 16  # and per question
 MIN_RATING = 2  # on the 0-5 scale of the rating prompt, GraphRAG's "rating > 1"
 RELEVANT_SHARE = 0.25  # offline: a report is relevant when it scores at least this share of the level's best
+ANCHOR_ENTITIES = 10  # entities matching the question whose communities count as relevant
 OVERVIEW_REPORTS = 10  # root reports an overview question takes, most important first
 MAX_BATCHES = 4  # map calls at most (each fills the budget)
 REPORT_TOKENS = 600  # one report's content in a batch at most
@@ -107,7 +111,7 @@ def report_text(report: CommunityReport) -> str:
 @dataclass
 class Selection:
     reports: list[CommunityReport]  # most relevant first
-    scores: dict[int, float] = field(default_factory=dict)  # community -> full-text relevance
+    scores: dict[int, float] = field(default_factory=dict)  # community -> relevance (see _relevance)
     rated: int = 0  # reports whose relevance was judged (full text or model)
     model_ratings: int = 0  # of which by a model call
     levels: int = 0  # hierarchy levels visited
@@ -135,10 +139,11 @@ async def select_reports(
         return _overview(frontier)
     selection = Selection(reports=[])
     kept: dict[int, CommunityReport] = {}
+    anchors = await _anchors(store, namespace, question)
     while frontier:
         selection.levels += 1
         selection.rated += len(frontier)
-        scores = bm25(subject, [term_counts(report_text(c.report)) for c in frontier])
+        scores = _relevance(subject, frontier, anchors)
         ranked = sorted(
             zip(scores, frontier, strict=True),
             key=lambda sc: (-sc[0], -sc[1].report.rank, sc[1].report.community),
@@ -168,6 +173,24 @@ async def select_reports(
         kept.values(), key=lambda r: (-selection.scores.get(r.community, 0.0), -r.rank, r.community)
     )
     return selection
+
+
+async def _anchors(store: GraphStore, namespace: str, question: str) -> dict[int, int]:
+    """community -> how many of the entities matching the question it holds (every level)."""
+    hits = await store.search_entities(namespace, question, ANCHOR_ENTITIES)
+    if not hits:
+        return {}
+    return {
+        s.report.community: s.matches for s in await store.reports_for(namespace, [h.entity.id for h in hits])
+    }
+
+
+def _relevance(subject: set[str], frontier: Sequence[ChildReport], anchors: dict[int, int]) -> list[float]:
+    """Full-text relevance and entity matches, each scaled to the level's best, added: 0 to 2."""
+    text = bm25(subject, [term_counts(report_text(c.report)) for c in frontier])
+    held = [anchors.get(c.report.community, 0) for c in frontier]
+    best_text, best_held = max(text, default=0.0) or 1.0, max(held, default=0) or 1
+    return [t / best_text + h / best_held for t, h in zip(text, held, strict=True)]
 
 
 def _overview(roots: Sequence[ChildReport]) -> Selection:
