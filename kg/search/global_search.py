@@ -4,7 +4,7 @@ Report selection follows GraphRAG's dynamic community selection: rate the root c
 relevant ones, then rate only the children of those, level by level; a kept child replaces its parent. So what
 a question reads grows with its reach, not with the corpus. Improvements over GraphRAG's:
 - relevance is full text first (BM25 over title, summary and findings), so selection costs no model call,
-  plus the entities the question names: a community holding entities that match the question is relevant
+  plus the entities the question names: a community holding entities the question names is relevant
   even when its report's few sentences do not use the question's words (one entity search, one read of the
   communities holding the matches);
   with a model, only the best full-text candidates of each level get a rating call (at most
@@ -37,7 +37,7 @@ GENERIC_TERMS = frozenset(
     """main theme topic idea point message overall summary summarise summarize summarization summarisation
     overview story book novel text document documents corpus collection knowledge base handbook docs whole
     general key important major central big picture across all everything entire content contents say says
-    said discuss discussed cover covered this those kind sort type thing things""".split()
+    said discuss discussed cover covered this those kind sort type thing things character relate""".split()
 )
 _GLOBAL_CUES = re.compile(
     r"\b(?:overall|overview|in general|big picture|main (?:themes?|topics?|ideas?|points?|messages?|lessons?|characters?|people|players|events?)"
@@ -175,9 +175,17 @@ async def select_reports(
     return selection
 
 
+def names(question_terms: set[str], title: str) -> bool:
+    """Whether a question (its content terms) names the entity titled `title`, rather than a generic word."""
+    terms = content_terms(title)
+    return bool(terms) and terms <= question_terms and not terms <= GENERIC_TERMS
+
+
 async def _anchors(store: GraphStore, namespace: str, question: str) -> dict[int, int]:
-    """community -> how many of the entities matching the question it holds (every level)."""
-    hits = await store.search_entities(namespace, question, ANCHOR_ENTITIES)
+    """community -> how many of the entities the question names it holds (communities of every level)."""
+    asked = content_terms(question)
+    found = await store.search_entities(namespace, question, ANCHOR_ENTITIES)
+    hits = [h for h in found if names(asked, h.entity.title)]
     if not hits:
         return {}
     return {

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from kg import prompts
 from kg.chat import complete
 from kg.extractive import content_terms
-from kg.search.global_search import GENERIC_TERMS, global_wording
+from kg.search.global_search import global_wording, names
 from kg.search.local import Turn
 from kg.search.local import _mapping_query as mapping_query
 from kg.store.base import GraphStore
@@ -43,11 +43,7 @@ async def classify(store: GraphStore, namespace: str, question: str, history: Se
     query = mapping_query(question, history)
     hits = await store.search_entities(namespace, query, 10)
     asked = content_terms(query)
-    named = [
-        h.entity.title
-        for h in hits
-        if (title := content_terms(h.entity.title)) and title <= asked and not title <= GENERIC_TERMS
-    ]
+    named = [h.entity.title for h in hits if names(asked, h.entity.title)]
     if global_wording(question):
         if named:
             return Route("global", f"asks for an aggregate, though it names {named[0]}", sure=False)
