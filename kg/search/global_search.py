@@ -4,7 +4,7 @@ Report selection follows GraphRAG's dynamic community selection: rate the root c
 relevant ones, then rate only the children of those, level by level; a kept child replaces its parent. So what
 a question reads grows with its reach, not with the corpus. Improvements over GraphRAG's:
 - relevance is full text first (BM25 over title, summary and findings), so selection costs no model call,
-  plus the entities the question names: a community holding entities the question names is relevant
+  plus the entities matching the question: a community holding entities the question matches is relevant
   even when its report's few sentences do not use the question's words (one entity search, one read of the
   communities holding the matches);
   with a model, only the best full-text candidates of each level get a rating call (at most
@@ -182,10 +182,11 @@ def names(question_terms: set[str], title: str) -> bool:
 
 
 async def _anchors(store: GraphStore, namespace: str, question: str) -> dict[int, int]:
-    """community -> how many of the entities the question names it holds (communities of every level)."""
-    asked = content_terms(question)
-    found = await store.search_entities(namespace, question, ANCHOR_ENTITIES)
-    hits = [h for h in found if names(asked, h.entity.title)]
+    """community -> how many of the entities matching the question it holds (communities of every level).
+
+    Entities matching by description count too: on GraphRAG-Bench medical's summarisation questions they
+    raise the gold evidence the selected reports cover (bench/global_search.py)."""
+    hits = await store.search_entities(namespace, question, ANCHOR_ENTITIES)
     if not hits:
         return {}
     return {
