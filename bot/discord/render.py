@@ -75,7 +75,7 @@ def answer_messages(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def _footer(reply: Reply) -> str:
-    parts = []
+    parts = [f"{reply.search} search"] if reply.search else []
     if reply.mode:
         parts.append("language-model answer" if reply.mode == "llm" else f"{reply.mode} answer")
     total = reply.timings_ms.get("total")
