@@ -56,6 +56,8 @@ bench: setup
 	$(BIN)/python bench/evidence_recall.py --limit 20 --no-record
 	$(BIN)/python bench/index_throughput.py --corpora christmas_carol --no-record
 	$(BIN)/python bench/slack_load.py --n 10 --no-record
+	$(BIN)/python bench/startup.py --runs 3 --no-record
+	$(BIN)/python bench/global_search.py --skip-medical --no-record
 
 clean:
 	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache $(NEO4J_SERVER)/target

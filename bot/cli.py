@@ -13,21 +13,17 @@ import sys
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markdown import Markdown
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+# Each command imports what it needs when it runs: `kgbot --help` and an offline `kgbot ask` never load
+# LangChain, the chat SDKs or pyarrow (tests/test_startup.py checks it; bench/startup.py measures it).
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from kg.answer import Answer, QuestionError, SourceRef, ask
-from kg.config import Settings, SettingsError, load_settings
-from kg.index import ExtractionFailed, NothingToIndex, build_index, make_extractor
-from kg.llm import ModelClient, chat_model, describe_usage, query_embedder
-from kg.search.local import Turn
-from kg.store import store_from_settings
-from kg.store.base import GraphStore, StoreError
+    from kg.answer import Answer, SourceRef, Usage
+    from kg.config import Settings
+    from kg.search.local import Turn
+    from kg.store.base import GraphStore
 
 _STAGES = {
     "load": "Loading documents",
@@ -47,22 +43,32 @@ class UserError(Exception):
 
 
 async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kg.index import ExtractionFailed, NothingToIndex, build_index, make_extractor
+    from kg.llm import ModelClient, describe_usage
+    from kg.store import store_from_settings
+
     store = store_from_settings(settings)
     progress = Progress(
         TextColumn("{task.description:<26}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[file]}"),
         console=Console(stderr=True),
         transient=not sys.stderr.isatty(),
         disable=args.quiet,
     )
     tasks: dict[str, int] = {}
 
-    def on_progress(stage: str, done: int, total: int) -> None:
+    def on_progress(stage: str, done: int, total: int, file: str = "") -> None:
         if stage not in tasks:
-            tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=max(total, 1))
-        progress.update(tasks[stage], completed=done, total=max(total, 1))
+            tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=max(total, 1), file="")
+        shown = escape(_tail(file)) if file and done < total else ""  # the file being read, while it is
+        progress.update(tasks[stage], completed=done, total=max(total, 1), file=shown)
 
     models = ModelClient.from_settings(settings)
     try:
@@ -82,6 +88,8 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
 
     for line in summary.problems:
         out.print(f"[yellow]{escape(line)}[/]", highlight=False)
+    for cut in summary.long_words:
+        out.print(f"[yellow]{escape(cut.describe())}[/]", highlight=False)
     out.print(
         f"Indexed [bold]{summary.documents}[/] documents into namespace '{escape(summary.namespace)}': "
         f"{summary.text_units} chunks, {summary.entities} entities, {summary.relationships} relationships, "
@@ -94,7 +102,18 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
     return 0
 
 
+def _tail(path: str, width: int = 40) -> str:
+    """The end of a path, which names the file, in at most `width` characters."""
+    return path if len(path) <= width else "…" + path[-(width - 1) :]
+
+
 async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from kg.store import store_from_settings
+
     store = store_from_settings(settings)
     try:
         stats = await store.stats(args.namespace or settings.kg_namespace, top=50)
@@ -116,6 +135,8 @@ async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console)
         table.add_row(str(e["title"]), str(e["type"]), str(e["degree"]))
     out.print(", ".join(f"{k}: {v}" for k, v in stats.counts.items()), highlight=False)
     if stats.usage:
+        from kg.llm import describe_usage
+
         out.print(f"Build cost: {describe_usage(stats.usage)}", highlight=False)
     out.print(table)
     return 0
@@ -123,15 +144,30 @@ async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console)
 
 def _print_answer(answer: Answer, out: Console) -> None:
     _print_reply(
-        answer.text, answer.citations, answer.mode, answer.usage.context_tokens, answer.timings_ms, out
+        answer.text,
+        answer.citations,
+        answer.mode,
+        answer.usage,
+        answer.timings_ms,
+        out,
+        answer.search,
     )
     if answer.dropped_citations:
         out.print(f"[dim]{answer.dropped_citations} citation(s) to rows not in the context were removed[/]")
 
 
 def _print_reply(
-    text: str, citations: Sequence[SourceRef], mode: str, tokens: int, timings: dict[str, float], out: Console
+    text: str,
+    citations: Sequence[SourceRef],
+    mode: str,
+    usage: Usage,
+    timings: dict[str, float],
+    out: Console,
+    search: str = "local",
 ) -> None:
+    from rich.markdown import Markdown
+    from rich.markup import escape
+
     out.print(Markdown(text))
     sources = [c for c in citations if c.dataset == "Sources"]
     named = {
@@ -148,8 +184,16 @@ def _print_reply(
         for dataset, titles in named.items():
             if titles:
                 out.print(f"  [cyan]{dataset}:[/] {escape('; '.join(titles))}", highlight=False)
+    cost = (
+        f" · {usage.llm_calls} model call{'s' * (usage.llm_calls != 1)}, {usage.prompt_tokens:,} prompt + "
+        f"{usage.completion_tokens:,} completion tokens"
+        if usage.llm_calls
+        else ""
+    )
     out.print(
-        f"[dim]{mode} answer · {tokens} context tokens · {timings.get('total', 0):.0f} ms[/]", highlight=False
+        f"[dim]{search} search · {mode} answer · {usage.context_tokens} context tokens{cost} · "
+        f"{timings.get('total', 0):.0f} ms[/]",
+        highlight=False,
     )
 
 
@@ -160,6 +204,10 @@ async def _answer(
     question: str,
     history: Sequence[Turn] = (),
 ) -> Answer:
+    from kg.answer import ask
+    from kg.chat import configured_models
+
+    model, embed = configured_models(settings)
     return await ask(
         store,
         question,
@@ -167,12 +215,17 @@ async def _answer(
         namespace=args.namespace or settings.kg_namespace,
         budget=args.budget or settings.kg_context_budget,
         top_k=settings.kg_top_k,
-        model=chat_model(settings),
-        embed=query_embedder(settings),
+        model=model,
+        embed=embed,
+        search=getattr(args, "mode", None) or settings.kg_search,
+        concurrency=settings.kg_llm_concurrency,
     )
 
 
 async def _cmd_ask(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from kg.answer import QuestionError
+    from kg.store import store_from_settings
+
     store = store_from_settings(settings)
     try:
         answer = await _answer(store, settings, args, args.question)
@@ -189,10 +242,14 @@ async def _cmd_ask(args: argparse.Namespace, settings: Settings, out: Console) -
 
 async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) -> int:
     """A terminal conversation through the same assistant core as Slack and Discord."""
+    from rich.markup import escape
+
     from bot.core import Assistant, Question
 
     # One trusted person at a keyboard: no per-user rate limit.
     update: dict[str, object] = {"kg_rate_per_minute": 1_000_000}
+    if args.mode:
+        update["kg_search"] = args.mode
     if args.namespace:
         update["kg_namespace"] = args.namespace
     if args.budget:
@@ -217,7 +274,13 @@ async def _cmd_chat(args: argparse.Namespace, settings: Settings, out: Console) 
                 out.print(f"[yellow]{escape(reply.text)}[/]", highlight=False)
                 continue
             _print_reply(
-                reply.text, reply.sources, reply.mode, reply.usage.context_tokens, reply.timings_ms, out
+                reply.text,
+                reply.sources,
+                reply.mode,
+                reply.usage,
+                reply.timings_ms,
+                out,
+                reply.search,
             )
     finally:
         await assistant.close()
@@ -232,6 +295,10 @@ _DOCS_QUESTIONS = (
 
 
 async def _cmd_demo(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+    from rich.markup import escape
+
+    from kg.store import store_from_settings
+
     args.paths, args.quiet = [args.path], False
     await _cmd_index(args, settings, out)
     questions = list(args.question or [])
@@ -297,6 +364,7 @@ async def _cmd_serve(args: argparse.Namespace, settings: Settings, out: Console)
 
 async def _cmd_import_graphrag(args: argparse.Namespace, settings: Settings, out: Console) -> int:
     from kg.graphrag_io import import_graphrag, require_pyarrow
+    from kg.store import store_from_settings
 
     require_pyarrow()
     namespace = args.namespace or settings.kg_namespace
@@ -320,6 +388,7 @@ async def _cmd_import_graphrag(args: argparse.Namespace, settings: Settings, out
 
 async def _cmd_export_graphrag(args: argparse.Namespace, settings: Settings, out: Console) -> int:
     from kg.graphrag_io import export_graphrag, require_pyarrow
+    from kg.store import store_from_settings
 
     require_pyarrow()
     namespace = args.namespace or settings.kg_namespace
@@ -333,6 +402,13 @@ async def _cmd_export_graphrag(args: argparse.Namespace, settings: Settings, out
     files = ", ".join(f"{name} ({rows})" for name, rows in result.rows.items())
     out.print(f"Exported namespace '{namespace}' to {result.folder}: {files}.", highlight=False)
     return 0
+
+
+SEARCH_MODES = ("auto", "local", "global")
+_MODE_HELP = (
+    "local: about a thing; global: about the whole corpus (community reports); auto: chosen per question "
+    "(default: KG_SEARCH, auto)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -362,11 +438,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--namespace", "-n")
     p.add_argument("--json", action="store_true", help="one JSON object: answer, citations, context, usage")
     p.add_argument("--budget", type=int, help="context token budget (default KG_CONTEXT_BUDGET)")
+    p.add_argument("--mode", choices=SEARCH_MODES, help=_MODE_HELP)
     p.set_defaults(run=_cmd_ask)
 
     p = sub.add_parser("chat", help="interactive questions with follow-ups")
     p.add_argument("--namespace", "-n")
     p.add_argument("--budget", type=int)
+    p.add_argument("--mode", choices=SEARCH_MODES, help=_MODE_HELP)
     p.set_defaults(run=_cmd_chat)
 
     p = sub.add_parser("demo", help="index a folder (default docs/) and answer three questions about it")
@@ -411,6 +489,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     args = _parser().parse_args(argv)
+    from rich.console import Console
+
+    from kg.config import SettingsError, load_settings
+    from kg.store.base import StoreError
+
     out = Console()
     run: Callable[[argparse.Namespace, Settings, Console], Awaitable[int]] = args.run
     try:

@@ -13,20 +13,20 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
 from kg.answer import Answer, QuestionError, SourceRef, Usage, ask
+from kg.chat import configured_models
 from kg.config import Settings
-from kg.index import NothingToIndex, build_index
-from kg.llm import chat_model, query_embedder
 from kg.search.local import Embed, Turn
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Reply:
     kind: str = "answer"  # "answer" | "notice" (usage help, slow down, unavailable, refusal)
     sources: list[SourceRef] = field(default_factory=list)
     mode: str = ""
+    search: str = ""  # "local" | "global" for an answer: which search found its context
     usage: Usage = field(default_factory=Usage)
     timings_ms: dict[str, float] = field(default_factory=dict)
     sources_key: str = ""  # where the sources stay retrievable ("Show sources" after a restart)
@@ -123,12 +124,15 @@ def _observe(platform: str, answer: Answer) -> None:
         metrics.ERRORS.labels("model_failed").inc()
 
 
-def progress_line(namespace: str, stage: str, done: int, total: int) -> str:
+def progress_line(namespace: str, stage: str, done: int, total: int, file: str = "") -> str:
+    """One line for the /reindex message; `file` is the document being read, so a slow one is named."""
     start, end = _STAGE_SPAN.get(stage, (0.0, 1.0))
     fraction = start + (end - start) * (done / total if total else 1.0)
     filled = round(fraction * 20)
     bar = "█" * filled + "░" * (20 - filled)
     detail = f" ({done}/{total})" if stage == "extract" and total else ""
+    if file and done < total:
+        detail += f" · {neutralise_mentions(file)}"  # a file name is document text: it must not ping anyone
     return f"Reindexing '{namespace}' {bar} {fraction:.0%} — {_STAGE_NAMES.get(stage, stage)}{detail}"
 
 
@@ -156,12 +160,13 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
         limits = Limits(history_turns=settings.kg_history_turns, rate_per_minute=settings.kg_rate_per_minute)
+        model, embed = configured_models(settings)
         return cls(
             settings,
             store_from_settings(settings),
             open_memory(settings.redis_url, limits),
-            chat_model(settings),
-            embed=query_embedder(settings),
+            model,
+            embed=embed,
         )
 
     def namespace_for(self, channel: str) -> str:
@@ -239,6 +244,8 @@ class Assistant:
                 model=self.model,
                 embed=self.embed,
                 timeout=self.settings.kg_llm_timeout,
+                search=self.settings.kg_search,
+                concurrency=self.settings.kg_llm_concurrency,
             )
         except QuestionError as exc:
             metrics.ERRORS.labels("bad_question").inc()
@@ -257,7 +264,13 @@ class Assistant:
         ]
         key = secrets.token_urlsafe(9)
         await self.memory.save_sources(
-            key, {"question": answer.question, "mode": answer.mode, "sources": [asdict(s) for s in sources]}
+            key,
+            {
+                "question": answer.question,
+                "mode": answer.mode,
+                "search": answer.search,
+                "sources": [asdict(s) for s in sources],
+            },
         )
         await self.memory.remember(
             q.thread_key, Turn("user", answer.question), Turn("assistant", answer.text)
@@ -266,6 +279,7 @@ class Assistant:
             text=text,
             sources=sources,
             mode=answer.mode,
+            search=answer.search,
             usage=answer.usage,
             timings_ms=answer.timings_ms,
             sources_key=key,
@@ -299,9 +313,9 @@ class Assistant:
         last_sent = 0.0
         pending: set[asyncio.Task[Any]] = set()
 
-        def on_progress(stage: str, done: int, total: int) -> None:
+        def on_progress(stage: str, done: int, total: int, file: str = "") -> None:
             nonlocal last_sent
-            line = progress_line(namespace, stage, done, total)
+            line = progress_line(namespace, stage, done, total, file)
             now = time.monotonic()
             if now - last_sent < self.progress_interval and not (stage == "publish" and done):
                 return
@@ -310,6 +324,8 @@ class Assistant:
                 task = asyncio.ensure_future(coro)
                 pending.add(task)
                 task.add_done_callback(pending.discard)
+
+        from kg.index import NothingToIndex, build_index
 
         try:
             summary = await build_index(paths, self.store, self.settings, namespace, progress=on_progress)

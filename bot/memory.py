@@ -55,10 +55,13 @@ class Memory(Protocol):
 class LocalMemory:
     """In-process memory with the same TTL semantics as the Redis one."""
 
+    SWEEP_EVERY = 60.0  # seconds between purges of expired entries nobody asked about again
+
     def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._clock = clock
         self._values: dict[str, tuple[float, Any]] = {}
+        self._next_sweep = clock() + self.SWEEP_EVERY
 
     def _get(self, key: str) -> Any | None:
         item = self._values.get(key)
@@ -71,7 +74,11 @@ class LocalMemory:
         return value
 
     def _set(self, key: str, value: Any, ttl: float) -> None:
-        self._values[key] = (self._clock() + ttl, value)
+        now = self._clock()
+        if now >= self._next_sweep:  # event ids and rate windows are rarely read again: expire them here
+            self._values = {k: item for k, item in self._values.items() if item[0] > now}
+            self._next_sweep = now + self.SWEEP_EVERY
+        self._values[key] = (now + ttl, value)
 
     async def history(self, thread: str) -> list[Turn]:
         return list(self._get(f"history:{thread}") or [])
@@ -186,12 +193,20 @@ class RedisMemory:
         await self._try(op, skip)
 
     async def first_time(self, event: str) -> bool:
+        """Recorded in-process as well as in Redis, so a delivery first seen while Redis was down (or before
+        a Redis restart lost its keys) is still recognised when the platform retries it."""
+        if not await self._fallback.first_time(event):
+            return False
+
         async def op() -> bool:
             return bool(
                 await self._redis.set(self._k(f"event:{event}"), 1, nx=True, ex=self.limits.dedupe_ttl)
             )
 
-        return await self._try(op, lambda: self._fallback.first_time(event))
+        async def seen_here_first() -> bool:
+            return True
+
+        return await self._try(op, seen_here_first)
 
     async def allow(self, user: str) -> bool:
         key = self._k(f"rate:{user}:{int(time.time() // 60)}")

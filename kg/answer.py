@@ -1,37 +1,32 @@
-"""Answering a question: graph retrieval, then a chat model or the extractive answerer, then citation checks.
+"""Answering a question: local or global search, then a chat model or an extractive answerer, then citation
+checks.
 
-The retrieval is a LangChain retriever, so teams can drop our graph search into their own chains; our answer
-chain is built on the same retriever. Whatever writes the answer, its citations are checked against the
-context and each cited row is resolved to something a person can open: document, location and excerpt.
+`ask` routes each question (kg/search/route.py) unless told which search to use. Whatever writes the answer,
+its citations are checked against the context and each cited row is resolved to something a person can open:
+document, location and excerpt. LangChain is imported only when a model is configured (kg/chat.py); the
+LangChain retriever over local search lives in kg/retriever.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
 import unicodedata
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
-
-from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
-from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import ConfigDict
+from typing import TYPE_CHECKING, Any
 
 from kg import prompts
-from kg.citations import Citation, check_citations
+from kg.chat import complete, history_text, timed_out
+from kg.citations import Citation, check_citations, format_marker
 from kg.extractive import content_terms, extractive_answer, sentences
 from kg.search.local import Context, Embed, Turn, build_context
+from kg.search.route import SEARCHES, Route, ask_model, classify
 from kg.store.base import GraphStore
-from kg.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -91,6 +86,7 @@ class Answer:
     text: str
     mode: str  # "llm" | "extractive"
     context: Context
+    search: str = "local"  # "local" | "global": which search found the context
     citations: list[SourceRef] = field(default_factory=list)
     dropped_citations: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -101,6 +97,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "mode": self.mode,
+            "search": self.search,
             "citations": [
                 {
                     "dataset": c.dataset,
@@ -176,142 +173,132 @@ def resolve_citations(citations: Sequence[Citation], context: Context) -> list[S
     return refs
 
 
-class GraphRetriever(BaseRetriever):
-    """Local search as a LangChain retriever: one Document per context row, `dataset` and `id` in metadata.
+@dataclass
+class _Written:
+    """An answer as written, before its citations are checked."""
 
-    Pass `history=[Turn(...)]` as a keyword to `invoke`/`ainvoke` for follow-up questions.
-    """
+    context: Context
+    retrieved: float  # time.perf_counter() when the context was ready
+    text: str
+    mode: str
+    dropped: int = 0  # citations already removed (global search checks before adding report sources)
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    store: Any
-    namespace: str = "default"
-    budget: int = 12000
-    top_k: int = 10
-    embed: Any = None  # Embed | None
-
-    async def aget_context(self, question: str, history: Sequence[Turn] = ()) -> Context:
-        embed: Embed | None = self.embed
-        return await build_context(
-            self.store, question, history, self.namespace, self.budget, self.top_k, embed
+async def _answer_local(
+    store: GraphStore,
+    question: str,
+    history: Sequence[Turn],
+    namespace: str,
+    budget: int,
+    top_k: int,
+    model: BaseChatModel | None,
+    embed: Embed | None,
+    timeout: float | None,  # noqa: ASYNC109 - bounds the model call only
+    usage: Usage,
+) -> _Written:
+    """The answer of local search. A model that fails or exceeds `timeout` seconds does
+    not cost the user their answer: the extractive answerer writes it from the same context, saying so."""
+    context = await build_context(store, question, history, namespace, budget, top_k, embed)
+    retrieved = time.perf_counter()
+    usage.context_tokens = context.tokens
+    if model is None or context.empty:
+        return _Written(context, retrieved, extractive_answer(context), "extractive")
+    usage.llm_calls += 1
+    try:
+        reply = await complete(
+            model,
+            prompts.LOCAL_SEARCH_SYSTEM,
+            prompts.LOCAL_SEARCH_HUMAN,
+            {
+                "response_type": "multiple paragraphs",
+                "context": context.text,
+                "question": question,
+                "history": history_text(history),
+            },
+            timeout,
         )
-
-    async def _aget_relevant_documents(
-        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, history: Sequence[Turn] = ()
-    ) -> list[Document]:
-        return context_documents(await self.aget_context(query, history))
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, history: Sequence[Turn] = ()
-    ) -> list[Document]:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # plain synchronous code: run the search on a loop of our own
-            return context_documents(asyncio.run(self.aget_context(query, history)))
-        # a synchronous chain called from async code: that loop is busy running us, so use another thread's
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            context = pool.submit(asyncio.run, self.aget_context(query, history)).result()
-        return context_documents(context)
+    except Exception as exc:  # noqa: BLE001 - any model failure falls back to quoting the context
+        log.warning("chat model failed (%s); answering extractively", type(exc).__name__)
+        reason = "did not answer in time" if timed_out(exc) else "failed"
+        text = f"_The language model {reason}, so this is an extractive answer._\n\n" + extractive_answer(
+            context
+        )
+        return _Written(context, retrieved, text, "extractive")
+    usage.prompt_tokens += reply.prompt_tokens
+    usage.completion_tokens += reply.completion_tokens
+    return _Written(context, retrieved, reply.text, "llm")
 
 
-def context_documents(context: Context) -> list[Document]:
-    data = context.to_json()
-    docs = []
-    for dataset, key in (
-        ("Reports", "reports"),
-        ("Entities", "entities"),
-        ("Relationships", "relationships"),
-        ("Sources", "sources"),
-    ):
-        for row in data[key]:
-            meta = {"dataset": dataset, **{k: v for k, v in row.items() if k != "text"}}
-            docs.append(Document(page_content=str(row["text"]), metadata=meta))
-    return docs
+async def _answer_global(
+    store: GraphStore,
+    question: str,
+    history: Sequence[Turn],
+    namespace: str,
+    budget: int,
+    model: BaseChatModel | None,
+    timeout: float | None,  # noqa: ASYNC109 - bounds each model call only
+    concurrency: int,
+    usage: Usage,
+) -> _Written:
+    """The answer of global search: map-reduce with a model, extractive without one."""
+    from kg.global_answer import extractive_global_answer, map_reduce_answer, model_rater
+    from kg.search.global_search import build_global_context
 
-
-def _history_text(history: Sequence[Turn]) -> str:
-    if not history:
-        return ""
-    lines = [f"{t.role}: {' '.join(t.text.split())[:1000]}" for t in history[-6:]]
-    return "Earlier in this conversation:\n" + "\n".join(lines) + "\n\n"
-
-
-def answer_chain(
-    retriever: GraphRetriever, model: BaseChatModel | None, timeout: float | None = None
-) -> Runnable[dict[str, Any], Answer]:
-    """`{"question": str, "history": [Turn]}` -> Answer, built on `retriever`.
-
-    A model that fails or exceeds `timeout` seconds does not cost the user their answer: the extractive
-    answerer writes it from the same context, with a note saying so.
-    """
-    prompt = ChatPromptTemplate.from_messages(
-        [("system", prompts.LOCAL_SEARCH_SYSTEM), ("human", prompts.LOCAL_SEARCH_HUMAN)]
+    rate = model_rater(model, usage, timeout, concurrency) if model is not None else None
+    found = await build_global_context(store, namespace, question, budget, rate)
+    retrieved = time.perf_counter()
+    usage.context_tokens = found.context.tokens
+    if model is None or not found.context.reports:
+        return _Written(found.context, retrieved, extractive_global_answer(found), "extractive")
+    text, written_by_model = await map_reduce_answer(
+        model, found, usage, budget=budget, history=history, timeout=timeout, concurrency=concurrency
+    )
+    if not written_by_model:
+        return _Written(found.context, retrieved, text, "extractive")
+    checked = check_citations(text, found.context.available())
+    return _Written(
+        found.context, retrieved, _with_report_sources(checked.text, found.sources_of), "llm", checked.dropped
     )
 
-    async def run(inputs: dict[str, Any]) -> Answer:
-        question = clean_question(inputs["question"])
-        history: Sequence[Turn] = inputs.get("history") or ()
-        started = time.perf_counter()
-        if retriever.namespace not in await retriever.store.namespaces():
-            raise QuestionError(
-                f"There is no index in namespace '{retriever.namespace}' yet: run `kgbot index PATH` first."
-            )
-        context = await retriever.aget_context(question, history)
-        retrieved = time.perf_counter()
-        usage = Usage(context_tokens=context.tokens)
-        if model is None or context.empty:
-            text, mode = extractive_answer(context), "extractive"
-        else:
-            messages = await prompt.ainvoke(
-                {
-                    "response_type": "multiple paragraphs",
-                    "context": context.text,
-                    "question": question,
-                    "history": _history_text(history),
-                }
-            )
-            usage.llm_calls = 1
-            try:
-                reply = await asyncio.wait_for(model.ainvoke(messages), timeout)
-            except Exception as exc:  # noqa: BLE001 - any model failure falls back to quoting the context
-                log.warning("chat model failed (%s); answering extractively", type(exc).__name__)
-                timed_out = isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
-                reason = "did not answer in time" if timed_out else "failed"
-                text = (
-                    f"_The language model {reason}, so this is an extractive answer._\n\n"
-                    + extractive_answer(context)
-                )
-                mode = "extractive"
-            else:
-                text, mode = _message_text(reply), "llm"
-                meta = getattr(reply, "usage_metadata", None) or {}
-                usage.prompt_tokens = int(meta.get("input_tokens") or count_tokens(messages.to_string()))
-                usage.completion_tokens = int(meta.get("output_tokens") or count_tokens(text))
-        checked = check_citations(text, context.available())
-        done = time.perf_counter()
-        return Answer(
-            question=question,
-            text=checked.text.strip(),
-            mode=mode,
-            context=context,
-            citations=resolve_citations(checked.citations, context),
-            dropped_citations=checked.dropped,
-            usage=usage,
-            timings_ms={
-                "retrieve": round((retrieved - started) * 1000, 1),
-                "answer": round((done - retrieved) * 1000, 1),
-                "total": round((done - started) * 1000, 1),
-            },
-        )
 
-    return RunnableLambda(run, name="kgbot_answer")
+_MARKER = re.compile(r"\[Data: ([^\]]*)\]")
+_GROUP = re.compile(r"(\w+) \(([^)]*)\)")
 
 
-def _message_text(message: AIMessage | Any) -> str:
-    content = getattr(message, "content", message)
-    if isinstance(content, list):  # content blocks
-        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
-    return str(content)
+def _with_report_sources(text: str, sources_of: dict[int, list[int]]) -> str:
+    """Each marker citing reports also cites the reports' sources, so the answer shows the passages behind
+    the reports it rests on. Runs on checked text, whose markers are well formed."""
+
+    def add_sources(marker: re.Match[str]) -> str:
+        groups: dict[str, list[int]] = {}
+        for name, ids in _GROUP.findall(marker.group(1)):
+            groups[name] = [int(i) for i in ids.split(", ") if i.isdigit()]
+        extra = [u for r in groups.get("Reports", []) for u in sources_of.get(r, [])]
+        if not extra:
+            return marker.group(0)
+        groups["Sources"] = list(dict.fromkeys([*groups.get("Sources", []), *extra]))
+        return format_marker(groups)
+
+    return _MARKER.sub(add_sources, text)
+
+
+async def route(
+    store: GraphStore,
+    question: str,
+    namespace: str = "default",
+    history: Sequence[Turn] = (),
+    model: BaseChatModel | None = None,
+    usage: Usage | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - bounds the model call only
+) -> Route:
+    """Local or global for `question`: the offline classifier, settled by the model when it is unsure."""
+    decision = await classify(store, namespace, question, history)
+    if decision.sure or model is None:
+        return decision
+    choice = await ask_model(model, question, usage if usage is not None else Usage(), timeout)
+    if choice is None:
+        return decision
+    return Route(choice, f"the model chose it ({decision.reason})")
 
 
 async def ask(
@@ -324,10 +311,62 @@ async def ask(
     top_k: int = 10,
     model: BaseChatModel | None = None,
     embed: Embed | None = None,
-    timeout: float | None = None,  # noqa: ASYNC109 - bounds the model call only, not the retrieval
+    timeout: float | None = None,  # noqa: ASYNC109 - bounds the model calls only, not the retrieval
+    search: str = "local",
+    concurrency: int = 4,
 ) -> Answer:
-    """One question, answered with checked citations. Raises QuestionError for unusable questions."""
-    retriever = GraphRetriever(store=store, namespace=namespace, budget=budget, top_k=top_k, embed=embed)
-    return await answer_chain(retriever, model, timeout).ainvoke(
-        {"question": question, "history": list(history)}
+    """One question, answered with checked citations. Raises QuestionError for unusable questions.
+
+    `search` is "local", "global" or "auto" (routed per question); `concurrency` bounds global search's
+    model calls in flight.
+    """
+    if search not in (*SEARCHES, "auto"):
+        raise ValueError(f"unknown search {search!r}: use local, global or auto")
+    question = clean_question(question)
+    started = time.perf_counter()
+    if namespace not in await store.namespaces():
+        raise QuestionError(
+            f"There is no index in namespace '{namespace}' yet: run `kgbot index PATH` first."
+        )
+    usage = Usage()
+    routed = search == "auto"
+    if routed:
+        search = (await route(store, question, namespace, history, model, usage, timeout)).search
+    if search == "global":
+        written = await _answer_global(
+            store, question, history, namespace, budget, model, timeout, concurrency, usage
+        )
+        if routed and not written.context.reports:  # no report covers it: local search may find passages
+            search = "local"
+    if search == "local":
+        written = await _answer_local(
+            store, question, history, namespace, budget, top_k, model, embed, timeout, usage
+        )
+    context = written.context
+    checked = check_citations(written.text, context.available())
+    done = time.perf_counter()
+    return Answer(
+        question=question,
+        text=checked.text.strip(),
+        mode=written.mode,
+        search=search,
+        context=context,
+        citations=resolve_citations(checked.citations, context),
+        dropped_citations=written.dropped + checked.dropped,
+        usage=usage,
+        timings_ms={
+            "retrieve": round((written.retrieved - started) * 1000, 1),
+            "answer": round((done - written.retrieved) * 1000, 1),
+            "total": round((done - started) * 1000, 1),
+        },
     )
+
+
+def __getattr__(name: str) -> Any:
+    """`kg.answer.GraphRetriever`, local search as a LangChain retriever, loaded on first use: answering
+    without a model never imports LangChain."""
+    if name == "GraphRetriever":
+        from kg.retriever import GraphRetriever
+
+        return GraphRetriever
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

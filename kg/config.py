@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,9 +49,11 @@ class Settings(BaseSettings):
     kg_max_cluster_size: int = Field(10, ge=2)
     kg_seed: int = 0xDEADBEEF
 
-    # Local search
+    # Search
     kg_context_budget: int = Field(12000, ge=500)
     kg_top_k: int = Field(10, ge=1)
+    # auto: local or global chosen per question; local: about a thing; global: about the whole corpus
+    kg_search: Literal["auto", "local", "global"] = "auto"
 
     # Chat front-ends
     kg_channel_namespaces: str = ""  # "channel_id=namespace,..."; other channels use KG_NAMESPACE

@@ -14,12 +14,14 @@ results, so a rebuild pays only for what changed; the cost of each build is coun
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from kg.cache import Cache, extraction_from_json, extraction_to_json, input_hash
 from kg.chunk import chunk_documents
@@ -33,12 +35,18 @@ from kg.llm import ModelClient, usage_totals
 from kg.llm_reports import write_reports
 from kg.load import load_documents
 from kg.merge import merge_extractions, merge_graph
-from kg.model import GraphIndex
+from kg.model import Document, GraphIndex, TextUnit
 from kg.reports import extractive_reports
 from kg.store.base import GraphStore
 from kg.summarize import summarize_descriptions
+from kg.tokens import MAX_WORD_CHARS, cut_long_words, long_words
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+class Progress(Protocol):
+    """Where a build is: the stage, how many of its items are done, and the file being read (load, chunk and
+    extract name it, so that a file that takes long is visible while it does)."""
+
+    def __call__(self, stage: str, done: int, total: int, file: str = "") -> None: ...
 
 
 class NothingToIndex(Exception):
@@ -47,6 +55,22 @@ class NothingToIndex(Exception):
 
 class ExtractionFailed(RuntimeError):
     """The model failed on most chunks (down, refusing, or unable to produce the format): nothing published."""
+
+
+@dataclass
+class LongWords:
+    """A document with words longer than MAX_WORD_CHARS: indexed cut to that length, shown whole."""
+
+    source: str
+    count: int
+    longest: int  # characters
+
+    def describe(self) -> str:
+        words = "word" if self.count == 1 else "words"
+        return (
+            f"{self.source}: {self.count:,} over-long {words} (longest {self.longest:,} characters) cut to "
+            f"{MAX_WORD_CHARS} characters for indexing; the text is kept whole"
+        )
 
 
 @dataclass
@@ -68,6 +92,7 @@ class IndexSummary:
     usage: dict[str, dict[str, int]] = field(
         default_factory=dict
     )  # per phase: calls, prompt/completion tokens
+    long_words: list[LongWords] = field(default_factory=list)  # documents whose over-long words were cut
 
 
 def make_extractor(
@@ -88,21 +113,37 @@ def make_extractor(
     return LlmExtractor(models, settings.entity_types, settings.kg_gleaning)
 
 
+def _indexed_text(units: Sequence[TextUnit]) -> list[TextUnit]:
+    """The units as extraction sees them: over-long words cut (the units themselves keep their text)."""
+    cut = [cut_long_words(u.text) for u in units]
+    return [
+        u if text is u.text else dataclasses.replace(u, text=text) for u, text in zip(units, cut, strict=True)
+    ]
+
+
 async def _extract_cached(
-    units: Sequence, extractor: Extractor, cache: Cache, progress: Progress
+    units: Sequence[TextUnit], extractor: Extractor, cache: Cache, progress: Progress, sources: dict[str, str]
 ) -> tuple[list[ChunkExtraction], int, list[str]]:
     kind = f"extract:{extractor.cache_key}"
+    units = await asyncio.to_thread(_indexed_text, units)
     keys = [input_hash(u.text) for u in units]
     cached = await asyncio.to_thread(cache.get_many, kind, keys)
     missing = [i for i, k in enumerate(keys) if k not in cached]
     done = len(units) - len(missing)
-    progress("extract", done, len(units))
+    fresh_done = 0
+
+    def report() -> None:
+        following = missing[fresh_done] if fresh_done < len(missing) else None
+        file = sources.get(units[following].document_id, "") if following is not None else ""
+        progress("extract", done, len(units), file)
 
     def advance(n: int) -> None:
-        nonlocal done
+        nonlocal done, fresh_done
         done += n
-        progress("extract", done, len(units))
+        fresh_done += n
+        report()
 
+    report()
     fresh = await extractor.extract([units[i] for i in missing], advance) if missing else []
     failed = [(i, ext.problem) for i, ext in zip(missing, fresh, strict=True) if ext.problem]
     if failed and len(failed) * 2 > len(fresh):  # a model that is down or unusable: keep the old index
@@ -142,7 +183,7 @@ async def build_index(
     failed on most chunks.
     """
     namespace = namespace or settings.kg_namespace
-    report = progress or (lambda stage, done, total: None)
+    report = progress or (lambda stage, done, total, file="": None)
     if models is None and (extractor is None or getattr(extractor, "uses_model", False)):
         models = getattr(extractor, "client", None) or ModelClient.from_settings(settings)
     extractor = extractor or make_extractor(settings, models)
@@ -150,21 +191,36 @@ async def build_index(
     usage_before = models.meter.snapshot() if models is not None else {}
     started = time.perf_counter()
 
+    loop = asyncio.get_running_loop()
+
+    def from_thread(stage: str) -> Callable[[str, int, int], None]:
+        """A progress callback for a worker thread: the report itself runs on the event loop."""
+        return lambda file, done, total: loop.call_soon_threadsafe(report, stage, done, total, file)
+
     report("load", 0, len(paths))
-    loaded = await asyncio.to_thread(partial(load_documents, max_file_mb=settings.kg_max_file_mb), paths)
+    loaded = await asyncio.to_thread(
+        partial(load_documents, max_file_mb=settings.kg_max_file_mb, on_file=from_thread("load")), paths
+    )
     if not loaded.documents:
         raise NothingToIndex("\n".join(loaded.problems) or "nothing to index")
-    report("load", len(paths), len(paths))
     docs = loaded.documents
+    report("load", len(docs), len(docs))
+    long = await asyncio.to_thread(_long_words, docs)
 
-    units = await asyncio.to_thread(chunk_documents, docs, settings.kg_chunk_size, settings.kg_chunk_overlap)
+    units = await asyncio.to_thread(
+        partial(chunk_documents, on_document=from_thread("chunk")),
+        docs,
+        settings.kg_chunk_size,
+        settings.kg_chunk_overlap,
+    )
     for i, unit in enumerate(units, start=1):
         unit.short_id = i
-    report("chunk", len(units), len(units))
+    report("chunk", len(docs), len(docs))
 
     cache = Cache(settings.kg_home / "cache.db")
     try:
-        extractions, extracted, problems = await _extract_cached(units, extractor, cache, report)
+        sources = {doc.id: doc.source for doc in docs}
+        extractions, extracted, problems = await _extract_cached(units, extractor, cache, report, sources)
 
         report("merge", 0, 1)
         if with_model:
@@ -231,4 +287,14 @@ async def build_index(
         prompt_tokens=totals["prompt_tokens"],
         completion_tokens=totals["completion_tokens"],
         usage=usage,
+        long_words=long,
     )
+
+
+def _long_words(docs: Sequence[Document]) -> list[LongWords]:
+    found = []
+    for doc in docs:
+        count, longest = long_words(doc.text)
+        if count:
+            found.append(LongWords(doc.source, count, longest))
+    return found

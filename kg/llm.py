@@ -28,6 +28,7 @@ from langchain_core.exceptions import (
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
+from kg.chat import message_text
 from kg.config import Settings
 from kg.local_embeddings import LOCAL_EMBEDDING_MODEL, LocalEmbeddings
 from kg.tokens import count_tokens
@@ -172,13 +173,6 @@ def is_transient(exc: BaseException) -> bool:
         return True
     status = getattr(exc, "status_code", None)
     return isinstance(status, int) and status in _RETRY_STATUS
-
-
-def message_text(message: BaseMessage | Any) -> str:
-    content = getattr(message, "content", message)
-    if isinstance(content, list):  # content blocks
-        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
-    return str(content)
 
 
 def _estimate_prompt(messages: Sequence[BaseMessage], tools: Sequence[dict] | None) -> int:

@@ -1,7 +1,9 @@
 """Load documents from files and folders: plain text, Markdown, reStructuredText, PDF and HTML.
 
 `load_documents` never raises for a bad input: every file or path it cannot use becomes one line in
-`LoadResult.problems` ("skipped notes.bin: not a text file (binary content)") and loading goes on.
+`LoadResult.problems` ("skipped notes.bin: not a text file (binary content)") and loading goes on. Only regular
+files are opened: a named pipe, socket or device would block a read forever or stream without end, so each is
+told apart by `os.stat` first. Linked folders are followed, each real folder read once (a link loop ends there).
 
 Text is normalised only as far as offsets need (line endings become "\\n", NULs are removed); chunk offsets
 are into `Document.text` exactly. PDF pages are joined with "\\n\\f" (a form feed starts each page after the
@@ -13,8 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,8 @@ PDF_PAGE_SEPARATOR = "\n\f"
 _SNIFF_BYTES = 8192
 _ALLOWED_CONTROL = frozenset(b"\t\n\v\f\r\x1b\x08")
 
+OnFile = Callable[[str, int, int], None]  # (source about to be read, files read so far, files found)
+
 
 @dataclass
 class LoadResult:
@@ -47,12 +52,16 @@ class _Skip(Exception):
 
 
 def load_documents(
-    paths: Sequence[str | Path] | str | Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    max_file_mb: float = DEFAULT_MAX_FILE_MB,
+    on_file: OnFile | None = None,
 ) -> LoadResult:
     """Load every supported file under `paths` (files, or folders read recursively in sorted order).
 
     Documents come in the order the paths were given (a folder's files sorted by path); a document whose
     text equals one already loaded is skipped. `max_file_mb` caps the size of one file (KG_MAX_FILE_MB).
+    `on_file` is told of each file before it is read, so that a slow one can be named while it is.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -60,50 +69,75 @@ def load_documents(
     max_mb = max_file_mb
     seen_files: set[str] = set()
     seen_texts: dict[str, str] = {}  # document id -> source that first had this text
+    seen_folders: dict[str, str] = {}  # real path -> the path it was first read as
 
+    files: list[Path] = []
     for given in paths:
         path = Path(given)
         if not path.exists():
             result.problems.append(f"missing path: {_display(path)}")
             continue
         if path.is_dir():
-            files = _folder_files(path, result.problems)
+            files += _folder_files(path, result.problems, seen_folders)
+        elif path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+            result.problems.append(f"skipped {_display(path)}: {_unsupported(path)}")
         else:
-            if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-                result.problems.append(f"skipped {_display(path)}: {_unsupported(path)}")
-                continue
-            files = [path]
-        for file in files:
-            real = os.path.realpath(file)
-            if real in seen_files:
-                continue
-            seen_files.add(real)
-            source = _display(file)
-            try:
-                doc = _load_file(file, source, max_mb)
-            except _Skip as skip:
-                result.problems.append(f"skipped {source}: {skip}")
-                continue
-            except Exception as exc:  # a loader failed: report it, keep going
-                result.problems.append(f"skipped {source}: could not read it ({_one_line(exc)})")
-                continue
-            if doc.id in seen_texts:
-                result.problems.append(f"skipped {source}: same content as {seen_texts[doc.id]}")
-                continue
-            seen_texts[doc.id] = source
-            result.documents.append(doc)
+            files.append(path)
+    for done, file in enumerate(files):
+        real = os.path.realpath(file)
+        if real in seen_files:
+            continue
+        seen_files.add(real)
+        source = _display(file)
+        if on_file is not None:
+            on_file(source, done, len(files))
+        try:
+            doc = _load_file(file, source, max_mb)
+        except _Skip as skip:
+            result.problems.append(f"skipped {source}: {skip}")
+            continue
+        except Exception as exc:  # a loader failed: report it, keep going
+            result.problems.append(f"skipped {source}: could not read it ({_one_line(exc)})")
+            continue
+        if doc.id in seen_texts:
+            result.problems.append(f"skipped {source}: same content as {seen_texts[doc.id]}")
+            continue
+        seen_texts[doc.id] = source
+        result.documents.append(doc)
     return result
 
 
 # ---------------------------------------------------------------------------------------------- paths
 
 
-def _folder_files(root: Path, problems: list[str]) -> list[Path]:
-    """Supported files under `root`, sorted; reports unsupported ones in one summary line."""
+def _folder_files(root: Path, problems: list[str], seen_folders: dict[str, str]) -> list[Path]:
+    """Supported files under `root`, sorted; reports unsupported ones in one summary line.
+
+    Linked folders are followed; a folder already read (through another link, or the one a link loop leads
+    back to) is skipped with one line saying so. `seen_folders` is shared by every path of one load.
+    """
     found: list[Path] = []
     unsupported: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS]
+    real_root = os.path.realpath(root)
+    if real_root in seen_folders:
+        problems.append(f"skipped folder {_display(root)}: already read as {seen_folders[real_root]}")
+        return []
+    seen_folders[real_root] = _display(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        kept = []
+        for name in sorted(dirnames):
+            if name.startswith(".") or name in SKIPPED_DIRS:
+                continue
+            folder = Path(dirpath) / name
+            real = os.path.realpath(folder)
+            if real in seen_folders:
+                loop = os.path.commonpath([real, os.path.realpath(dirpath)]) == real  # leads to an ancestor
+                how = "a link back to" if loop else "already read as"
+                problems.append(f"skipped folder {_display(folder)}: {how} {seen_folders[real]}")
+                continue
+            seen_folders[real] = _display(folder)
+            kept.append(name)
+        dirnames[:] = kept
         for name in filenames:
             if name.startswith("."):
                 continue
@@ -144,9 +178,13 @@ def _unsupported(path: Path) -> str:
 
 
 def _load_file(path: Path, source: str, max_mb: float) -> Document:
-    if not path.is_file():
-        raise _Skip("not a regular file (broken link?)")
-    size = path.stat().st_size
+    try:
+        info = path.stat()  # follows links; never opens the file
+    except FileNotFoundError:
+        raise _Skip("broken link (its target is missing)" if path.is_symlink() else "file is gone") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _Skip(f"{_file_kind(info.st_mode)}, not a regular file: not read")
+    size = info.st_size
     if size == 0:
         raise _Skip("empty file")
     if size > max_mb * 1024 * 1024:
@@ -166,6 +204,16 @@ def _load_file(path: Path, source: str, max_mb: float) -> Document:
     if not text.strip():
         raise _Skip("no text in the PDF (scanned pages need OCR)" if suffix == ".pdf" else "empty file")
     return Document(id=content_id(text), title=title, source=source, text=text)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a folder" if stat.S_ISDIR(mode) else "a special file"
 
 
 def normalise_text(text: str) -> str:

@@ -32,6 +32,71 @@ Rules:
 LOCAL_SEARCH_HUMAN = """\
 {history}Question: {question}"""
 
+# --- global search (questions about the whole corpus) ---------------------------------------------------------
+# Map: each batch of community reports gives rated key points; reduce: one answer from the best points.
+
+GLOBAL_MAP_SYSTEM = """\
+You help answer a question about a whole collection of documents. Below is a table of community reports:
+each summarises one group of related entities of a knowledge graph built from the collection, and has an id.
+
+List the key points these reports offer for answering the question. For each key point give:
+- description: a comprehensive statement of the point, ending with a citation of the reports it rests on,
+  written as [Data: Reports (<id>, <id>)] with at most 5 ids then "+more";
+- score: how important the point is for answering the question, from 0 (irrelevant) to 100 (essential).
+
+Use only what the reports say. If they hold nothing that helps answer the question, return one point with
+score 0 and the description "No relevant information".
+
+Reply with one JSON object and nothing else (no prose, no code fence), shaped like:
+{{"points": [{{"description": "... [Data: Reports (3, 7)]", "score": 80}}]}}
+
+---Reports---
+
+{context}
+"""
+
+GLOBAL_MAP_HUMAN = """\
+Question: {question}"""
+
+GLOBAL_REDUCE_SYSTEM = """\
+You are kgbot, an assistant that answers questions about a team's documents using a knowledge graph.
+
+Several analysts each read part of the collection's community reports and listed key points for the user's
+question, most important first. Write one answer to the question from these key points only.
+
+Rules:
+- Write the answer as {response_type} in markdown, with short sections or lists where they help; merge what
+  the analysts agree on, and leave out what does not help answer the question.
+- Keep the citations of the points you use, as [Data: Reports (<id>, <id>)] with at most 5 ids then "+more".
+  Never cite an id that does not appear in the key points, and never invent facts.
+- If the key points do not answer the question, say plainly that you don't know from the indexed documents.
+- Do not mention the analysts or the key points themselves.
+
+---Key points---
+
+{report_data}
+"""
+
+GLOBAL_REDUCE_HUMAN = """\
+{history}Question: {question}"""
+
+GLOBAL_RATE_SYSTEM = """\
+You judge whether a report about part of a document collection helps answer a question. Reply with one
+digit only: 0 (unrelated) to 5 (essential)."""
+
+GLOBAL_RATE_HUMAN = """\
+Question: {question}
+
+Report: {report}"""
+
+ROUTE_SYSTEM = """\
+You route questions about a collection of documents. Reply with one word only:
+- local: the question is about specific things (people, places, components, events) and their details;
+- global: the question is about the collection as a whole (themes, overall summary, trends across it)."""
+
+ROUTE_HUMAN = """\
+Question: {question}"""
+
 # --- indexing with a language model --------------------------------------------------------------------------
 # A change to any prompt or tool below must bump its version: cached results of the old one are then redone.
 

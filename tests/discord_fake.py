@@ -134,6 +134,9 @@ class FakeDiscord:
         kind = call.body["type"]
         data = call.body.get("data") or {}
         interaction = self.interactions[token]
+        if interaction.get("acknowledged"):  # an interaction takes one initial response, as on Discord
+            return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
+        interaction["acknowledged"] = True
         ephemeral = bool(data.get("flags", 0) & EPHEMERAL)
         answer: dict[str, Any] = {
             "interaction": {

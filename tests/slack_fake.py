@@ -298,8 +298,16 @@ def command_payload(
         "text": text,
         "api_app_id": "A1",
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": _trigger_id(),  # Slack's is unique per invocation: two commands never sign alike
     }
+
+
+_TRIGGERS = itertools.count(1)
+
+
+def _trigger_id() -> str:
+    n = next(_TRIGGERS)
+    return f"{n}.{int(time.time())}.{n:032x}"
 
 
 def command_body(

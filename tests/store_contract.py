@@ -392,6 +392,24 @@ class StoreContract:
         assert [(s.report.community, s.matches) for s in only] == [(0, 1)]
         assert await store.reports_for("ns", []) == []
 
+    async def test_child_reports_walk_the_hierarchy_from_the_roots(self, store: GraphStore) -> None:
+        await store.publish("ns", sample_index())
+        roots = await store.child_reports("ns", [-1])
+        assert [(c.parent, c.report.community) for c in roots] == [(-1, 1), (-1, 0)]  # highest rank first
+        assert roots[1].report == sample_index().reports[0]
+        children = await store.child_reports("ns", [0, 1, 0])
+        assert [(c.parent, c.report.community) for c in children] == [(0, 2)]
+        assert children[0].report.findings[0].explanation == "B"
+        assert await store.child_reports("ns", [2]) == []
+        assert await store.child_reports("ns", []) == []
+        assert await store.child_reports("nope", [-1]) == []
+
+    async def test_community_text_units(self, store: GraphStore) -> None:
+        await store.publish("ns", sample_index())
+        assert await store.community_text_units("ns", [0, 2, 99, 0]) == {0: ["t1", "t2", "t3"], 2: ["t1"]}
+        assert await store.community_text_units("ns", []) == {}
+        assert await store.community_text_units("nope", [0]) == {}
+
     async def test_get_text_units_in_asked_order(self, store: GraphStore) -> None:
         index = sample_index()
         await store.publish("ns", index)

@@ -323,9 +323,18 @@ async def test_answer_json_has_exactly_the_documented_shape(store: SqliteStore) 
     model = ScriptedChatModel(replies=[text_reply(LLM_ANSWER, prompt_tokens=321, completion_tokens=45)])
     for answer in (await ask(store, HEADS_QUESTION), await ask(store, HEADS_QUESTION, model=model)):
         data = json.loads(json.dumps(answer.to_json()))
-        assert list(data) == ["question", "answer", "mode", "citations", "context", "usage", "timings_ms"]
+        assert list(data) == [
+            "question",
+            "answer",
+            "mode",
+            "search",
+            "citations",
+            "context",
+            "usage",
+            "timings_ms",
+        ]
         assert data["question"] == HEADS_QUESTION and data["answer"] == answer.text
-        assert data["mode"] in ("llm", "extractive")
+        assert data["mode"] in ("llm", "extractive") and data["search"] == "local"
         assert data["citations"]
         for c in data["citations"]:
             assert set(c) == {"dataset", "id", "title", "document", "excerpt"}

@@ -43,7 +43,16 @@ def test_ask_json_prints_one_object_of_the_documented_shape(
     indexed: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = ask_json(capsys, ENGINE_QUESTION)
-    assert list(data) == ["question", "answer", "mode", "citations", "context", "usage", "timings_ms"]
+    assert list(data) == [
+        "question",
+        "answer",
+        "mode",
+        "search",
+        "citations",
+        "context",
+        "usage",
+        "timings_ms",
+    ]
     assert data["question"] == ENGINE_QUESTION and data["mode"] == "extractive"
     assert "Maria Okafor designed the Lantern Engine in 2019" in data["answer"]
     assert data["citations"] and all(
@@ -213,3 +222,58 @@ def test_demo_on_a_missing_folder_fails_in_one_line(
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     assert captured.err.strip().startswith("kgbot: ") and "\n" not in captured.err.strip()
+
+
+THEMES_QUESTION = "What are the main themes of these documents?"
+
+
+def test_a_whole_corpus_question_goes_to_global_search(
+    indexed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ask_json(capsys, THEMES_QUESTION)
+    assert data["search"] == "global" and data["mode"] == "extractive"
+    assert data["answer"].startswith("_Extractive global answer")
+    reports = [c for c in data["citations"] if c["dataset"] == "Reports"]
+    assert reports and {c["id"] for c in reports} <= {r["id"] for r in data["context"]["reports"]}
+    assert all(c["title"] for c in reports)
+    assert_citations_in_context(data)
+    assert main(["ask", THEMES_QUESTION]) == 0
+    flat = " ".join(capsys.readouterr().out.split())
+    assert "global search · extractive answer ·" in flat and "Reports:" in flat
+
+
+def test_a_question_about_one_thing_stays_local(indexed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ask_json(capsys, ENGINE_QUESTION)
+    assert data["search"] == "local" and data["context"]["entities"]
+    assert main(["ask", ENGINE_QUESTION]) == 0
+    assert "local search · extractive answer ·" in " ".join(capsys.readouterr().out.split())
+
+
+def test_mode_forces_the_search(indexed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ask_json(capsys, "--mode", "local", THEMES_QUESTION)["search"] == "local"
+    forced = ask_json(capsys, "--mode", "global", ENGINE_QUESTION)
+    assert forced["search"] == "global" and forced["context"]["entities"] == []
+    with pytest.raises(SystemExit) as exited:  # argparse: usage and one error line
+        main(["ask", "--mode", "sideways", ENGINE_QUESTION])
+    assert exited.value.code == 2 and "invalid choice: 'sideways'" in capsys.readouterr().err
+
+
+def test_kg_search_setting_is_the_default_mode(
+    indexed: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KG_SEARCH", "local")
+    assert ask_json(capsys, THEMES_QUESTION)["search"] == "local"
+    monkeypatch.setenv("KG_SEARCH", "everywhere")
+    assert main(["ask", THEMES_QUESTION]) == 1
+    assert "kg_search" in capsys.readouterr().err.lower()
+
+
+def test_chat_routes_each_question_and_takes_a_mode(
+    indexed: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = " ".join(chat(monkeypatch, capsys, THEMES_QUESTION, ENGINE_QUESTION).split())
+    assert out.index("global search ·") < out.index("local search ·")
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{ENGINE_QUESTION}\n"))
+    assert main(["chat", "--mode", "global"]) == 0
+    forced = " ".join(capsys.readouterr().out.split())
+    assert "global search ·" in forced and "local search ·" not in forced

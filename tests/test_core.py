@@ -270,3 +270,33 @@ async def test_answers_are_counted_in_metrics(indexed: Settings) -> None:
     body, _ = metrics.exposition()
     assert b"kgbot_answer_seconds_bucket" in body
     await assistant.close()
+
+
+THEMES = "What are the main themes of these documents?"
+
+
+async def test_whole_corpus_questions_get_global_answers(indexed: Settings) -> None:
+    assistant = make(indexed)
+    reply = await assistant.answer(q(THEMES))
+    assert reply is not None and reply.search == "global" and reply.mode == "extractive"
+    assert "[Data: Reports (" in reply.text
+    assert {s.dataset for s in reply.sources} == {"Reports", "Sources"}
+    assert all(s.document for s in reply.sources if s.dataset == "Sources")
+    assert await assistant.sources(reply.sources_key) == reply.sources
+    local = await assistant.answer(q("Who designed the Lantern Engine?", thread="other"))
+    assert local is not None and local.search == "local"
+    await assistant.close()
+
+
+async def test_global_answers_with_a_model_cite_reports_and_their_sources(indexed: Settings) -> None:
+    model = RecordingModel(prompts=[])
+    model.reply = '{"points": [{"description": "Forecasting [Data: Reports (0)]", "score": 80}]}'
+    assistant = make(indexed.model_copy(update={"kg_search": "global"}), model=model)
+    first = await assistant.answer(q(THEMES))
+    assert first is not None and first.search == "global"
+    # The scripted model answers every call with the same map-shaped reply; the reduce call gets it too,
+    # and its citation of report 0 survives, with the report's sources added.
+    assert first.mode == "llm" and "Reports (0)" in first.text and "Sources (" in first.text
+    assert first.usage.llm_calls == len(model.prompts) >= 2
+    assert any(s.dataset == "Reports" and s.id == 0 for s in first.sources)
+    await assistant.close()

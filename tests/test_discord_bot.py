@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from kg.config import Settings
 from kg.index import build_index
 from kg.search.local import Turn
 from kg.store import open_store
+from tests.conftest import RedisServer
 from tests.discord_fake import EPHEMERAL, Call, FakeDiscord
 
 G, C = FakeDiscord.GUILD_ID, FakeDiscord.CHANNEL_ID
@@ -514,3 +516,111 @@ async def test_a_bare_mention_gets_usage_help_in_place_without_a_thread(
     await settle()
     assert not fake.find("POST", r"/channels/\d+/messages/\d+/threads")
     assert_nothing_pings(fake)
+
+
+# --- hostile and unlucky deliveries ------------------------------------------------------------------------
+
+
+async def test_a_redelivered_interaction_is_handled_once(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    payload = fake.command("ask", person(), question="What is the Lantern Engine?")
+    bot._connection.parse_interaction_create(payload)
+    bot._connection.parse_interaction_create(payload)  # the gateway replays it (e.g. after a resume)
+    await fake.wait_for("POST", rf"/channels/{C}/messages/\d+/threads")
+    bot._connection.parse_interaction_create(payload)  # and once more after it was answered
+    await settle()
+    await bot.drain()
+    assert len(fake.find("POST", rf"/interactions/{payload['id']}/.*")) == 1
+    assert len(fake.find("PATCH", r"/webhooks/.*")) == 1
+    assert len(fake.find("POST", r"/channels/\d+/messages/\d+/threads")) == 1
+
+    # A replayed click on the Sources button is answered once too.
+    message = fake.messages[fake.interactions[payload["token"]]["original"]]
+    custom_id = message["components"][0]["components"][0]["custom_id"]
+    click = fake.button_click(message, custom_id, person())
+    bot._connection.parse_interaction_create(click)
+    bot._connection.parse_interaction_create(click)
+    await fake.wait_for("POST", rf"/interactions/{click['id']}/.*")
+    await settle()
+    assert len(fake.find("POST", rf"/interactions/{click['id']}/.*")) == 1
+    # (the fixture fails the test on any error logged, e.g. "Interaction has already been acknowledged")
+
+
+async def test_a_redelivered_mention_shows_no_work_and_is_answered_once(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> What is the Lantern Engine?", person())
+    bot._connection.parse_message_create(mention)
+    await fake.wait_for("POST", rf"/channels/{mention['id']}/messages")
+    bot._connection.parse_message_create(mention)
+    await settle()
+    await bot.drain()
+    assert len(fake.find("POST", rf"/channels/{C}/typing")) == 1
+    assert len(fake.find("POST", rf"/channels/{mention['id']}/messages")) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("What is the Lantern Engine? " * 120, r"3,359 characters long; please keep it under 2,000"),
+        ("\u200b\u200b", r"^Please ask a question"),  # passes Discord's length check, empty once cleaned
+    ],
+    ids=["too-long", "invisible"],
+)
+async def test_an_unanswerable_ask_is_refused_privately_with_nothing_public(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter, question: str, says: str
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    payload = fake.command("ask", person(), question=question)
+    bot._connection.parse_interaction_create(payload)
+    [refusal] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+    await settle()
+    assert refusal.body["type"] == 4 and refusal.body["data"]["flags"] & EPHEMERAL
+    assert re.search(says, refusal.body["data"]["content"])
+    assert not fake.find("PATCH", r".*") and not fake.find("POST", r"/(webhooks|channels)/.*")
+    assert_nothing_pings(fake)
+
+
+async def test_malformed_ask_payloads_get_one_private_line(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    wrong_type = fake.command("ask", person(), question="x")
+    wrong_type["data"]["options"] = [{"name": "question", "type": 4, "value": 5}]  # an integer, not text
+    missing = fake.command("ask", person())  # a command registered before `question` existed
+    for payload in (wrong_type, missing):
+        caplog.clear()
+        bot._connection.parse_interaction_create(payload)
+        [reply] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+        await settle()
+        assert reply.body["type"] == 4 and reply.body["data"]["flags"] & EPHEMERAL, payload["data"]
+        assert "\n" not in reply.body["data"]["content"]
+        logged = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot.")]
+        assert len(logged) <= 1 and not any(r.exc_info for r in logged), [r.getMessage() for r in logged]
+    assert not fake.find("PATCH", r".*") and not fake.find("POST", r"/(webhooks|channels)/.*")
+
+
+async def test_a_mention_first_seen_while_redis_was_down_is_not_answered_again_after(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter, redis_server: RedisServer, redis_url: str
+) -> None:
+    memory = RedisMemory(redis_url, timeout=0.3)
+    memory.RETRY_AFTER = 0  # try Redis again on every call: no waiting for it to come back
+    bot = await start_bot(make_assistant(indexed, memory))
+    mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> What is the Lantern Engine?", person())
+    redis_server.stop()
+    try:
+        bot._connection.parse_message_create(mention)
+        await fake.wait_for("POST", rf"/channels/{mention['id']}/messages")
+        await bot.drain()
+        assert not await memory.healthy()
+    finally:
+        redis_server.start()
+    assert await memory.healthy()
+    bot._connection.parse_message_create(mention)  # redelivered once Redis is back
+    await settle()
+    await bot.drain()
+    assert len(fake.find("POST", rf"/channels/{mention['id']}/messages")) == 1
+    assert not fake.find("POST", rf"/channels/{C}/messages")

@@ -224,3 +224,15 @@ def test_sources_embed_escapes_markdown_and_handles_no_sources() -> None:
 def test_progress_texts_fit_a_message() -> None:
     assert render.progress_text("x" * 3000).endswith("…") and len(render.progress_text("x" * 3000)) <= 2000
     assert render.reindex_started("default") == "Reindexing 'default' — starting…"
+
+
+def test_a_global_answer_citing_reports_only_is_numbered_and_footed() -> None:
+    sources = [SourceRef("Reports", 0, "Forecasting"), SourceRef("Reports", 3, "Customers")]
+    reply = Reply(
+        "Two themes [Data: Reports (0, 3)].",
+        sources=sources,
+        mode="llm",
+        search="global",
+        timings_ms={"total": 80.0},
+    )
+    assert answer_messages(reply) == ["Two themes[1][2].\n\n-# global search · language-model answer · 80 ms"]

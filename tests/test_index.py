@@ -29,7 +29,7 @@ class FailingExtractor:
 async def test_build_publishes_a_graph_with_communities(corpus: Path, settings: Settings) -> None:
     store = open_store(settings.store_url)
     stages: list[str] = []
-    summary = await build_index([corpus], store, settings, progress=lambda s, d, t: stages.append(s))
+    summary = await build_index([corpus], store, settings, progress=lambda s, d, t, f="": stages.append(s))
     assert summary.documents == 3
     assert summary.text_units >= 3
     assert summary.entities > 5 and summary.relationships > 5

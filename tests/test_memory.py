@@ -111,3 +111,35 @@ async def test_redis_down_degrades_then_recovers(redis_server: RedisServer, redi
     assert [t.text for t in await mem.history("t")] == ["after"]  # fresh server, memory works again
     assert await mem.healthy()
     await mem.close()
+
+
+async def test_dedupe_holds_across_a_redis_outage_and_a_restart(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    mem = RedisMemory(redis_url, LIMITS, timeout=0.3)
+    mem.RETRY_AFTER = 0  # try Redis again on every call
+    redis_server.stop()
+    try:
+        assert await mem.first_time("during") is True  # first seen while Redis is down
+    finally:
+        redis_server.start()
+    assert await mem.healthy()
+    assert await mem.first_time("during") is False  # the retry, once Redis is back
+    assert await mem.first_time("before") is True
+    redis_server.stop()  # Redis keeps nothing on disk here: a restart forgets every key
+    redis_server.start()
+    assert await mem.first_time("before") is False
+    other = RedisMemory(redis_url, LIMITS)  # another process sharing Redis: Redis still decides between them
+    assert await other.first_time("new") is True and await mem.first_time("new") is False
+    await other.close()
+    await mem.close()
+
+
+async def test_local_memory_forgets_expired_entries_it_is_never_asked_about_again() -> None:
+    now = [1000.0]
+    mem = LocalMemory(Limits(dedupe_ttl=60), clock=lambda: now[0])
+    for i in range(1000):
+        await mem.first_time(f"event-{i}")
+    now[0] += 120
+    await mem.first_time("later")
+    assert len(mem._values) == 1  # without a sweep, a long-running bot would keep every event id

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from bot.slack.threads import SlackBot
 from kg.config import Settings
 from kg.index import build_index
 from kg.store import open_store
+from tests.conftest import RedisServer
 from tests.slack_fake import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -681,3 +683,116 @@ def test_question_text_is_what_the_person_typed() -> None:
 
     raw = "<@UKGBOT> what does <@U2> say about <#C1|ops> &amp; <https://x.example/a|the runbook> &lt;now&gt;?"
     assert question_text(raw, "UKGBOT") == "what does @U2 say about #ops & the runbook <now>?"
+
+
+# --- hostile and unlucky deliveries ---------------------------------------------------------------------
+
+
+MALFORMED_SIGNATURES = {
+    "timestamp not a number": {"X-Slack-Request-Timestamp": "not-a-number"},
+    "empty timestamp": {"X-Slack-Request-Timestamp": ""},
+    "fractional timestamp": {"X-Slack-Request-Timestamp": "1700000000.5"},
+    "5000-digit timestamp": {"X-Slack-Request-Timestamp": "9" * 5000},
+    "non-ASCII signature": {"X-Slack-Signature": "v0=\u00e9t\u00e9"},
+    "signature of another scheme": {"X-Slack-Signature": "v1=abc"},
+}
+
+
+@pytest.mark.parametrize("bad", list(MALFORMED_SIGNATURES), ids=list(MALFORMED_SIGNATURES))
+async def test_malformed_signature_headers_get_401_and_one_log_line(
+    slack_app: Any, fake: FakeSlack, caplog: pytest.LogCaptureFixture, bad: str
+) -> None:
+    slack = await slack_app()
+    caplog.set_level(logging.WARNING)
+    body = json.dumps(event_body(mention("Who maintains the data pipeline?", ts="1700002000.000100")))
+    status, text = await slack.post(body, "application/json", MALFORMED_SIGNATURES[bad])
+    await slack.bot.drain()
+    assert status == 401 and json.loads(text) == {"error": "invalid request"}
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.name.startswith("bot.slack") and "\n" not in line.getMessage() and not line.exc_info
+    assert fake.posted() == [] and fake.of("reactions.add") == []
+
+
+async def test_malformed_bodies_are_refused_with_one_log_line(
+    slack_app: Any, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack = await slack_app()
+    caplog.set_level(logging.WARNING)
+    cases = [  # (body, content type, signed, expected status)
+        (
+            b"\xff\xfe{}",
+            "application/json",
+            True,
+            401,
+        ),  # not UTF-8, so not Slack's whatever it is signed with
+        (b"{not json", "application/json", False, 401),  # unsigned: refused before it is read
+        (b"{not json", "application/json", True, 400),  # signed (so Slack's) yet unreadable
+        (b"[1, 2]", "application/json", True, 400),
+        (b"payload=%7Bbroken", "application/x-www-form-urlencoded", True, 400),
+    ]
+    for body, content_type, signed, expected in cases:
+        caplog.clear()
+        headers = {"Content-Type": content_type}
+        if signed:
+            headers.update(sign(body.decode("latin-1")))
+        async with slack.session.post(slack.url, data=body, headers=headers) as resp:
+            assert resp.status == expected, body
+        [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert "\n" not in line.getMessage() and not line.exc_info, body
+    await slack.bot.drain()
+    assert [c.method for c in fake.calls if c.method != "auth.test"] == []
+
+
+async def test_a_replayed_signed_ask_is_answered_once(slack_app: Any, fake: FakeSlack) -> None:
+    slack = await slack_app()
+    body = command_body("/ask", "Who maintains the data pipeline?", fake.response_url())
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    for _ in range(3):  # the same bytes, the same signature, well within Slack's five minutes
+        async with slack.session.post(slack.url, data=body.encode(), headers=headers) as resp:
+            assert resp.status == 200  # acknowledged, so nothing retries it
+    await slack.bot.drain()
+    [echo] = [c for c in fake.posted() if "thread_ts" not in c.args]
+    assert echo.args["text"] == "<@UMEMBER> asked: Who maintains the data pipeline?"
+    assert len(answers(fake)) == 1
+    # The same question asked again (a new invocation, so a new trigger id) is answered again.
+    await slack.command("/ask", "Who maintains the data pipeline?")
+    await slack.bot.drain()
+    assert len(answers(fake)) == 2
+
+
+async def test_a_too_long_ask_is_refused_privately_with_nothing_posted(
+    slack_app: Any, fake: FakeSlack
+) -> None:
+    slack = await slack_app()
+    status, body = await slack.command("/ask", "Who maintains the data pipeline? " * 310)  # ~10 KB
+    await slack.bot.drain()
+    assert status == 200
+    reply = json.loads(body)
+    assert reply["response_type"] == "ephemeral"
+    assert re.search(r"10,\d{3} characters long; please keep it under 2,000", reply["text"])
+    assert [c.method for c in fake.calls if c.method != "auth.test"] == [] and fake.responses == []
+
+
+async def test_an_event_first_seen_while_redis_was_down_is_not_answered_again_after(
+    slack_app: Any, fake: FakeSlack, indexed: Settings, redis_server: RedisServer, redis_url: str
+) -> None:
+    memory = RedisMemory(redis_url, timeout=0.3)
+    memory.RETRY_AFTER = 0  # try Redis again on every call: no waiting for it to come back
+    slack = await slack_app(make_assistant(indexed, memory))
+    event = mention("Who maintains the data pipeline?", ts="1700002100.000100")
+    body = json.dumps(event_body(event, "EvOutage"))
+    redis_server.stop()
+    try:
+        status, _ = await slack.post(body, "application/json")
+        assert status == 200
+        await slack.bot.drain()
+        assert len(answers(fake)) == 1 and not await memory.healthy()
+    finally:
+        redis_server.start()
+    assert await memory.healthy()
+    # Slack retries the delivery (its own retry, signed afresh) once Redis is back.
+    retry = {**sign(body, timestamp=int(time.time()) + 1), "X-Slack-Retry-Num": "1"}
+    status, _ = await slack.post(body, "application/json", retry)
+    assert status == 200
+    await slack.bot.drain()
+    assert len(answers(fake)) == 1

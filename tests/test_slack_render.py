@@ -238,3 +238,16 @@ def test_neutralising_twice_changes_nothing() -> None:
     once = neutralise_mentions("@channel <@U1>")
     assert neutralise_mentions(once) == once
     assert render.safe(once) == render.safe("@channel <@U1>")
+
+
+def test_a_global_answer_citing_reports_only_is_numbered_and_footed() -> None:
+    sources = [source("Reports", 0, "Forecasting"), source("Reports", 3, "Customers")]
+    text = "Two themes [Data: Reports (0, 3)]. Forecasts [Data: Reports (0)]."
+    [message] = render.answer_messages(reply(text, sources=sources, mode="extractive", search="global"))
+    validate(message.blocks)
+    answer, container, footer = message.blocks
+    assert answer["text"]["text"] == "Two themes [1, 2]. Forecasts [1]."
+    listed = "\n".join(c["text"]["text"] for c in container["child_blocks"])
+    assert "*Reports:* [1] Forecasting · [2] Customers" in listed
+    assert container["title"]["text"] == "Sources (2)"
+    assert footer["elements"][0]["text"].startswith("Global search · Extractive answer (no language model)")

@@ -3,11 +3,16 @@
 - A mention in a channel is answered in a thread created from the user's message; a mention inside a thread is
   answered there, with the thread's history (`Question.thread` is the thread id, which is also the id of the
   message the thread was created from).
-- `/ask question` defers at once, follows up with the answer and opens a thread on it.
+- `/ask question` defers at once, follows up with the answer and opens a thread on it; a question that cannot be
+  answered as asked (empty once cleaned, too long) is refused in a reply only its author sees, before anything
+  public appears.
 - `/reindex` (Manage Server, Administrator or `KG_ADMINS`, checked on every call) edits one message with its
   progress, then with the summary.
 - The "Sources (n)" button is a `DynamicItem`: its custom id carries the answer's sources key, so it works for
   messages sent before a restart.
+- The gateway may deliver an interaction or a message again (after a resume, or to a second process); each is
+  handled once (`DiscordBot.first_delivery`, through the core's dedupe), since an interaction takes exactly
+  one initial response and a mention deserves one answer.
 
 Intents: Guilds (channels and threads) and Guild Messages (messages that mention the bot arrive with their
 content without the privileged Message Content intent). Nothing sent ever pings anyone.
@@ -30,7 +35,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.core import Assistant, Question, ReindexRequest, Reply
 from bot.discord import render
-from kg.answer import MAX_QUESTION_CHARS
+from kg.answer import MAX_QUESTION_CHARS, QuestionError, clean_question
 from kg.config import DISCORD_API_URL, Settings
 
 log = logging.getLogger(__name__)
@@ -67,6 +72,9 @@ class SourcesButton(
     ) -> SourcesButton:
         return cls(match["key"])
 
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        return await cast(DiscordBot, interaction.client).first_delivery("interaction", interaction.id)
+
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot = cast(DiscordBot, interaction.client)
         sources = await bot.assistant.sources(self.key)
@@ -95,12 +103,20 @@ def _where(channel: Any) -> tuple[str, str | None]:
     return str(getattr(channel, "id", "")), None
 
 
+class CommandTree(app_commands.CommandTree["DiscordBot"]):
+    """discord.py's command tree, with each slash-command interaction handled once."""
+
+    async def interaction_check(self, interaction: discord.Interaction[DiscordBot], /) -> bool:
+        """Every slash command, before its options are read: a redelivered one is dropped."""
+        return await self.client.first_delivery("interaction", interaction.id)
+
+
 class DiscordBot(discord.Client):
     def __init__(self, assistant: Assistant, guild_ids: Sequence[int] = (), **options: Any) -> None:
         super().__init__(intents=bot_intents(), allowed_mentions=NO_PINGS, **options)
         self.assistant = assistant
         self.guild_ids = list(guild_ids)
-        self.tree: app_commands.CommandTree[DiscordBot] = app_commands.CommandTree(self)
+        self.tree = CommandTree(self)
         self._add_commands()
         self._handling = 0  # mentions and commands being handled, for `drain`
         self._idle = asyncio.Event()
@@ -121,6 +137,10 @@ class DiscordBot(discord.Client):
     async def drain(self) -> None:
         """Wait until every mention and command under way has been replied to."""
         await self._idle.wait()
+
+    async def first_delivery(self, kind: str, snowflake: int) -> bool:
+        """True once per interaction or message ("interaction" | "message" and its id)."""
+        return await self.assistant.first_delivery("discord", f"{kind}:{snowflake}")
 
     # --- start --------------------------------------------------------------------------------------
 
@@ -188,6 +208,12 @@ class DiscordBot(discord.Client):
                     render.NOT_ADMIN, ephemeral=True, allowed_mentions=NO_PINGS
                 )
                 return
+            if isinstance(error, app_commands.CommandSignatureMismatch):  # registered by another version
+                log.warning("/%s arrived with options this version does not declare", error.command.name)
+                await interaction.response.send_message(
+                    render.COMMAND_OUTDATED, ephemeral=True, allowed_mentions=NO_PINGS
+                )
+                return
             log.error("/%s failed", interaction.command.name if interaction.command else "?", exc_info=error)
             try:
                 if interaction.response.is_done():
@@ -207,6 +233,11 @@ class DiscordBot(discord.Client):
             return Reply(render.FAILED, kind="notice")
 
     async def ask_command(self, interaction: discord.Interaction[Any], text: str) -> None:
+        try:  # an option of another type is what a command registered by another version may send
+            text = clean_question(text if isinstance(text, str) else "")
+        except QuestionError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True, allowed_mentions=NO_PINGS)
+            return
         callback = await interaction.response.defer(thinking=True)
         channel_id, thread_id = _where(interaction.channel)
         if thread_id is None:
@@ -222,10 +253,9 @@ class DiscordBot(discord.Client):
                 thread=thread_id,
                 user=str(interaction.user.id),
                 text=text,
-                event_id=str(interaction.id),
             )
         )
-        if reply is None:  # already answered (a redelivered interaction)
+        if reply is None:
             return
         # The first part replaces the "thinking" message (Edit Original Interaction Response, which Discord
         # recommends over a first follow-up after a defer); further parts are follow-up messages.
@@ -299,6 +329,8 @@ class DiscordBot(discord.Client):
         me = self.user
         if me is None or message.author.bot or message.guild is None or me.id not in message.raw_mentions:
             return
+        if not await self.first_delivery("message", message.id):
+            return
         text = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         channel: Any = message.channel
         if isinstance(channel, discord.PartialMessageable):  # not in the cache: ask Discord what it is
@@ -317,7 +349,6 @@ class DiscordBot(discord.Client):
                     thread=thread_id or str(message.id),  # a thread made from the message takes its id
                     user=str(message.author.id),
                     text=text,
-                    event_id=str(message.id),
                 )
             )
         if reply is None:

@@ -32,6 +32,7 @@ NOT_ADMIN = (
     "can rebuild the knowledge graph."
 )
 FAILED = "Sorry, something went wrong while answering; please try again in a minute."
+COMMAND_OUTDATED = "This command changed since Discord last loaded it; please reload Discord and try again."
 
 _MARKER = re.compile(r"[ \t]*\[Data:([^\[\]]*)\]")
 _GROUP = re.compile(r"(Entities|Relationships|Reports|Sources)\s*\(([^()]*)\)")
@@ -74,7 +75,7 @@ def answer_messages(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def _footer(reply: Reply) -> str:
-    parts = []
+    parts = [f"{reply.search} search"] if reply.search else []
     if reply.mode:
         parts.append("language-model answer" if reply.mode == "llm" else f"{reply.mode} answer")
     total = reply.timings_ms.get("total")

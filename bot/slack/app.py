@@ -1,7 +1,7 @@
 """Wiring: the Bolt AsyncApp built from settings, and running it in Socket Mode or HTTP mode.
 
 Socket Mode (`SLACK_APP_TOKEN`) needs no public URL; HTTP mode (`SLACK_SIGNING_SECRET`) serves
-`/slack/events` and rejects requests whose signature does not verify. The Web API base URL comes from
+`/slack/events` through `signed_requests`, which refuses unsigned, malformed and replayed requests. The Web API base URL comes from
 `SLACK_API_URL`, so the whole app can be pointed at a local server. Tokens are read from the settings'
 secrets only here and are never logged.
 """
@@ -15,7 +15,6 @@ import signal
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -28,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Assistant
 from bot.slack.listeners import register_all
+from bot.slack.signed_requests import SignedRequests
 from bot.slack.threads import SlackBot
 from kg.config import Settings
 
@@ -78,7 +78,9 @@ def build_app(assistant: Assistant) -> SlackBot:
 
 def http_app(bot: SlackBot, path: str = EVENTS_PATH) -> web.Application:
     """An aiohttp application serving Slack's requests (events, commands, buttons) at `path`."""
-    return bot.app.web_app(path=path)
+    app = web.Application()
+    app.router.add_post(path, SignedRequests.for_bot(bot).handle)
+    return app
 
 
 def check_settings(settings: Settings, http: bool) -> None:
@@ -179,13 +181,8 @@ class SlackAdapter:
             self._socket = None
 
     def http_routes(self) -> list[web.RouteDef]:
-        """In HTTP mode, Slack's requests at EVENTS_PATH on the caller's server."""
-        return [] if self.app_token else [web.post(EVENTS_PATH, self.handle_request)]
-
-    async def handle_request(self, request: web.Request) -> web.Response:
-        """One request from Slack (event, command, button) in HTTP mode; Bolt verifies its signature."""
-        response = await self.bot.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        """In HTTP mode, Slack's requests (events, commands, buttons) at EVENTS_PATH on the caller's server."""
+        return [] if self.app_token else [web.post(EVENTS_PATH, SignedRequests.for_bot(self.bot).handle)]
 
 
 async def run_http(bot: SlackBot, host: str, port: int) -> None:

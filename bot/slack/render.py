@@ -377,6 +377,8 @@ def _footer(reply: Reply) -> dict[str, Any]:
     label = {"llm": "Answered by the language model", "extractive": "Extractive answer (no language model)"}
     total = reply.timings_ms.get("total")
     parts = [label.get(reply.mode, safe(reply.mode) or "Answer")]
+    if reply.search:  # which search found the context: local (a thing) or global (the whole corpus)
+        parts.insert(0, "Global search" if reply.search == "global" else "Local search")
     if total is not None:
         parts.append(f"{total / 1000:.1f} s" if total >= 1000 else f"{total:.0f} ms")
     return ContextBlock(

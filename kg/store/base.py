@@ -37,6 +37,12 @@ class LinkedEntity:
 
 
 @dataclass
+class ChildReport:
+    parent: int  # the community it belongs to, -1 for a root
+    report: CommunityReport
+
+
+@dataclass
 class StoreStats:
     counts: dict[str, int]
     top_entities: list[dict[str, object]] = field(default_factory=list)  # {title, type, degree}
@@ -84,6 +90,17 @@ class GraphStore(Protocol):
 
     async def reports_for(self, namespace: str, entity_ids: Sequence[str]) -> list[ScoredReport]:
         """Reports of every community holding any of the entities, with how many of them it holds."""
+        ...
+
+    async def child_reports(self, namespace: str, parents: Sequence[int]) -> list[ChildReport]:
+        """Reports of the communities whose parent is in `parents` (-1: the roots), highest rank first.
+
+        Global search walks the hierarchy down from the roots through relevant reports only, so what it
+        reads grows with the question's reach, not with the corpus."""
+        ...
+
+    async def community_text_units(self, namespace: str, communities: Sequence[int]) -> dict[int, list[str]]:
+        """community id -> ids of the text units its entities come from (what a report's claims rest on)."""
         ...
 
     async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]: ...

@@ -76,6 +76,8 @@ PARAMETERS: dict[str, object] = {
     "ids": ["t1"],
     "entity_ids": ["e1"],
     "keys": ["transformer", "ADHD"],
+    "parents": [-1, 0],
+    "communities": [0, 1],
     "built_at": "2024-05-01T12:00:00+00:00",
     "seconds": 12.5,
     "extractor": "nlp",
@@ -496,6 +498,27 @@ ORDER BY matches DESC, p.rank DESC, p.community
 RETURN"""
     + _REPORT_FIELDS
     + ", matches\n"
+)
+
+# Global search walks the community hierarchy from the roots (parent -1) down through relevant reports only.
+CHILD_REPORTS = (
+    _CURRENT
+    + """MATCH (c:Community {namespace: $namespace, generation: n.current_generation})
+WHERE c.parent IN $parents
+MATCH (c)-[:HAS_REPORT]->(p:Report)
+WITH c, p
+ORDER BY p.rank DESC, p.community
+RETURN c.parent AS parent,"""
+    + _REPORT_FIELDS
+    + "\n"
+)
+
+COMMUNITY_TEXT_UNITS = (
+    _CURRENT
+    + """MATCH (c:Community {namespace: $namespace, generation: n.current_generation})
+WHERE c.id IN $communities
+RETURN c.id AS id, c.text_unit_ids AS text_unit_ids
+"""
 )
 
 GET_CHUNKS = (

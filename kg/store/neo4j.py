@@ -1,4 +1,4 @@
-"""The production graph store: Neo4j 5 through the official async driver (`neo4j`; `neo4j-rust-ext` speeds it up).
+"""The production graph store: Neo4j 5 through the official async driver (`neo4j`, with `neo4j-rust-ext`).
 
 Layout, indexes and every statement are in `kg.store.cypher`. In short:
 - A publish writes the build as a new *generation* of nodes (every node carries `namespace` and `generation`)
@@ -28,7 +28,7 @@ from neo4j.exceptions import AuthError, ConfigurationError, Forbidden, Neo4jErro
 
 from kg.model import Entity, GraphIndex, Relationship, TextUnit
 from kg.store import cypher
-from kg.store.base import LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.base import ChildReport, LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
 from kg.store.neo4j_errors import check_server_version, error_detail, redact_url, split_url, store_error
 from kg.store.neo4j_rows import (
     BATCH_SIZE,
@@ -494,6 +494,28 @@ class Neo4jStore:
             action="read community reports",
         )
         return [ScoredReport(report_from(r), r["matches"]) for r in records]
+
+    async def child_reports(self, namespace: str, parents: Sequence[int]) -> list[ChildReport]:
+        parents = [int(p) for p in dict.fromkeys(parents)]
+        if not parents:
+            return []
+        records = await self._query(
+            cypher.CHILD_REPORTS,
+            {"namespace": namespace, "parents": parents},
+            action="read community reports",
+        )
+        return [ChildReport(r["parent"], report_from(r)) for r in records]
+
+    async def community_text_units(self, namespace: str, communities: Sequence[int]) -> dict[int, list[str]]:
+        communities = [int(c) for c in dict.fromkeys(communities)]
+        if not communities:
+            return {}
+        records = await self._query(
+            cypher.COMMUNITY_TEXT_UNITS,
+            {"namespace": namespace, "communities": communities},
+            action="read communities",
+        )
+        return {r["id"]: list(r["text_unit_ids"] or []) for r in records}
 
     async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]:
         ids = list(dict.fromkeys(ids))

@@ -25,9 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kg.linking import entity_keys
 from kg.model import (
@@ -40,7 +38,10 @@ from kg.model import (
     Relationship,
     TextUnit,
 )
-from kg.store.base import LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.base import ChildReport, LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
+
+if TYPE_CHECKING:  # numpy is imported where vectors are handled: answering without them never loads it
+    import numpy as np
 
 T = TypeVar("T")
 
@@ -128,6 +129,7 @@ CREATE TABLE IF NOT EXISTS communities (
     parent INTEGER NOT NULL, title TEXT NOT NULL, entity_ids TEXT NOT NULL,
     relationship_ids TEXT NOT NULL, text_unit_ids TEXT NOT NULL, UNIQUE (ns, id)
 );
+CREATE INDEX IF NOT EXISTS communities_by_parent ON communities (ns, parent);
 CREATE TABLE IF NOT EXISTS community_entities (
     ns INTEGER NOT NULL, entity_id TEXT NOT NULL, community INTEGER NOT NULL,
     PRIMARY KEY (ns, entity_id, community)
@@ -367,6 +369,8 @@ class _Vectors:
 
     @classmethod
     def normalised(cls, generation: int, pks: Sequence[int], vectors: Sequence[np.ndarray]) -> _Vectors:
+        import numpy as np
+
         if not vectors:
             return cls(generation, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
         matrix = np.vstack(vectors).astype(np.float32, copy=False)
@@ -620,6 +624,8 @@ class SqliteStore:
         self, conn: sqlite3.Connection, ns: int, entities: list[Entity]
     ) -> tuple[list[int], list[np.ndarray]]:
         """Insert entities, their full-text index, term frequencies and vectors; returns (pk, vector) lists."""
+        import numpy as np
+
         first_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM entities").fetchone()[0]
         conn.executemany(
             """INSERT INTO entities (pk, ns, id, short_id, title, type, description, text_unit_ids, degree)
@@ -847,6 +853,8 @@ class SqliteStore:
     def _search_entities_by_vector(
         self, conn: sqlite3.Connection, namespace: str, vector: Sequence[float], limit: int
     ) -> list[ScoredEntity]:
+        import numpy as np
+
         query = np.asarray(vector, dtype=np.float32).ravel()
         norm = float(np.linalg.norm(query))
         if limit <= 0 or norm == 0.0 or not np.isfinite(norm):
@@ -885,6 +893,8 @@ class SqliteStore:
 
     @staticmethod
     def _load_vectors(conn: sqlite3.Connection, ns: int, generation: int) -> _Vectors:
+        import numpy as np
+
         rows = conn.execute(
             "SELECT entity_pk, vector FROM entity_vectors WHERE ns = ? AND length(vector) > 0 ORDER BY entity_pk",
             (ns,),
@@ -988,6 +998,41 @@ class SqliteStore:
         ).fetchall()
         return [ScoredReport(_report(row), row[7]) for row in rows]
 
+    async def child_reports(self, namespace: str, parents: Sequence[int]) -> list[ChildReport]:
+        return await self._read(self._child_reports, namespace, parents)
+
+    def _child_reports(
+        self, conn: sqlite3.Connection, namespace: str, parents: Sequence[int]
+    ) -> list[ChildReport]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not parents:
+            return []
+        rows = conn.execute(
+            f"""SELECT c.parent, {_REPORT_COLUMNS}
+                FROM json_each(?) AS j
+                JOIN communities AS c ON c.ns = ? AND c.parent = j.value
+                JOIN community_reports AS p ON p.ns = c.ns AND p.community = c.id
+                ORDER BY p.rank DESC, p.community""",
+            (json.dumps([int(p) for p in dict.fromkeys(parents)]), ns),
+        ).fetchall()
+        return [ChildReport(row[0], _report(row[1:])) for row in rows]
+
+    async def community_text_units(self, namespace: str, communities: Sequence[int]) -> dict[int, list[str]]:
+        return await self._read(self._community_text_units, namespace, communities)
+
+    def _community_text_units(
+        self, conn: sqlite3.Connection, namespace: str, communities: Sequence[int]
+    ) -> dict[int, list[str]]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not communities:
+            return {}
+        rows = conn.execute(
+            """SELECT c.id, c.text_unit_ids FROM json_each(?) AS j
+               JOIN communities AS c ON c.ns = ? AND c.id = j.value""",
+            (json.dumps([int(c) for c in dict.fromkeys(communities)]), ns),
+        ).fetchall()
+        return {row[0]: json.loads(row[1]) for row in rows}
+
     async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]:
         return await self._read(self._get_text_units, namespace, ids)
 
@@ -1050,6 +1095,8 @@ class SqliteStore:
         return await self._read(self._export, namespace)
 
     def _export(self, conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
+        import numpy as np
+
         with self._snapshot(conn):
             meta = conn.execute(
                 "SELECT id, built_at, seconds, extractor, usage FROM namespaces WHERE name = ?", (namespace,)

@@ -1,4 +1,8 @@
-"""`/ask question`: the question is posted visibly in the channel and answered in its thread."""
+"""`/ask question`: the question is posted visibly in the channel and answered in its thread.
+
+A question that cannot be answered as asked (empty, too long) is refused in a reply only its author sees,
+before anything is posted in the channel.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import Question
 from bot.slack import render
 from bot.slack.threads import SlackBot, answer_in_thread
+from kg.answer import QuestionError, clean_question
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,11 @@ def register(app: AsyncApp, bot: SlackBot) -> None:
         text = " ".join(str(command.get("text", "")).split())
         if not text:
             await ack(text=render.ASK_USAGE, response_type="ephemeral")
+            return
+        try:
+            text = clean_question(text)
+        except QuestionError as exc:
+            await ack(text=render.safe(str(exc)), response_type="ephemeral")
             return
         await ack()
         bot.spawn(_ask(bot, client, respond, command, text))

@@ -24,7 +24,8 @@ import org.neo4j.kernel.internal.GraphDatabaseAPI;
  *
  * <p>The database lives in a fresh temporary folder that is deleted on exit. Bolt listens on 127.0.0.1 only, on
  * the port given as the first argument or, with 0 (the default), on one the operating system picks, so that
- * parallel runs never collide. Once Bolt accepts connections it prints exactly one line,
+ * parallel runs never collide; the HTTP connector and the usage report are off, so it opens no other port and
+ * makes no outbound connection. Once Bolt accepts connections it prints exactly one line,
  * {@code KGBOT_NEO4J_READY bolt://127.0.0.1:PORT}, which the pytest fixture waits for. It stops cleanly on
  * SIGTERM and also when its standard input closes, so a test run that dies leaves no server behind.
  */
@@ -39,6 +40,7 @@ public final class Main {
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
+                .setConfig(GraphDatabaseSettings.udc_enabled, false) // no usage report: nothing leaves loopback
                 .setConfig(GraphDatabaseSettings.pagecache_memory, 256L * 1024 * 1024)
                 .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(5))
