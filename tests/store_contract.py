@@ -336,6 +336,11 @@ class StoreContract:
         assert found[1] == replace(index.entities[1], embedding=None) or found[1] == index.entities[1]
         assert await store.get_entities("ns", []) == []
 
+    async def test_hostile_link_keys_never_raise(self, store: GraphStore) -> None:
+        await store.publish("ns", sample_index())
+        for key in [*HOSTILE_QUERIES, 'say "hi"', "a\\b", "MHA OR transformer", "transformer^10"]:
+            assert await store.link_entities("ns", [key]) == [], key
+
     async def test_link_entities_by_title_alias_and_acronym(self, store: GraphStore) -> None:
         await store.publish("ns", sample_index())
         linked = await store.link_entities("ns", ["transformer", "MHA", "nobody", "bleu", "mha"])

@@ -29,6 +29,7 @@ from kg.store.neo4j import (
     Neo4jStore,
     escape_lucene,
     fulltext_query,
+    link_query,
     search_terms,
     vector_candidates,
 )
@@ -574,6 +575,11 @@ def test_fulltext_query_escapes_every_term(monkeypatch: pytest.MonkeyPatch) -> N
 def test_search_terms_fold_diacritics_like_the_index() -> None:
     assert search_terms("Café Ünïcode") == ["cafe", "cafes", "unicode", "unicodes"]
     assert search_text("Scrooge's Café, ÜNÏCODE_2") == "scrooge s cafe unicode 2"
+
+
+def test_link_query_quotes_each_key_whole() -> None:
+    assert link_query(["kiss and tell", "ADHD"]) == '"kiss and tell" OR "ADHD"'
+    assert link_query(['say "hi"', "a\\b", "c*:(d)"]) == '"say \\"hi\\"" OR "a\\\\b" OR "c*:(d)"'
 
 
 def test_vector_candidates() -> None:

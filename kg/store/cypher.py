@@ -76,6 +76,7 @@ PARAMETERS: dict[str, object] = {
     "ids": ["t1"],
     "entity_ids": ["e1"],
     "keys": ["transformer", "ADHD"],
+    "queries": ['"transformer" OR "ADHD"'],
     "parents": [-1, 0],
     "communities": [0, 1],
     "built_at": "2024-05-01T12:00:00+00:00",
@@ -138,6 +139,13 @@ CREATE FULLTEXT INDEX kg_chunk_terms IF NOT EXISTS
 FOR (c:Chunk) ON EACH [c.terms]
 OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}
 """
+# Each element of `link_keys` (kg.linking.entity_keys) is one whole term: questions link entities by exact key
+# through this index, not by scanning the namespace (no other index kind looks inside a list).
+CREATE_ENTITY_LINK_INDEX = """
+CREATE FULLTEXT INDEX kg_entity_link_keys IF NOT EXISTS
+FOR (e:Entity) ON EACH [e.link_keys]
+OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword'}}
+"""
 SCHEMA_STATEMENTS = (
     CREATE_NAMESPACE_CONSTRAINT,
     CREATE_DOCUMENT_CONSTRAINT,
@@ -148,6 +156,7 @@ SCHEMA_STATEMENTS = (
     CREATE_ENTITY_TITLE_INDEX,
     CREATE_ENTITY_TEXT_INDEX,
     CREATE_CHUNK_TEXT_INDEX,
+    CREATE_ENTITY_LINK_INDEX,
 )
 # Created by the first publish that has embeddings, with their dimension. One index serves every namespace;
 # a namespace whose embeddings have another dimension is searched exactly instead (VECTOR_SEARCH_EXACT).
@@ -450,8 +459,12 @@ RETURN"""
 # Entity linking (kg.linking): entities whose title or alias has one of $keys, in the order of $keys.
 LINK_ENTITIES = (
     _CURRENT
-    + """UNWIND range(0, size($keys) - 1) AS i
-MATCH (e:Entity {namespace: $namespace, generation: n.current_generation})
+    + """UNWIND $queries AS query
+CALL db.index.fulltext.queryNodes('kg_entity_link_keys', query) YIELD node
+WHERE node.namespace = $namespace AND node.generation = n.current_generation
+WITH DISTINCT node AS e
+UNWIND range(0, size($keys) - 1) AS i
+WITH e, i
 WHERE $keys[i] IN e.link_keys
 WITH e, i, $keys[i] AS key
 ORDER BY i, e.seq

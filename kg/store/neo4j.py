@@ -53,6 +53,7 @@ ENTITY_SEARCH_FIELDS = {"title_terms": 10, "description_terms": 1}
 CHUNK_SEARCH_FIELDS = {"terms": 1}
 MAX_TERM_CHARS = 255  # Lucene's standard tokenizer splits longer tokens: such a word can never match whole
 MAX_VECTOR_CANDIDATES = 10_000
+MAX_LINK_KEYS_PER_QUERY = 1_000  # Lucene refuses a query of more than 1,024 clauses
 
 _LUCENE_SPECIAL = frozenset('+-=&|><!(){}[]^"~*?:\\/')
 _LUCENE_OPERATORS = re.compile(r"\b(AND|OR|NOT|TO)\b")
@@ -89,6 +90,12 @@ def fulltext_query(text: str, fields: Mapping[str, int]) -> str | None:
     return " OR ".join(
         f"{field}:({anywhere})" + (f"^{weight}" if weight != 1 else "") for field, weight in fields.items()
     )
+
+
+def link_query(keys: Sequence[str]) -> str:
+    """A Lucene query for entities holding any of `keys` whole (the link index's keyword analyzer keeps each
+    key one term): each key a quoted phrase, in which only a quote and a backslash need escaping."""
+    return " OR ".join('"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"' for key in keys)
 
 
 def vector_candidates(limit: int) -> int:
@@ -456,7 +463,13 @@ class Neo4jStore:
         if not keys:
             return []
         records = await self._query(
-            cypher.LINK_ENTITIES, {"namespace": namespace, "keys": keys}, action="link entities"
+            cypher.LINK_ENTITIES,
+            {
+                "namespace": namespace,
+                "keys": keys,
+                "queries": [link_query(batch) for batch in batched(keys, MAX_LINK_KEYS_PER_QUERY)],
+            },
+            action="link entities",
         )
         return [LinkedEntity(r["key"], entity_from(r)) for r in records]
 
