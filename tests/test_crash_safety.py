@@ -281,3 +281,77 @@ async def test_readers_during_a_rebuild_see_one_whole_build(setup: Setup) -> Non
         f"{setup.store}: {len(seen)} answers during two rebuilds: {seen.count('Amber')} Amber, "
         f"{seen.count('Birch')} Birch"
     )
+
+
+@pytest.fixture(params=["sqlite", "neo4j"])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """(reader, writer, namespace, settings): two connections to one store, the amber build published."""
+    from kg.config import Settings
+    from kg.index import build_index
+    from kg.store.neo4j import Neo4jStore
+    from kg.store.sqlite import SqliteStore
+
+    settings = Settings(_env_file=None, kg_home=tmp_path / "home", kg_chunk_size=60, kg_chunk_overlap=10)  # type: ignore[call-arg]
+    settings.kg_home.mkdir()
+    write_build(tmp_path / "amber", "Amber")
+    write_build(tmp_path / "birch", "Birch")
+    if request.param == "sqlite":
+        reader, writer = SqliteStore(tmp_path / "kg.db"), SqliteStore(tmp_path / "kg.db")
+    else:
+        url = request.getfixturevalue("neo4j_url")
+        reader, writer = (Neo4jStore(url, username="neo4j", password="unused") for _ in range(2))
+    namespace = f"mix-{uuid.uuid4().hex[:12]}"
+    await build_index([tmp_path / "amber"], writer, settings, namespace)
+    yield reader, writer, namespace, settings, tmp_path
+    for store in (reader, writer):
+        await store.close()
+
+
+async def test_a_publish_between_the_reads_of_one_question_does_not_mix_builds(stores: Any) -> None:
+    from kg.answer import ask
+    from kg.index import build_index
+
+    reader, writer, namespace, settings, root = stores
+    search = reader.search_entities
+    corpora = iter([root / "birch"])
+
+    async def publish_after_search(*args: Any) -> Any:
+        found = await search(*args)
+        for corpus in corpora:  # once: the next build lands between this read and the next ones
+            await build_index([corpus], writer, settings, namespace)
+        return found
+
+    reader.search_entities = publish_after_search
+    answer = await ask(reader, QUESTION, namespace=namespace)
+    assert markers_in(answer.to_json()) == {"Birch"}
+
+
+async def test_a_question_read_during_endless_publishes_fails_in_one_line(stores: Any) -> None:
+    from kg.answer import ask
+    from kg.index import build_index
+    from kg.store.base import StoreError
+
+    reader, writer, namespace, settings, root = stores
+    search = reader.search_entities
+
+    async def publish_after_search(*args: Any) -> Any:
+        found = await search(*args)
+        await build_index([root / "birch"], writer, settings, namespace)
+        return found
+
+    reader.search_entities = publish_after_search
+    with pytest.raises(StoreError, match="republished 3 times while one question was read") as raised:
+        await ask(reader, QUESTION, namespace=namespace)
+    assert "\n" not in str(raised.value)
+
+
+async def test_an_open_store_keeps_answering_after_another_connection_republishes(stores: Any) -> None:
+    from kg.answer import ask
+    from kg.index import build_index
+
+    reader, writer, namespace, settings, root = stores
+    assert await reader.search_entities(namespace, "Lantern Engine", 5)
+    await build_index([root / "birch"], writer, settings, namespace)
+    assert await reader.search_entities(namespace, "Lantern Engine", 5)
+    assert await reader.search_text_units(namespace, "Lantern Engine", 5)
+    assert markers_in((await ask(reader, QUESTION, namespace=namespace)).to_json()) == {"Birch"}

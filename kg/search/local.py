@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from kg.model import CommunityReport, Entity, Relationship, TextUnit
-from kg.store.base import GraphStore
+from kg.store.base import GraphStore, StoreError
 from kg.tokens import count_tokens, truncate
 
 Embed = Callable[[str], Awaitable[Sequence[float]]]
@@ -28,6 +28,7 @@ SOURCE_SHARE = 0.50
 HISTORY_SHARE = 0.10  # at most; what history does not use goes to the other tables
 HISTORY_TURNS = 3  # user turns that join the question for entity mapping
 RRF_K = 60
+READ_ATTEMPTS = 3  # a question is read again when a publish lands between its reads, at most this often
 MAX_RELATIONSHIPS = 400  # read at most this many candidate relationships per question
 MAX_SOURCE_CANDIDATES = 60
 
@@ -217,7 +218,30 @@ async def build_context(
     top_k: int = 10,
     embed: Embed | None = None,
 ) -> Context:
-    """The local-search context of `question` within `budget` tokens. Makes no model call."""
+    """The local-search context of `question` within `budget` tokens. Makes no model call.
+
+    A question takes several reads; a publish landing between them would mix two builds in one answer (the
+    entities of one, the relationships of the next). The namespace's build number is read before and after:
+    when it changed, the context is read again from the new build."""
+    for _ in range(READ_ATTEMPTS):
+        before = await store.generation(namespace)
+        context = await _read_context(store, question, history, namespace, budget, top_k, embed)
+        if await store.generation(namespace) == before:
+            return context
+    raise StoreError(
+        f"namespace {namespace!r} was republished {READ_ATTEMPTS} times while one question was read; ask again"
+    )
+
+
+async def _read_context(
+    store: GraphStore,
+    question: str,
+    history: Sequence[Turn],
+    namespace: str,
+    budget: int,
+    top_k: int,
+    embed: Embed | None,
+) -> Context:
     context = Context(question=question)
     query = _mapping_query(question, history)
     selected, unit_hits = await asyncio.gather(
