@@ -196,7 +196,7 @@ def number_citations(text: str, numbered: Sequence[tuple[int, SourceRef]]) -> st
         for group in _GROUP.finditer(match.group(1)):
             for raw in group.group(2).split(","):
                 token = raw.strip()
-                n = index.get((group.group(1), int(token))) if token.isdigit() else None
+                n = index.get((group.group(1), int(token))) if token.isascii() and token.isdigit() else None
                 if n is not None:
                     (documents if group.group(1) == "Sources" else named).append(n)
         numbers = documents or named
@@ -370,7 +370,7 @@ def _toggle_button(key: str, count: int, show: bool) -> dict[str, Any]:
 def parse_toggle_value(value: str) -> tuple[str, int]:
     """The sources key and count a "Show/Hide sources" button carries."""
     key, _, count = value.rpartition(":")
-    return (key, int(count)) if count.isdigit() and key else (value, 0)
+    return (key, int(count)) if count.isascii() and count.isdigit() and key else (value, 0)
 
 
 def _footer(reply: Reply) -> dict[str, Any]:
