@@ -7,6 +7,7 @@ empty, the campaign counts.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -115,8 +116,10 @@ def replies() -> st.SearchStrategy[Reply]:
             )
             for r in refs
         ]
-        if kind == "notice":  # kgbot writes notices (usage, slow down, a refused question): short ones
-            text = text[:500]
+        if (
+            kind == "notice"
+        ):  # kgbot writes notices (usage, slow down, a refused question): short, never empty
+            text = text[:500] if text[:500].strip() else "Please ask a question."
         return Reply(
             neutralise_mentions(text), kind=kind, sources=refs, mode=mode, timings_ms={"total": total}
         )
@@ -129,6 +132,38 @@ def replies() -> st.SearchStrategy[Reply]:
         st.floats(0, 1e7, allow_nan=False),
         st.sampled_from(["answer", "answer", "notice"]),
     )
+
+
+# --- files ---------------------------------------------------------------------------------------------
+
+
+def _cut_pdf(truncate_at: float) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=72, height=72)
+    writer.add_metadata({"/Title": "Broken\nTitle"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    data = buffer.getvalue()
+    return data[: max(8, int(len(data) * truncate_at))]
+
+
+# Files as (suffix, bytes): the kinds of broken or unusual file a folder given to `kgbot index` may hold.
+FILES = st.one_of(
+    st.tuples(st.just(".txt"), st.binary(min_size=1, max_size=2000)),  # binary renamed .txt, invalid UTF-8
+    st.tuples(st.just(".txt"), hostile_text(surrogates=False).map(lambda t: t.encode("utf-16"))),  # BOM
+    st.tuples(st.just(".md"), st.integers(1, 400_000).map(lambda n: b"word " * n)),  # one huge line
+    st.tuples(st.just(".html"), st.integers(1, 20_000).map(lambda n: b"<div>" * n + b"deep" + b"</div>" * n)),
+    st.tuples(st.just(".html"), hostile_text(surrogates=False).map(lambda t: f"<p>{t}</b></i>".encode())),
+    st.tuples(st.just(".pdf"), st.floats(0.0, 1.0).map(_cut_pdf)),  # a PDF cut short anywhere
+    st.tuples(st.just(".pdf"), st.binary(max_size=500).map(lambda b: b"%PDF-1.7\n" + b)),
+    st.tuples(st.just(".txt"), hostile_text(surrogates=False).map(lambda t: t.encode("utf-8"))),
+)
+FILE_NAMES = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=12),
+    st.sampled_from(["new\nline", "tab\tbed", "bell\x07", "\u202eevil", " spaced "]),
+)
 
 
 # --- checks -------------------------------------------------------------------------------------------
@@ -170,6 +205,8 @@ def slack_problems(payloads: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     for payload in payloads:
         blocks = payload.get("blocks", [])
+        if not blocks and not payload.get("text", "").strip():
+            problems.append("empty message")
         if len(blocks) > SLACK_BLOCKS:
             problems.append(f"{len(blocks)} blocks")
         if len(payload.get("text", "")) > SLACK_MESSAGE_TEXT:

@@ -11,7 +11,6 @@ suite stays bounded and repeatable; bench/fuzz_campaign.py runs the same checks 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import tempfile
@@ -32,6 +31,8 @@ from kg.citations import DATASETS, check_citations
 from kg.load import load_documents
 from tests.conftest import write_corpus
 from tests.hostile import (
+    FILE_NAMES,
+    FILES,
     discord_embed_problems,
     discord_message_problems,
     hostile_text,
@@ -123,36 +124,8 @@ def test_any_question_searches_the_real_neo4j_without_error(neo4j_store: Any, qu
 # --- document loading -------------------------------------------------------------------------------
 
 
-def _pdf(truncate_at: float) -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=72, height=72)
-    writer.add_metadata({"/Title": "Broken\nTitle"})
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    data = buffer.getvalue()
-    return data[: max(8, int(len(data) * truncate_at))]
-
-
-_FILE = st.one_of(
-    st.tuples(st.just(".txt"), st.binary(min_size=1, max_size=2000)),  # binary renamed .txt, invalid UTF-8
-    st.tuples(st.just(".txt"), hostile_text(surrogates=False).map(lambda t: t.encode("utf-16"))),  # BOM
-    st.tuples(st.just(".md"), st.integers(1, 400_000).map(lambda n: b"word " * n)),  # one huge line
-    st.tuples(st.just(".html"), st.integers(1, 20_000).map(lambda n: b"<div>" * n + b"deep" + b"</div>" * n)),
-    st.tuples(st.just(".html"), hostile_text(surrogates=False).map(lambda t: f"<p>{t}</b></i>".encode())),
-    st.tuples(st.just(".pdf"), st.floats(0.0, 1.0).map(_pdf)),  # a PDF cut short anywhere
-    st.tuples(st.just(".pdf"), st.binary(max_size=500).map(lambda b: b"%PDF-1.7\n" + b)),
-    st.tuples(st.just(".txt"), hostile_text(surrogates=False).map(lambda t: t.encode("utf-8"))),
-)
-_NAME = st.one_of(
-    st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=12),
-    st.sampled_from(["new\nline", "tab\tbed", "bell\x07", "\u202eevil", " spaced "]),
-)
-
-
 @settings(BOUNDED, max_examples=30)
-@given(files=st.lists(st.tuples(_NAME, _FILE), min_size=1, max_size=4), undecodable=st.booleans())
+@given(files=st.lists(st.tuples(FILE_NAMES, FILES), min_size=1, max_size=4), undecodable=st.booleans())
 def test_any_file_is_loaded_or_named_in_one_line(
     files: list[tuple[str, tuple[str, bytes]]], undecodable: bool
 ):
