@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.core import Reply
+from bot.core import Reply, neutralise_mentions
 from bot.discord import render as discord_render
 from bot.slack import render as slack_render
 from kg.answer import Answer, QuestionError, ask
@@ -126,6 +126,7 @@ def test_any_question_searches_the_real_neo4j_without_error(neo4j_store: Any, qu
 
 @settings(BOUNDED, max_examples=30)
 @given(files=st.lists(st.tuples(FILE_NAMES, FILES), min_size=1, max_size=4), undecodable=st.booleans())
+@example(files=[("new\nline", (".txt", b"Some text."))], undecodable=True)  # once failed the whole publish
 def test_any_file_is_loaded_or_named_in_one_line(
     files: list[tuple[str, tuple[str, bytes]]], undecodable: bool
 ):
@@ -170,6 +171,7 @@ def test_checked_citations_are_well_formed_and_available(text: str, available: d
 
 @BOUNDED
 @given(reply=replies(), collapsible=st.booleans())
+@example(reply=Reply(neutralise_mentions("@everyone0 [Data: Sources (²)]"), mode="llm"), collapsible=True)
 def test_slack_messages_fit_and_ping_no_one(reply: Reply, collapsible: bool) -> None:
     reply.sources_key = "k" * 12
     messages = slack_render.answer_messages(reply, collapsible=collapsible)
@@ -192,6 +194,10 @@ def test_slack_question_echo_fits_and_pings_only_the_asker(question: str) -> Non
 
 @BOUNDED
 @given(reply=replies())
+@example(
+    reply=Reply(neutralise_mentions("@everyone0 [Data: Sources (²)]"), mode="llm")
+)  # kept a ping; crashed
+@example(reply=Reply("~" * 20_000, mode="llm"))  # a fence line longer than a message crashed the splitter
 def test_discord_messages_and_embeds_fit_and_ping_no_one(reply: Reply) -> None:
     assert discord_message_problems(discord_render.answer_messages(reply)) == []
     assert discord_embed_problems(discord_render.sources_embed(reply.sources)) == []

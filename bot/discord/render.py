@@ -33,7 +33,8 @@ NOT_ADMIN = (
 )
 FAILED = "Sorry, something went wrong while answering; please try again in a minute."
 
-_MARKER = re.compile(r"[ \t]*\[Data:([^\[\]]*)\]")
+# A match starts only where a run of blanks starts (the lookbehind): a long run is scanned once, not once per blank.
+_MARKER = re.compile(r"(?<![ \t])[ \t]*\[Data:([^\[\]]*)\]")
 _GROUP = re.compile(r"(Entities|Relationships|Reports|Sources)\s*\(([^()]*)\)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _DATASET_LABELS = {"Entities": "Entities", "Relationships": "Relationships", "Reports": "Reports"}
