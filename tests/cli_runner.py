@@ -2,20 +2,22 @@
 
 Starting the CLI costs seconds of imports on a loaded machine; this process pays it once and forks a child per
 command, each a separate process running `bot.cli.main` exactly as the `kgbot` script does. A command can
-name a stop point: the child signals when it reaches it and this process kills it there with SIGKILL, at once
-(the child pauses at the point, so the kill lands exactly there) or after a given delay (the child runs on, so
-the kill lands somewhere in what follows).
+name a stop point: the child pauses when it reaches it and this process kills it there with SIGKILL, so the
+kill lands exactly at that point, every run.
 
-Stop points: "progress:STAGE:N" is the N-th progress report of STAGE from the index pipeline (kg/index.py);
-"call:MODULE:CLASS.METHOD:N" (or "call:MODULE:FUNCTION:N") is the N-th call of that function.
+Stop points:
+- "progress:STAGE:N": the N-th progress report of STAGE from the index pipeline (kg/index.py);
+- "call:MODULE:CLASS.METHOD:N" (or "call:MODULE:FUNCTION:N"): the N-th call of that function;
+- "cypher:NAME:N": the N-th time the Neo4j store sends statement NAME of kg/store/cypher.py.
 
 Protocol: one JSON command per line on stdin, one JSON reply per line on stdout.
-- {"argv": [...], "env": {...}, "stop": null | {"at": POINT, "delay": null | seconds}}
+- {"argv": [...], "stop": null | POINT}
   -> {"rc": int | null, "signal": int | null, "reached": bool, "stdout": str, "stderr": str}
 - {"rebuild": ARGV, "readers": K, "ask": ARGV}: K readers ask over and over, each ask a new process, while a
   child runs ARGV; each reader asks twice more after the rebuild ended.
   -> {"rebuild": RESULT, "asks": [RESULT, ...]}
-Run as `python -m tests.cli_runner OUTPUT_DIR` (where the children's output goes) with the working directory and environment the commands should see.
+Run as `python -m tests.cli_runner OUTPUT_DIR` (where the children's output goes) with the working directory and
+environment the commands should see.
 """
 
 from __future__ import annotations
@@ -40,72 +42,90 @@ _OUTPUT_DIR = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix
 _sequence = 0
 
 
-def _signal_at(point: str, pause: bool, notify: int) -> None:
-    """Patch the pipeline so that reaching `point` writes to `notify` and, when `pause`, waits to be killed."""
+def _pause_at(point: str, notify: int) -> None:
+    """Patch the child so that reaching `point` writes to `notify`, then waits to be killed."""
 
     def reached() -> None:
         os.write(notify, b"R")
-        if pause:
-            time.sleep(REACH_TIMEOUT_S)
+        time.sleep(REACH_TIMEOUT_S)
 
     kind, _, rest = point.partition(":")
     if kind == "progress":
         stage, nth = rest.rsplit(":", 1)
-        wanted, seen = int(nth), 0
-        build_index = bot.cli.build_index
+        _pause_in_progress(stage, int(nth), reached)
+    elif kind == "call":
+        module_name, target, nth = rest.split(":")
+        owner: Any = importlib.import_module(module_name)
+        *path, attribute = target.split(".")
+        for name in path:
+            owner = getattr(owner, name)
+        _count_calls(owner, attribute, int(nth), lambda *args: True, reached)
+    elif kind == "cypher":
+        from kg.store import cypher
+        from kg.store.neo4j import Neo4jStore
 
-        async def build_with_signal(*args: Any, **kwargs: Any) -> Any:
-            report: Callable[[str, int, int], None] = args[5] if len(args) > 5 else kwargs["progress"]
-
-            def progress(name: str, done: int, total: int) -> None:
-                nonlocal seen
-                report(name, done, total)
-                if name == stage:
-                    seen += 1
-                    if seen == wanted:
-                        reached()
-
-            if len(args) > 5:
-                args = (*args[:5], progress, *args[6:])
-            else:
-                kwargs["progress"] = progress
-            return await build_index(*args, **kwargs)
-
-        bot.cli.build_index = build_with_signal  # type: ignore[assignment]
-        return
-    if kind != "call":
+        name, nth = rest.split(":")
+        statement = getattr(cypher, name)
+        _count_calls(Neo4jStore, "_query", int(nth), lambda *args: args[1] == statement, reached)
+    else:
         raise ValueError(f"unknown stop point {point!r}")
-    module_name, target, nth = rest.split(":")
-    owner: Any = importlib.import_module(module_name)
-    *path, attribute = target.split(".")
-    for name in path:
-        owner = getattr(owner, name)
-    original = getattr(owner, attribute)
-    wanted_calls, calls = int(nth), 0
 
-    def count() -> None:
+
+def _pause_in_progress(stage: str, wanted: int, reached: Callable[[], None]) -> None:
+    seen = 0
+    build_index = bot.cli.build_index
+
+    async def build_with_pause(*args: Any, **kwargs: Any) -> Any:
+        report: Callable[[str, int, int], None] = args[5] if len(args) > 5 else kwargs["progress"]
+
+        def progress(name: str, done: int, total: int) -> None:
+            nonlocal seen
+            report(name, done, total)
+            if name == stage:
+                seen += 1
+                if seen == wanted:
+                    reached()
+
+        if len(args) > 5:
+            args = (*args[:5], progress, *args[6:])
+        else:
+            kwargs["progress"] = progress
+        return await build_index(*args, **kwargs)
+
+    bot.cli.build_index = build_with_pause  # type: ignore[assignment]
+
+
+def _count_calls(
+    owner: Any, attribute: str, wanted: int, counts: Callable[..., bool], reached: Callable[[], None]
+) -> None:
+    """Call `reached` on the `wanted`-th call of owner.attribute whose arguments `counts` accepts."""
+    original = getattr(owner, attribute)
+    calls = 0
+
+    def count(args: tuple[Any, ...]) -> None:
         nonlocal calls
-        calls += 1
-        if calls == wanted_calls:
-            reached()
+        if counts(*args):
+            calls += 1
+            if calls == wanted:
+                reached()
 
     if inspect.iscoroutinefunction(original):
 
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            count()
+            count(args)
             return await original(*args, **kwargs)
 
         setattr(owner, attribute, async_wrapper)
     else:
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            count()
+            count(args)
             return original(*args, **kwargs)
 
         setattr(owner, attribute, wrapper)
 
 
-def _fork(argv: list[str], env: dict[str, str], point: str | None, pause: bool) -> tuple[int, int, Path]:
+def _fork(argv: list[str], env: dict[str, str], point: str | None) -> tuple[int, int, Path]:
     """Start a child running `kgbot ARGV`; returns its pid, the read end of its signal pipe, its output prefix."""
     global _sequence
     _sequence += 1
@@ -124,7 +144,7 @@ def _fork(argv: list[str], env: dict[str, str], point: str | None, pause: bool) 
             os.environ.update(env)
             tempfile.tempdir = None  # TMPDIR may have changed
             if point is not None:
-                _signal_at(point, pause, write_end)
+                _pause_at(point, write_end)
             code = bot.cli.main(argv)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
@@ -155,17 +175,13 @@ def _result(pid: int, prefix: Path, reached: bool) -> dict[str, Any]:
 
 
 def run(command: dict[str, Any]) -> dict[str, Any]:
-    stop = command.get("stop")
-    point = stop["at"] if stop else None
-    delay = stop.get("delay") if stop else None
-    pid, read_end, prefix = _fork(command["argv"], command.get("env", {}), point, pause=delay is None)
+    point = command.get("stop")
+    pid, read_end, prefix = _fork(command["argv"], command.get("env", {}), point)
     reached = False
     if point is not None:
         ready, _, _ = select.select([read_end], [], [], REACH_TIMEOUT_S)
         reached = bool(ready) and os.read(read_end, 1) == b"R"
         if reached:
-            if delay:
-                time.sleep(delay)
             os.kill(pid, signal.SIGKILL)
     os.close(read_end)
     return _result(pid, prefix, reached)
@@ -179,7 +195,7 @@ def _reader(ask: list[str], env: dict[str, str], done_flag: Path, results: Path)
     while after < 2 and os.getppid() == parent:  # a runner that died stops its readers
         if done_flag.exists():
             after += 1
-        pid, read_end, prefix = _fork(ask, env, None, False)
+        pid, read_end, prefix = _fork(ask, env, None)
         os.close(read_end)
         found.append(_result(pid, prefix, False))
     results.write_text(json.dumps(found))
@@ -199,7 +215,7 @@ def rebuild_with_readers(command: dict[str, Any]) -> dict[str, Any]:
             finally:
                 os._exit(0)
         readers.append((pid, results))
-    pid, read_end, prefix = _fork(command["rebuild"], env, None, False)
+    pid, read_end, prefix = _fork(command["rebuild"], env, None)
     os.close(read_end)
     rebuild = _result(pid, prefix, False)
     done_flag.touch()
