@@ -227,6 +227,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--total", type=int, default=10_000, help="generated inputs over all boundaries")
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--only", action="append", choices=list(TARGETS), help="these boundaries (repeatable)"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to BENCHMARKS.md")
     args = parser.parse_args()
 
@@ -234,6 +237,8 @@ def main() -> int:
     totals = Tally()
     with tempfile.TemporaryDirectory() as tmp:
         for name, run in TARGETS.items():
+            if args.only and name not in args.only:
+                continue
             n = max(1, round(args.total * SHARES[name]))
             tally = Tally()
             started = time.perf_counter()
@@ -273,8 +278,10 @@ def main() -> int:
     print()
     print(body)
     if not args.no_record:
-        command = ".venv/bin/python bench/fuzz_campaign.py" + (
-            f" --total {args.total}" if args.total != 10_000 else ""
+        command = (
+            ".venv/bin/python bench/fuzz_campaign.py"
+            + (f" --total {args.total}" if args.total != 10_000 else "")
+            + "".join(f" --only {name}" for name in args.only or [])
         )
         record(HEADING, INTRO, f"{totals.inputs:,} inputs, seed {args.seed}", body, command)
     return 1 if totals.tracebacks or totals.over_limits or totals.live_mentions else 0
