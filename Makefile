@@ -75,4 +75,4 @@ bench: setup
 	$(BIN)/python bench/slack_load.py --n 10 --no-record
 
 clean:
-	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache $(NEO4J_SERVER)/target
+	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache .hypothesis $(NEO4J_SERVER)/target
