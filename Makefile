@@ -8,7 +8,7 @@ DEPLOY_LINT := tests/deploy_lint
 NEO4J_SERVER := tests/neo4j_server
 DOCS   ?= docs
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup preflight test lint demo bench clean
 
 # uv installs the same packages as pip in seconds instead of minutes; pip remains the fallback.
 $(STAMP): pyproject.toml
@@ -38,11 +38,28 @@ $(NEO4J_SERVER)/target/classpath.txt: $(NEO4J_SERVER)/pom.xml $(wildcard $(NEO4J
 	cd $(NEO4J_SERVER) && mvn -q -B compile
 	@touch $@
 
+# What `make test` needs from the system besides Python: Python's venv module, redis-server (the memory tests
+# start it), Node.js 20.19+ and npm (the linters), a JDK and Maven (the Neo4j server). When something is missing
+# it stops at once and prints the one command that installs all of it (.ci/run runs that command itself).
+preflight:
+	@missing=""; \
+	test -x $(BIN)/python || $(PYTHON) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test needs system packages that are missing; install them with:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
+	node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || \
+	  { echo "make test needs Node.js 20.19+ (found $$(node --version)): install a current Node.js, e.g. from https://nodejs.org"; exit 1; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint $(CYPHER_LINT)/node_modules/.installed-stamp $(DEPLOY_LINT)/node_modules/.installed-stamp $(NEO4J_SERVER)/target/classpath.txt
+test: preflight lint $(CYPHER_LINT)/node_modules/.installed-stamp $(DEPLOY_LINT)/node_modules/.installed-stamp $(NEO4J_SERVER)/target/classpath.txt
 	$(BIN)/pytest -q
 
 demo: setup
@@ -60,4 +77,4 @@ bench: setup
 	$(BIN)/python bench/global_search.py --skip-medical --no-record
 
 clean:
-	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache $(NEO4J_SERVER)/target
+	rm -rf $(VENV) .kgbot .pytest_cache .ruff_cache .hypothesis $(NEO4J_SERVER)/target

@@ -101,7 +101,8 @@ ProgressFn = Callable[[str], Awaitable[None]]
 
 _MENTION_PATTERNS = (
     (re.compile(r"<([!@#])"), "<\u200b\\1"),  # Slack <!channel> <@U1> <#C1>, Discord <@1> <@&1> <#1>
-    (re.compile(r"@(channel|here|everyone|all)\b", re.IGNORECASE), "@\u200b\\1"),
+    # no word boundary: Discord notifies for "@everyone" inside a longer word too ("@everyone0")
+    (re.compile(r"@(channel|here|everyone|all)", re.IGNORECASE), "@\u200b\\1"),
 )
 
 

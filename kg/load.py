@@ -157,12 +157,20 @@ def _folder_files(root: Path, problems: list[str], seen_folders: dict[str, str])
 
 
 def _display(path: Path) -> str:
-    """The path relative to the working directory when it lies inside it, else as given."""
+    """The path relative to the working directory when it lies inside it, else as given; printable."""
     absolute = Path(os.path.abspath(path))
     try:
-        return absolute.relative_to(Path.cwd()).as_posix()
+        return printable_name(absolute.relative_to(Path.cwd()).as_posix())
     except ValueError:
-        return path.as_posix()
+        return printable_name(path.as_posix())
+
+
+def printable_name(name: str) -> str:
+    """A file name as one printable line. A name may hold a newline or, when its bytes are not UTF-8, lone
+    surrogates (which no store or terminal can encode): such characters are shown escaped, as in `\\n`."""
+    if name.isprintable():
+        return name
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
 
 
 def _supported_list() -> str:
@@ -191,7 +199,7 @@ def _load_file(path: Path, source: str, max_mb: float) -> Document:
         raise _Skip(f"larger than {max_mb:g} MB (set KG_MAX_FILE_MB)")
 
     suffix = path.suffix.lower()
-    title = path.stem
+    title = printable_name(path.stem)
     if suffix in PDF_EXTENSIONS:
         text, pdf_title = _read_pdf(path)
         title = pdf_title or title

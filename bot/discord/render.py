@@ -34,7 +34,8 @@ NOT_ADMIN = (
 FAILED = "Sorry, something went wrong while answering; please try again in a minute."
 COMMAND_OUTDATED = "This command changed since Discord last loaded it; please reload Discord and try again."
 
-_MARKER = re.compile(r"[ \t]*\[Data:([^\[\]]*)\]")
+# A match starts only where a run of blanks starts (the lookbehind): a long run is scanned once, not once per blank.
+_MARKER = re.compile(r"(?<![ \t])[ \t]*\[Data:([^\[\]]*)\]")
 _GROUP = re.compile(r"(Entities|Relationships|Reports|Sources)\s*\(([^()]*)\)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _DATASET_LABELS = {"Entities": "Entities", "Relationships": "Relationships", "Reports": "Reports"}
@@ -55,7 +56,7 @@ def reference_numbers(text: str, sources: Sequence[SourceRef]) -> str:
         for group in _GROUP.finditer(marker.group(1)):
             for token in group.group(2).split(","):
                 token = token.strip()
-                n = numbers.get((group.group(1), int(token))) if token.isdigit() else None
+                n = numbers.get((group.group(1), int(token))) if token.isascii() and token.isdigit() else None
                 if n is not None and n not in found:
                     found.append(n)
         return "".join(f"[{n}]" for n in found)
@@ -155,8 +156,8 @@ def _split_code(block: _Block, limit: int) -> list[str]:
     if block.closed:
         lines = lines[:-1]
     room = limit - len(block.opening) - len(block.fence) - 2  # two line breaks around the body
-    if room < 1:
-        raise ValueError("limit too small for a code block")
+    if room < 1:  # a fence line longer than a message ("~~~~…" of 20,000 chars) fences nothing Discord shows
+        return _split_plain(block.text, limit)
     pieces: list[str] = []
     body: list[str] = []
     size = 0

@@ -34,7 +34,7 @@ from kg.search.passages import (
     seeds_of,
     spread,
 )
-from kg.store.base import GraphStore
+from kg.store.base import GraphStore, StoreError
 from kg.tokens import count_tokens, truncate
 
 Embed = Callable[[str], Awaitable[Sequence[float]]]
@@ -47,6 +47,7 @@ ENTITY_DESCRIPTION_TOKENS = 60
 HISTORY_SHARE = 0.10  # at most; what history does not use goes to the other tables
 HISTORY_TURNS = 3  # user turns that join the question for entity mapping
 RRF_K = 60
+READ_ATTEMPTS = 3  # a question is read again when a publish lands between its reads, at most this often
 MAX_RELATIONSHIPS = 100  # candidate relationships read per question (the table shows a few of them)
 MAX_SOURCE_CANDIDATES = 60
 MAX_PASSAGE_ENTITIES = 100  # entities read from the top passages to seed the graph
@@ -272,7 +273,30 @@ async def build_context(
     top_k: int = 10,
     embed: Embed | None = None,
 ) -> Context:
-    """The local-search context of `question` within `budget` tokens. Makes no model call."""
+    """The local-search context of `question` within `budget` tokens. Makes no model call.
+
+    A question takes several reads; a publish landing between them would mix two builds in one answer (the
+    entities of one, the relationships of the next). The namespace's build number is read before and after:
+    when it changed, the context is read again from the new build."""
+    for _ in range(READ_ATTEMPTS):
+        before = await store.generation(namespace)
+        context = await _read_context(store, question, history, namespace, budget, top_k, embed)
+        if await store.generation(namespace) == before:
+            return context
+    raise StoreError(
+        f"namespace {namespace!r} was republished {READ_ATTEMPTS} times while one question was read; ask again"
+    )
+
+
+async def _read_context(
+    store: GraphStore,
+    question: str,
+    history: Sequence[Turn],
+    namespace: str,
+    budget: int,
+    top_k: int,
+    embed: Embed | None,
+) -> Context:
     context = Context(question=question)
     query = _mapping_query(question, history)
     found = await find_passages(store, namespace, query, top_k, embed)

@@ -111,6 +111,11 @@ class GraphStore(Protocol):
         """document id -> (title, source)."""
         ...
 
+    async def generation(self, namespace: str) -> int | None:
+        """The number of the namespace's published build, None before the first. Every publish changes it, so
+        reads made between two equal answers all come from one build (kg.search.local relies on this)."""
+        ...
+
     async def stats(self, namespace: str, top: int = 50) -> StoreStats | None:
         """None when the namespace has never been published."""
         ...

@@ -551,6 +551,10 @@ class Neo4jStore:
         found = {r["id"]: (r["title"], r["source"]) for r in records}
         return {i: found[i] for i in ids if i in found}
 
+    async def generation(self, namespace: str) -> int | None:
+        state = await self._published(namespace)
+        return state["generation"] if state is not None else None
+
     async def stats(self, namespace: str, top: int = 50) -> StoreStats | None:
         records = await self._query(
             cypher.STATS, {"namespace": namespace, "top": max(int(top), 0)}, action="read statistics"

@@ -572,11 +572,14 @@ class SqliteStore:
         conn.execute(_TEXT_UNIT_TERMS)
         for kind, (content, columns, rank) in _FTS_TABLES.items():
             table = fts_table(kind, ns)
-            conn.execute(
-                f"""CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5({", ".join(columns)},
-                    content='{content}', content_rowid='pk', tokenize='{_TOKENIZER}')"""
-            )
-            conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('rank', '{rank}')")
+            # The rank function is configured once, when the table is made: setting it again on a republish
+            # makes the next full-text query of every other open connection fail ("SQL logic error").
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone() is None:
+                conn.execute(
+                    f"""CREATE VIRTUAL TABLE {table} USING fts5({", ".join(columns)},
+                        content='{content}', content_rowid='pk', tokenize='{_TOKENIZER}')"""
+                )
+                conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('rank', '{rank}')")
             conn.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
         for table in _ROW_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE ns = ?", (ns,))
@@ -1064,6 +1067,14 @@ class SqliteStore:
             (_ids_json(document_ids), ns),
         ).fetchall()
         return {row[0]: (row[1], row[2]) for row in rows}
+
+    async def generation(self, namespace: str) -> int | None:
+        return await self._read(self._generation, namespace)
+
+    @staticmethod
+    def _generation(conn: sqlite3.Connection, namespace: str) -> int | None:
+        row = conn.execute("SELECT generation FROM namespaces WHERE name = ?", (namespace,)).fetchone()
+        return row[0] if row else None
 
     async def stats(self, namespace: str, top: int = 50) -> StoreStats | None:
         return await self._read(self._stats, namespace, top)
