@@ -72,15 +72,17 @@ def _pause_at(point: str, notify: int) -> None:
 
 
 def _pause_in_progress(stage: str, wanted: int, reached: Callable[[], None]) -> None:
+    import kg.index  # bot.cli imports build_index from it when `index` runs, so patch it there
+
     seen = 0
-    build_index = bot.cli.build_index
+    build_index = kg.index.build_index
 
     async def build_with_pause(*args: Any, **kwargs: Any) -> Any:
-        report: Callable[[str, int, int], None] = args[5] if len(args) > 5 else kwargs["progress"]
+        report: Callable[..., None] = args[5] if len(args) > 5 else kwargs["progress"]
 
-        def progress(name: str, done: int, total: int) -> None:
+        def progress(name: str, done: int, total: int, *more: Any, **named: Any) -> None:
             nonlocal seen
-            report(name, done, total)
+            report(name, done, total, *more, **named)
             if name == stage:
                 seen += 1
                 if seen == wanted:
@@ -92,7 +94,7 @@ def _pause_in_progress(stage: str, wanted: int, reached: Callable[[], None]) -> 
             kwargs["progress"] = progress
         return await build_index(*args, **kwargs)
 
-    bot.cli.build_index = build_with_pause  # type: ignore[assignment]
+    kg.index.build_index = build_with_pause  # type: ignore[assignment]
 
 
 def _count_calls(
