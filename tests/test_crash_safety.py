@@ -258,7 +258,9 @@ async def test_killed_builds_leave_the_previous_index_serving(setup: Setup, requ
             # and move their BM25 statistics: the ranking may shift, but everything served is the old build's
             # (markers above) and its answer still comes from the same kind of evidence.
             assert now["mode"] == answer["mode"] and now["search"] == answer["search"], where
-            assert {c["dataset"] for c in now["citations"]} == {c["dataset"] for c in answer["citations"]}, where
+            assert {c["dataset"] for c in now["citations"]} == {c["dataset"] for c in answer["citations"]}, (
+                where
+            )
         check_files(setup)
 
     rebuilt = setup.index("birch")
