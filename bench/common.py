@@ -8,6 +8,8 @@ import os
 import platform
 import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -57,6 +59,31 @@ def revision() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (head or "unknown") + ("+local changes" if dirty else "")
+
+
+def ensure_venv(
+    venv: Path, requirements: Sequence[str], purpose: str, cost: str, quiet: bool = False
+) -> Path:
+    """The interpreter of `venv`, a side environment a benchmark runs another stack in (never a kgbot
+    dependency), created and `requirements` installed first when they are not what it holds."""
+    python = venv / "bin" / "python"
+    stamp = venv / ".installed"
+    wanted = " ".join(requirements)
+    if python.exists() and stamp.exists() and stamp.read_text().strip() == wanted:
+        return python
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    started = time.perf_counter()
+    if not python.exists():
+        say(f"creating {venv.relative_to(ROOT)} ({purpose})")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    say(f"installing {wanted} into it ({cost})")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+        check=True,
+    )
+    stamp.write_text(wanted + "\n")
+    say(f"{venv.relative_to(ROOT)} ready in {time.perf_counter() - started:.0f} s")
+    return python
 
 
 def percentile(values: Sequence[float], q: float) -> float:

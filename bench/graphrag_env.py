@@ -13,41 +13,25 @@ ships.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_venv  # noqa: E402
+
 VENV = ROOT / "bench" / ".venv-graphrag"
 GRAPHRAG_VERSION = "3.3.0"
 REQUIREMENTS = [f"graphrag=={GRAPHRAG_VERSION}"]  # brings lancedb (graphrag-vectors), pandas, tiktoken
-_STAMP = VENV / ".installed"
-
-
-def venv_python() -> Path:
-    return VENV / "bin" / "python"
 
 
 def ensure_graphrag(quiet: bool = False) -> Path:
     """The interpreter of bench/.venv-graphrag, created and installed first when needed."""
-    python = venv_python()
-    wanted = " ".join(REQUIREMENTS)
-    if python.exists() and _STAMP.exists() and _STAMP.read_text().strip() == wanted:
-        return python
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
-    started = time.perf_counter()
-    if not python.exists():
-        say(f"creating {VENV.relative_to(ROOT)} (GraphRAG's own environment, not a kgbot dependency)")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    say(f"installing {wanted} into it (a few minutes, once)")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *REQUIREMENTS],
-        check=True,
+    return ensure_venv(
+        VENV, REQUIREMENTS, "GraphRAG's own environment, not a kgbot dependency", "a few minutes, once", quiet
     )
-    _STAMP.write_text(wanted + "\n")
-    say(f"GraphRAG environment ready in {time.perf_counter() - started:.0f} s")
-    return python
 
 
 def graphrag_environ() -> dict[str, str]:
