@@ -45,16 +45,13 @@ def chat_model(settings: Settings, max_retries: int = 3) -> BaseChatModel | None
     """The configured chat model, or None when no model is configured (extractive answers)."""
     if not settings.has_chat_model:
         return None
-    import httpx
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(
         model=settings.kg_chat_model,
         api_key=settings.openai_api_key.get_secret_value() or "not-needed",  # local servers ignore it
         base_url=settings.openai_base_url or None,
-        # An httpx.Timeout (not a float) gives each model its own connection pool instead of one shared by
-        # the process, which would outlive the event loop it was made on (several asyncio.run in a process).
-        timeout=httpx.Timeout(settings.kg_llm_timeout),
+        timeout=_client_timeout(settings.kg_llm_timeout),
         max_retries=max_retries,
         temperature=0,
     )
@@ -76,12 +73,24 @@ def embedding_model(settings: Settings, max_retries: int = 2) -> Embeddings | No
         model=settings.kg_embedding_model,
         api_key=settings.openai_api_key.get_secret_value() or "not-needed",
         base_url=settings.openai_base_url or None,
-        timeout=settings.kg_llm_timeout,
+        timeout=_client_timeout(settings.kg_llm_timeout),
         max_retries=max_retries,
         tiktoken_enabled=False,
         check_embedding_ctx_length=False,
         chunk_size=EMBED_BATCH,
     )
+
+
+def _client_timeout(seconds: float) -> Any:
+    """The OpenAI SDK's own timeout type, whichever HTTP library that SDK version is built on (httpx, httpx2).
+
+    Not a float: a timeout object is unhashable, so langchain-openai gives each model its own connection pool
+    instead of one cached for the process, which would outlive the event loop it was made on (a CLI or a test
+    runs several asyncio.run in one process).
+    """
+    import openai
+
+    return openai.Timeout(seconds)
 
 
 # --- usage ---------------------------------------------------------------------------------------------------
