@@ -86,15 +86,10 @@ and a question embedder, to include vector search), `--rebuild`, `--profile` (cP
 def _code_fingerprint() -> str:
     """Changes when the generator or what the SQLite store writes changes: the cached store is then rebuilt
     (a change to the store's read queries alone needs no rebuild)."""
-    from kg.store import sqlite as store_module
+    from kg.store.sqlite import rows, schema
 
     digest = hashlib.sha256((ROOT / "bench" / "synthetic.py").read_bytes())
-    written = [store_module.SCHEMA, repr(store_module._FTS_TABLES), store_module._TOKENIZER]
-    written += [
-        inspect.getsource(member)
-        for name, member in inspect.getmembers(store_module.SqliteStore, inspect.isfunction)
-        if name.startswith(("_publish", "_replace", "_delete_rows", "_index_text", "_insert"))
-    ]
+    written = [schema.SCHEMA, repr(schema.FTS_TABLES), schema.TOKENIZER, inspect.getsource(rows)]
     digest.update("\n".join(written).encode())
     return digest.hexdigest()[:10]
 
@@ -106,7 +101,7 @@ def store_path(size: int, seed: int, embeddings: bool) -> Path:
 
 def _build_store(size: int, seed: int, embeddings: bool, path: str) -> dict[str, float]:
     """Runs in a child process: generate, publish into a temporary file, then move it into place."""
-    from kg.store.sqlite import SqliteStore
+    from kg.store.sqlite.store import SqliteStore
 
     started = time.perf_counter()
     index = generate(size, seed, embedding_dim=EMBEDDING_DIM if embeddings else 0)
@@ -171,7 +166,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 def _publish_neo4j(size: int, seed: int, embeddings: bool, url: str) -> float:
     """Runs in a child process: generate the same graph as the SQLite store's and publish it into Neo4j."""
-    from kg.store.neo4j import Neo4jStore
+    from kg.store.neo4j.store import Neo4jStore
 
     index = generate(size, seed, embedding_dim=EMBEDDING_DIM if embeddings else 0)
 
@@ -192,7 +187,8 @@ def _measure(
     url: str, material_path: str, size: int, seed: int, n_questions: int, warmup: int, options: dict
 ) -> dict:
     """Runs in a child process: open the store, warm up, time every question."""
-    from kg.search.local import Turn, build_context
+    from kg.model import Turn
+    from kg.search.local import build_context
     from kg.store import open_store
 
     load_before = os.getloadavg()[0]

@@ -15,10 +15,10 @@ from pathlib import Path
 from bench.common import EVAL
 from bench.hashed_embedding import embed_text, entity_text
 from kg.config import Settings
-from kg.graphrag_io import export_graphrag
-from kg.index import build_index
+from kg.index.pipeline import build_index
+from kg.interop.graphrag_write import export_graphrag
 from kg.model import GraphIndex
-from kg.store.sqlite import SqliteStore
+from kg.store.sqlite.store import SqliteStore
 
 NAMESPACE = "bench"
 # (chunk size, overlap) per corpus. HotpotQA paragraphs (~140 tokens) are one chunk each at any size; the

@@ -2,7 +2,7 @@
 sentence-transformers and PyTorch) in its own virtual environment, so that kgbot's .venv stays light.
 
 `ensure_embeddings()` creates bench/.venv-embeddings (git-ignored) the first time and installs what
-kg/local_embeddings.py needs into it; bench/local_embedding_side.py then embeds texts there with kgbot's own
+kg/llm/local_embeddings.py needs into it; bench/local_embedding_side.py then embeds texts there with kgbot's own
 `LocalEmbeddings`, offline.
 
     .venv/bin/python bench/embeddings_env.py      # create or check the environment, print its interpreter

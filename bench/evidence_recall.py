@@ -64,8 +64,9 @@ from bench.embeddings_env import embed_texts  # noqa: E402
 from bench.graphrag_env import ensure_graphrag, graphrag_environ  # noqa: E402
 from bench.hashed_embedding import embed_text  # noqa: E402
 from kg.model import TextUnit  # noqa: E402
-from kg.store.sqlite import SqliteStore, query_words, words_of  # noqa: E402
-from kg.tokens import count_tokens  # noqa: E402
+from kg.store.sqlite.store import SqliteStore  # noqa: E402
+from kg.text.tokens import count_tokens  # noqa: E402
+from kg.text.words import query_words, words_of  # noqa: E402
 
 BUDGETS = [1000, 2000, 4000, 8000, 12000]
 WORK = RESULTS / "evidence-recall"
@@ -329,7 +330,7 @@ def run_graphrag(python: Path, job: dict) -> dict:
 async def local_store(work: Path, questions: list[Question]) -> tuple[Path, dict[str, list[float]]]:
     """A copy of the corpus's store whose entities carry all-MiniLM-L6-v2 vectors (kgbot[local-embeddings], in
     bench/.venv-embeddings), and the questions' vectors; cached beside the store."""
-    from kg.embed import entity_text
+    from kg.index.embed import entity_text
 
     path, vectors_path = work / "kg-local.db", work / "local-question-vectors.json"
     cached = json.loads(vectors_path.read_text()) if vectors_path.exists() else {}

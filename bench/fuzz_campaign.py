@@ -5,7 +5,7 @@
 
 The inputs are tests/hostile.py's hypothesis strategies (the property tests in tests/test_properties.py draw
 a few dozen per boundary; this draws thousands, generation only, no shrinking, seeded):
-- questions: asked (`kg.answer.ask`) of an offline SQLite index of tests/conftest.py's corpus; the answer is
+- questions: asked (`kg.search.answer.ask`) of an offline SQLite index of tests/conftest.py's corpus; the answer is
   then rendered for Slack and Discord as the assistant core hands it over (mentions neutralised);
 - document folders: one to four files each (binary renamed .txt, invalid UTF-8, UTF-16 with a BOM, a huge
   single line, deep HTML, broken PDFs; names with newlines or undecodable bytes) through `load_documents`;
@@ -43,9 +43,9 @@ from bench.common import record  # noqa: E402
 from bot.core import Reply, neutralise_mentions  # noqa: E402
 from bot.discord import render as discord_render  # noqa: E402
 from bot.slack import render as slack_render  # noqa: E402
-from kg.answer import QuestionError, SourceRef, ask  # noqa: E402
 from kg.citations import DATASETS, check_citations  # noqa: E402
-from kg.load import load_documents  # noqa: E402
+from kg.index.load import load_documents  # noqa: E402
+from kg.search.answer import QuestionError, SourceRef, ask  # noqa: E402
 from tests.conftest import write_corpus  # noqa: E402
 from tests.hostile import (  # noqa: E402
     FILE_NAMES,
@@ -133,8 +133,8 @@ def _campaign(n: int, strategy: st.SearchStrategy[Any], seed_value: int, body: C
 
 def questions(n: int, seed_value: int, tally: Tally, workdir: Path) -> None:
     from kg.config import Settings
-    from kg.index import build_index
-    from kg.store.sqlite import SqliteStore
+    from kg.index.pipeline import build_index
+    from kg.store.sqlite.store import SqliteStore
 
     settings_ = Settings(_env_file=None, kg_home=workdir / "home", kg_chunk_size=120, kg_chunk_overlap=20)  # type: ignore[call-arg]
     store = SqliteStore(workdir / "kg.db")

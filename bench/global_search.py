@@ -7,7 +7,7 @@ Corpora (../shared/eval), indexed offline (nlp extractor, chunks of 1200/100 tok
 - GraphRAG-Bench medical, its "Contextual Summarize" questions (25 of questions_100.json). Gold evidence is a
   list of short sentences per question; one counts as covered when a single row of what the search returns
   (a source passage, an entity or relationship description, or a report's title, summary and findings) holds at
-  least COVERED of its content terms (kg.extractive.content_terms: lower-cased, stopwords out, singular).
+  least COVERED of its content terms (kg.text.words.content_terms: lower-cased, stopwords out, singular).
   Measured on the context a model would read (local: its tables; global: the selected reports) and, for
   global search, also with the sources each report brings.
 - A Christmas Carol, a few whole-corpus questions. No gold answers exist, so breadth is measured: the share of
@@ -15,7 +15,7 @@ Corpora (../shared/eval), indexed offline (nlp extractor, chunks of 1200/100 tok
   reports' communities) and how many of the story's main characters (MAIN_CHARACTERS, our list) it names.
 
 Cost: context tokens (kgbot's counter), and the model calls and prompt tokens each search makes with a chat
-model, counted by running `kg.answer.ask` with a stand-in model (BenchModel: rates every report 3 of 5, gives
+model, counted by running `kg.search.answer.ask` with a stand-in model (BenchModel: rates every report 3 of 5, gives
 one key point per report, answers in one line) whose prompts are counted by kgbot's token counter. Without a
 model both searches make no call.
 """
@@ -41,13 +41,14 @@ from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
 
 from bench.common import EVAL, record  # noqa: E402
-from kg.answer import ask  # noqa: E402
 from kg.config import Settings  # noqa: E402
-from kg.extractive import content_terms  # noqa: E402
-from kg.index import build_index  # noqa: E402
-from kg.search.global_search import build_global_context, report_text  # noqa: E402
-from kg.search.local import Context, build_context  # noqa: E402
-from kg.store.sqlite import SqliteStore  # noqa: E402
+from kg.index.pipeline import build_index  # noqa: E402
+from kg.search.answer import ask  # noqa: E402
+from kg.search.context import Context  # noqa: E402
+from kg.search.global_context import build_global_context, report_text  # noqa: E402
+from kg.search.local import build_context  # noqa: E402
+from kg.store.sqlite.store import SqliteStore  # noqa: E402
+from kg.text.words import content_terms  # noqa: E402
 
 HEADING = "Global vs local search on whole-corpus questions (`bench/global_search.py`)"
 INTRO = """

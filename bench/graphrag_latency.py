@@ -68,8 +68,10 @@ Target (issue 9): kgbot at least 100x faster at 100k entities.
 def _fingerprint() -> str:
     """Changes when what the cached graph is made of changes (generator, embedding, store, export)."""
     digest = hashlib.sha256()
-    for rel in ("bench/synthetic.py", "bench/hashed_embedding.py", "kg/store/sqlite.py", "kg/graphrag_io.py"):
-        digest.update((ROOT / rel).read_bytes())
+    files = [ROOT / "bench" / "synthetic.py", ROOT / "bench" / "hashed_embedding.py"]
+    files += sorted((ROOT / "kg" / "store" / "sqlite").glob("*.py")) + sorted((ROOT / "kg" / "interop").glob("*.py"))
+    for path in files:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
 
@@ -77,8 +79,8 @@ def _build_synthetic(size: int, folder: str) -> dict:
     """In a child process: generate, embed, publish, export; questions material beside it."""
     from bench.corpora import add_embeddings
     from bench.synthetic import generate, question_material
-    from kg.graphrag_io import export_graphrag
-    from kg.store.sqlite import SqliteStore
+    from kg.interop.graphrag_write import export_graphrag
+    from kg.store.sqlite.store import SqliteStore
 
     work = Path(folder)
     started = time.perf_counter()
@@ -144,8 +146,9 @@ def questions_for(work: Path, count: int) -> list[dict]:
 def _measure_ours(store_path: str, questions: list[dict], warmup: int, budget: int) -> dict:
     """In a fresh process: open the store, warm up, time build_context per question."""
     from bench.hashed_embedding import embed_text
-    from kg.search.local import Turn, build_context
-    from kg.store.sqlite import SqliteStore
+    from kg.model import Turn
+    from kg.search.local import build_context
+    from kg.store.sqlite.store import SqliteStore
 
     async def embed(text: str) -> list[float]:
         return embed_text(text)

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import EVAL, load_average, machine, record  # noqa: E402
-from kg.tokens import count_tokens  # noqa: E402
+from kg.text.tokens import count_tokens  # noqa: E402
 
 KGBOT = ROOT / ".venv" / "bin" / "kgbot"
 HEADING = "Offline indexing throughput (`bench/index_throughput.py`)"

@@ -6,7 +6,7 @@
 Corpus: ../shared/eval/christmas_carol/christmas_carol.txt (GraphRAG's demo corpus), chunked 1200/100 tokens
 as GraphRAG does. The model is the scripted fake OpenAI-compatible server of the tests (tests/fake_openai.py,
 driven by the real langchain-openai client): it extracts the passage's names and sentences, joins descriptions
-and writes reports citing its rows, deterministically, and reports usage counted with kg.tokens. So the figures
+and writes reports citing its rows, deterministically, and reports usage counted with kg.text.tokens. So the figures
 count calls and tokens exactly for this pipeline; they say nothing of answer quality.
 
 Runs, each in a fresh KG_HOME:
@@ -16,7 +16,7 @@ Runs, each in a fresh KG_HOME:
   gleaning pass: 2 calls per chunk; one call per multi-description summary; one report per community), with its
   calls checked against that formula. Its tokens are measured with our (shorter) prompts, and also estimated with
   GraphRAG's own prompt templates (v3.1.2 extract_graph, summarize_descriptions, community_report), whose sizes
-  were counted with kg.tokens: the measured tokens plus, per call, the difference in template size.
+  were counted with kg.text.tokens: the measured tokens plus, per call, the difference in template size.
 A GraphRAG rebuild without incremental update re-runs every call: its rebuild cost is its first-build cost.
 """
 
@@ -38,14 +38,14 @@ if str(ROOT) not in sys.path:
 
 from kg import prompts  # noqa: E402
 from kg.config import Settings  # noqa: E402
-from kg.index import IndexSummary, build_index  # noqa: E402
-from kg.llm import ModelClient  # noqa: E402
+from kg.index.pipeline import IndexSummary, build_index  # noqa: E402
+from kg.llm.client import ModelClient  # noqa: E402
 from kg.store import open_store  # noqa: E402
-from kg.tokens import count_tokens  # noqa: E402
+from kg.text.tokens import count_tokens  # noqa: E402
 from tests.fake_openai import FakeOpenAI, graph_responder, phase_of  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "eval" / "christmas_carol" / "christmas_carol.txt"
-# GraphRAG v3.1.2 prompt templates (packages/graphrag/graphrag/prompts/index/*.py), counted with kg.tokens with
+# GraphRAG v3.1.2 prompt templates (packages/graphrag/graphrag/prompts/index/*.py), counted with kg.text.tokens with
 # their placeholders unfilled; the continue prompt of a gleaning call is 37 tokens.
 GRAPHRAG_TEMPLATE_TOKENS = {"extract": 1894, "glean": 1894 + 37, "summarize": 167, "report": 2010}
 CHAT_PHASES = ("extract", "summarize", "report")
@@ -180,7 +180,7 @@ async def run() -> str:
     lines = [
         f"## LLM indexing cost: Christmas Carol ({dt.date.today().isoformat()}, bench/llm_cost.py)",
         "",
-        f"Corpus: A Christmas Carol, {input_tokens:,} tokens (kg.tokens), chunked 1200/100 into {ours.text_units} "
+        f"Corpus: A Christmas Carol, {input_tokens:,} tokens (kg.text.tokens), chunked 1200/100 into {ours.text_units} "
         f"chunks; graph: {ours.entities} entities, {ours.relationships} relationships, {ours.communities} "
         f"communities; {n_summaries} entities/relationships with several distinct descriptions. Model: the scripted "
         "fake OpenAI-compatible server of the tests through the real langchain-openai client (deterministic "
@@ -227,7 +227,7 @@ async def run() -> str:
             input_tokens,
         ),
         "",
-        "Per phase, calls / tokens (embedding tokens estimated with kg.tokens):",
+        "Per phase, calls / tokens (embedding tokens estimated with kg.text.tokens):",
         "",
         "| phase | kgbot first build | GraphRAG pattern, our prompts | GraphRAG pattern, its templates (est.) "
         "| kgbot rebuild after the edit |",
@@ -249,7 +249,7 @@ async def run() -> str:
         f"~{embed.get('prompt_tokens', 0):,} tokens on the first build, "
         f"{rebuild.usage.get('embed', {}).get('calls', 0)} on the rebuild.",
         "",
-        f"Prompt templates per call, ours vs GraphRAG's (kg.tokens): extraction {ours_t['extract']} vs "
+        f"Prompt templates per call, ours vs GraphRAG's (kg.text.tokens): extraction {ours_t['extract']} vs "
         f"{graphrag_t['extract']}, summary {ours_t['summarize']} vs {graphrag_t['summarize']}, report "
         f"{ours_t['report']} vs {graphrag_t['report']}. Ours carry no few-shot examples (the tool schema does that "
         "job); a model that extracts worse without them would need KG_GLEANING=1, which doubles extraction calls.",

@@ -1,4 +1,4 @@
-"""Run in bench/.venv-embeddings: embed the JSON list of texts in argv[1] with kg.local_embeddings and write the
+"""Run in bench/.venv-embeddings: embed the JSON list of texts in argv[1] with kg.llm.local_embeddings and write the
 vectors, as a JSON list of lists, to argv[2]."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg.local_embeddings import LocalEmbeddings  # noqa: E402
+from kg.llm.local_embeddings import LocalEmbeddings  # noqa: E402
 
 
 def main() -> int:

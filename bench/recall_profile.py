@@ -23,11 +23,11 @@ from pathlib import Path
 from bench.corpora import NAMESPACE
 from bench.hashed_embedding import embed_text
 from kg.search import local
-from kg.store.sqlite import SqliteStore
+from kg.store.sqlite.store import SqliteStore
 
 
 def _table_tokens(text: str) -> dict[str, int]:
-    from kg.tokens import count_tokens
+    from kg.text.tokens import count_tokens
 
     out: dict[str, int] = {}
     for match in re.finditer(r"-----(\w+)-----\n(.*?)(?=\n\n-----|\Z)", text, re.S):

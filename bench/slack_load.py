@@ -121,7 +121,7 @@ def questions(home: Path, count: int) -> list[str]:
 
     from bench.corpora import make_questions
     from bench.synthetic import question_material
-    from kg.store.sqlite import SqliteStore
+    from kg.store.sqlite.store import SqliteStore
 
     async def export() -> Any:
         store = SqliteStore(home / "kg.db")

@@ -40,7 +40,7 @@ from kg.model import (
     TextUnit,
     content_id,
 )
-from kg.tokens import count_tokens
+from kg.text.tokens import count_tokens
 
 GENERATOR_VERSION = 1  # bump when the output for a given (n, seed) changes
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kg.answer import Answer, SourceRef, Usage
     from kg.config import Settings
-    from kg.search.local import Turn
+    from kg.model import Turn, Usage
+    from kg.search.answer import Answer, SourceRef
     from kg.store.base import GraphStore
 
 _STAGES = {
@@ -47,8 +47,8 @@ async def _cmd_index(args: argparse.Namespace, settings: Settings, out: Console)
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from kg.index import ExtractionFailed, NothingToIndex, build_index, make_extractor
-    from kg.llm import ModelClient, describe_usage
+    from kg.index.pipeline import ExtractionFailed, NothingToIndex, build_index, make_extractor
+    from kg.llm.client import ModelClient, describe_usage
     from kg.store import store_from_settings
 
     store = store_from_settings(settings)
@@ -135,7 +135,7 @@ async def _cmd_stats(args: argparse.Namespace, settings: Settings, out: Console)
         table.add_row(str(e["title"]), str(e["type"]), str(e["degree"]))
     out.print(", ".join(f"{k}: {v}" for k, v in stats.counts.items()), highlight=False)
     if stats.usage:
-        from kg.llm import describe_usage
+        from kg.llm.client import describe_usage
 
         out.print(f"Build cost: {describe_usage(stats.usage)}", highlight=False)
     out.print(table)
@@ -204,8 +204,8 @@ async def _answer(
     question: str,
     history: Sequence[Turn] = (),
 ) -> Answer:
-    from kg.answer import ask
-    from kg.chat import configured_models
+    from kg.llm.models import configured_models
+    from kg.search.answer import ask
 
     model, embed = configured_models(settings)
     return await ask(
@@ -223,7 +223,7 @@ async def _answer(
 
 
 async def _cmd_ask(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    from kg.answer import QuestionError
+    from kg.search.answer import QuestionError
     from kg.store import store_from_settings
 
     store = store_from_settings(settings)
@@ -363,7 +363,8 @@ async def _cmd_serve(args: argparse.Namespace, settings: Settings, out: Console)
 
 
 async def _cmd_import_graphrag(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    from kg.graphrag_io import import_graphrag, require_pyarrow
+    from kg.interop.graphrag import require_pyarrow
+    from kg.interop.graphrag_read import import_graphrag
     from kg.store import store_from_settings
 
     require_pyarrow()
@@ -387,7 +388,8 @@ async def _cmd_import_graphrag(args: argparse.Namespace, settings: Settings, out
 
 
 async def _cmd_export_graphrag(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    from kg.graphrag_io import export_graphrag, require_pyarrow
+    from kg.interop.graphrag import require_pyarrow
+    from kg.interop.graphrag_write import export_graphrag
     from kg.store import store_from_settings
 
     require_pyarrow()

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from bot import metrics
 from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
-from kg.answer import Answer, QuestionError, SourceRef, Usage, ask
-from kg.chat import configured_models
 from kg.config import Settings
-from kg.search.local import Embed, Turn
+from kg.llm.models import configured_models
+from kg.model import Embed, Turn, Usage
+from kg.search.answer import Answer, QuestionError, SourceRef, ask
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
 
@@ -326,7 +326,7 @@ class Assistant:
                 pending.add(task)
                 task.add_done_callback(pending.discard)
 
-        from kg.index import NothingToIndex, build_index
+        from kg.index.pipeline import NothingToIndex, build_index
 
         try:
             summary = await build_index(paths, self.store, self.settings, namespace, progress=on_progress)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from kg.search.local import Turn
+from kg.model import Turn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

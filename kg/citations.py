@@ -7,6 +7,10 @@ and count what was dropped, so an answer never points at evidence that does not 
 Markers are read leniently — singular or lower-case dataset names, `Sources: 1, 2`, a missing parenthesis or
 closing bracket, brackets nested inside — but only as far as they look like a marker: prose that follows a
 broken marker is kept as written.
+
+This is the one place that knows what a marker looks like: the answer writers, the community reports and both
+chat renderers read markers through `MARKER` and `cited_groups` (on checked text, where every marker is well
+formed) and write them with `format_marker`.
 """
 
 from __future__ import annotations
@@ -52,6 +56,11 @@ _TAIL = re.compile(r"[^\[\]\n.!?]{0,30}\]")
 # A "[Data: ...]" with no readable group at all: dropped whole, its numbers counted as dropped ids.
 _GARBLED = re.compile(r"[^\[\]\n]{0,200}\]")
 _ID = re.compile(r"[0-9]{1,9}")  # ASCII digits only: "²".isdigit() is true but int("²") fails
+# A marker of checked text, with the blanks before it (`lead`) so that a renderer can replace or remove it
+# whole. A match starts only where a run of blanks starts (the lookbehind): a long run is scanned once, not
+# once per blank.
+MARKER = re.compile(r"(?P<lead>(?<![ \t])[ \t]*)\[\s*Data\s*:(?P<body>[^\[\]]*)\]")
+_CITED = re.compile(r"(Entities|Relationships|Reports|Sources)\s*\(([^()]*)\)")
 
 
 @dataclass(frozen=True)
@@ -161,3 +170,29 @@ def format_marker(groups: Mapping[str, list[int]], limit: int = MAX_IDS) -> str:
     """A marker for the given ids: at most `limit` (<= 5) per dataset, then +more."""
     shown = {k: list(v)[:limit] for k, v in groups.items()}
     return _format(shown, {k for k, v in groups.items() if len(v) > limit})
+
+
+def cited_groups(marker: re.Match[str]) -> list[tuple[str, list[str]]]:
+    """The groups of a `MARKER` match, in order: (dataset, its tokens as written: ids and "+more")."""
+    return [(g.group(1), [t.strip() for t in g.group(2).split(",")]) for g in _CITED.finditer(marker["body"])]
+
+
+def cited_ids(marker: re.Match[str]) -> list[tuple[str, int]]:
+    """(dataset, id) of every id a `MARKER` match cites, in order; "+more" and anything not an id left out."""
+    return [
+        (dataset, int(token))
+        for dataset, tokens in cited_groups(marker)
+        for token in tokens
+        if token.isascii() and token.isdigit()
+    ]
+
+
+def strip_markers(text: str) -> str:
+    """`text` without its citation markers, however they are written (for titles and report inputs)."""
+    return check_citations(text, {}).text
+
+
+def defuse_markers(text: str) -> str:
+    """`text` with every "[Data:" opening turned into "(Data:": a document quoting a marker must not read as
+    one of ours once its sentences are quoted in an answer."""
+    return _OPEN.sub(lambda m: "(" + m.group()[1:], text)

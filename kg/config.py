@@ -112,7 +112,7 @@ class Settings(BaseSettings):
 
     @property
     def has_embedding_model(self) -> bool:
-        if self.kg_embedding_model == "local":  # kg.local_embeddings: on this machine, no endpoint needed
+        if self.kg_embedding_model == "local":  # kg.llm.local_embeddings: on this machine, no endpoint needed
             return True
         return self.has_chat_model and bool(self.kg_embedding_model)
 

@@ -1,4 +1,5 @@
-"""The records of a knowledge-graph index, shaped like Microsoft GraphRAG's output tables.
+"""The records kgbot passes between its parts: an index's tables, shaped like Microsoft GraphRAG's output
+tables, and what a question carries (the conversation's turns, a question embedder, the answer's usage).
 
 Ids are content hashes so that re-indexing the same text yields the same ids (idempotent writes);
 `short_id` is the small integer cited in answers (GraphRAG's `human_readable_id`), stable within one build.
@@ -7,7 +8,11 @@ Ids are content hashes so that re-indexing the same text yields the same ids (id
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+
+# A question's embedding, from the configured embedding model (kg.llm.models.query_embedder).
+Embed = Callable[[str], Awaitable[Sequence[float]]]
 
 
 def content_id(*parts: str) -> str:
@@ -112,3 +117,21 @@ class GraphIndex:
     # Model calls and tokens the build cost, per phase: {"extract": {"calls", "prompt_tokens",
     # "completion_tokens"}, "summarize": ..., "report": ..., "embed": ...}; empty for an offline build.
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Turn:
+    """One message of a conversation, which a follow-up question is read with."""
+
+    role: str  # "user" | "assistant"
+    text: str
+
+
+@dataclass
+class Usage:
+    """What answering one question cost: the context's size and the model calls made for it."""
+
+    context_tokens: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0

@@ -6,9 +6,9 @@ name a stop point: the child pauses when it reaches it and this process kills it
 kill lands exactly at that point, every run.
 
 Stop points:
-- "progress:STAGE:N": the N-th progress report of STAGE from the index pipeline (kg/index.py);
+- "progress:STAGE:N": the N-th progress report of STAGE from the index pipeline (kg/index/pipeline.py);
 - "call:MODULE:CLASS.METHOD:N" (or "call:MODULE:FUNCTION:N"): the N-th call of that function;
-- "cypher:NAME:N": the N-th time the Neo4j store sends statement NAME of kg/store/cypher.py.
+- "cypher:NAME:N": the N-th time the Neo4j store sends statement NAME of kg/store/neo4j/statements.py.
 
 Protocol: one JSON command per line on stdin, one JSON reply per line on stdout.
 - {"argv": [...], "stop": null | POINT}
@@ -61,8 +61,8 @@ def _pause_at(point: str, notify: int) -> None:
             owner = getattr(owner, name)
         _count_calls(owner, attribute, int(nth), lambda *args: True, reached)
     elif kind == "cypher":
-        from kg.store import cypher
-        from kg.store.neo4j import Neo4jStore
+        from kg.store.neo4j import statements as cypher
+        from kg.store.neo4j.store import Neo4jStore
 
         name, nth = rest.split(":")
         statement = getattr(cypher, name)
@@ -72,10 +72,10 @@ def _pause_at(point: str, notify: int) -> None:
 
 
 def _pause_in_progress(stage: str, wanted: int, reached: Callable[[], None]) -> None:
-    import kg.index  # bot.cli imports build_index from it when `index` runs, so patch it there
+    import kg.index.pipeline  # bot.cli imports build_index from it when `index` runs, so patch it there
 
     seen = 0
-    build_index = kg.index.build_index
+    build_index = kg.index.pipeline.build_index
 
     async def build_with_pause(*args: Any, **kwargs: Any) -> Any:
         report: Callable[..., None] = args[5] if len(args) > 5 else kwargs["progress"]
@@ -94,7 +94,7 @@ def _pause_in_progress(stage: str, wanted: int, reached: Callable[[], None]) -> 
             kwargs["progress"] = progress
         return await build_index(*args, **kwargs)
 
-    kg.index.build_index = build_with_pause  # type: ignore[assignment]
+    kg.index.pipeline.build_index = build_with_pause  # type: ignore[assignment]
 
 
 def _count_calls(

@@ -2,7 +2,7 @@
 
 The real langchain-openai client talks to it (OPENAI_BASE_URL = `server.url`). Replies come from a script
 (a queue of reply specs, used first) or from a responder function; every request is recorded. Usage numbers
-are counted with kg.tokens, over the messages and tool schemas sent and the content or arguments returned.
+are counted with kg.text.tokens, over the messages and tool schemas sent and the content or arguments returned.
 
 `graph_responder` plays a model that does the indexing work plausibly and deterministically: extraction from
 the passage's own names and sentences (the offline extractor does the reading), summaries that join the
@@ -24,7 +24,7 @@ import numpy as np
 from aiohttp import web
 
 from kg import prompts
-from kg.tokens import count_tokens
+from kg.text.tokens import count_tokens
 
 Spec = dict[str, Any]
 Responder = Callable[[dict[str, Any]], Spec]
@@ -227,7 +227,7 @@ def _words(text: str, limit: int = 30) -> str:
 def _extraction(passage: str) -> dict[str, Any]:
     """What a model would record, about as much as one writes: at most 30 entities and 30 relationships (the
     strongest), descriptions of at most 30 words."""
-    from kg.extract.nlp import extract_chunk
+    from kg.index.extract.nlp import extract_chunk
 
     ext = extract_chunk(passage)
     strongest = sorted(ext.relationships, key=lambda r: -r.weight)[:30]

@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from bot.core import Reply
-from kg.answer import SourceRef
 from kg.citations import DATASETS
+from kg.search.answer import SourceRef
 
 # Pieces of syntax that mean something to one of the parsers between a user and an answer.
 FTS5 = ['"', '""', "*", "^", "NEAR(", ")", "AND", "OR", "NOT", "title:", ":", "-", "+", "{title}", "'"]

@@ -26,7 +26,7 @@ from kg.model import (
     Relationship,
     TextUnit,
 )
-from kg.store.sqlite import SqliteStore
+from kg.store.sqlite.store import SqliteStore
 
 DOC = "doc-transformers"
 DOC_TITLE = "Transformer notes"

@@ -14,13 +14,14 @@ from langchain_core.documents import Document
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from kg.answer import GraphRetriever, QuestionError, ask, clean_question
 from kg.citations import check_citations
-from kg.extractive import NOTICE, UNKNOWN, extractive_answer
-from kg.model import Entity, TextUnit
-from kg.search.local import Context, Turn
-from kg.store.sqlite import SqliteStore
-from kg.tokens import count_tokens
+from kg.model import Entity, TextUnit, Turn
+from kg.search.answer import QuestionError, ask, clean_question
+from kg.search.context import Context
+from kg.search.extractive import NOTICE, UNKNOWN, extractive_answer
+from kg.search.retriever import GraphRetriever
+from kg.store.sqlite.store import SqliteStore
+from kg.text.tokens import count_tokens
 from tests.scripted_model import ScriptedChatModel, text_reply
 from tests.small_graph import DOC_SOURCE, DOC_TITLE, small_store
 

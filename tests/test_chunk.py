@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kg.chunk import chunk_document, chunk_documents
+from kg.index.chunk import chunk_document, chunk_documents
 from kg.model import Document, content_id
-from kg.tokens import count_tokens, token_spans
+from kg.text.tokens import count_tokens, token_spans
 
 
 def make_doc(text: str) -> Document:

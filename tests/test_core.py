@@ -23,7 +23,7 @@ from bot.core import (
 )
 from bot.memory import Limits, LocalMemory, Memory, RedisMemory
 from kg.config import Settings
-from kg.index import build_index
+from kg.index.pipeline import build_index
 from kg.store import open_store
 from kg.store.base import StoreError
 from tests.conftest import RedisServer

@@ -161,8 +161,8 @@ def kill_points(store: str) -> list[tuple[str, str]]:
     rng = random.Random(f"{SEED}-{store}")
     if store == "sqlite":  # inside the publish transaction, before each kind of row is written
         inside_publish = [
-            f"call:kg.store.sqlite:SqliteStore.{method}:1"
-            for method in (
+            f"call:kg.store.sqlite.rows:{function}:1"
+            for function in (
                 "_insert_documents",
                 "_insert_text_units",
                 "_insert_entities",
@@ -185,18 +185,18 @@ def kill_points(store: str) -> list[tuple[str, str]]:
     extract_reports = sorted(rng.sample(range(2, 7), 3))
     return [
         ("load", "progress:load:1"),
-        ("load", "call:kg.index:load_documents:1"),
+        ("load", "call:kg.index.pipeline:load_documents:1"),
         ("load", "progress:load:2"),
-        ("load", "call:kg.index:chunk_documents:1"),
+        ("load", "call:kg.index.pipeline:chunk_documents:1"),
         ("extract", "progress:extract:1"),
         *(("extract", f"progress:extract:{n}") for n in extract_reports),
-        ("extract", "call:kg.cache:Cache.put_many:1"),
+        ("extract", "call:kg.index.cache:Cache.put_many:1"),
         ("merge", "progress:merge:1"),
-        ("merge", "call:kg.index:merge_extractions:1"),
+        ("merge", "call:kg.index.pipeline:merge_extractions:1"),
         ("merge", "progress:merge:2"),
         ("communities", "progress:communities:1"),
-        ("communities", "call:kg.index:detect_communities:1"),
-        ("communities", "call:kg.index:extractive_reports:1"),
+        ("communities", "call:kg.index.pipeline:detect_communities:1"),
+        ("communities", "call:kg.index.pipeline:extractive_reports:1"),
         ("communities", "progress:communities:2"),
         ("publish", "progress:publish:1"),
         *(("publish", point) for point in inside_publish),
@@ -224,7 +224,7 @@ def check_files(setup: Setup) -> None:
 
 
 async def neo4j_generations(url: str, namespace: str) -> set[int]:
-    from kg.store.neo4j import Neo4jStore
+    from kg.store.neo4j.store import Neo4jStore
     from tests.test_store_neo4j import generation_sizes
 
     store = Neo4jStore(url, username="neo4j", password="unused")
@@ -306,9 +306,9 @@ async def test_readers_during_a_rebuild_see_one_whole_build(setup: Setup) -> Non
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """(reader, writer, namespace, settings): two connections to one store, the amber build published."""
     from kg.config import Settings
-    from kg.index import build_index
-    from kg.store.neo4j import Neo4jStore
-    from kg.store.sqlite import SqliteStore
+    from kg.index.pipeline import build_index
+    from kg.store.neo4j.store import Neo4jStore
+    from kg.store.sqlite.store import SqliteStore
 
     settings = Settings(_env_file=None, kg_home=tmp_path / "home", kg_chunk_size=60, kg_chunk_overlap=10)  # type: ignore[call-arg]
     settings.kg_home.mkdir()
@@ -327,8 +327,8 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 
 async def test_a_publish_between_the_reads_of_one_question_does_not_mix_builds(stores: Any) -> None:
-    from kg.answer import ask
-    from kg.index import build_index
+    from kg.index.pipeline import build_index
+    from kg.search.answer import ask
 
     reader, writer, namespace, settings, root = stores
     search = reader.search_entities
@@ -346,8 +346,8 @@ async def test_a_publish_between_the_reads_of_one_question_does_not_mix_builds(s
 
 
 async def test_a_question_read_during_endless_publishes_fails_in_one_line(stores: Any) -> None:
-    from kg.answer import ask
-    from kg.index import build_index
+    from kg.index.pipeline import build_index
+    from kg.search.answer import ask
     from kg.store.base import StoreError
 
     reader, writer, namespace, settings, root = stores
@@ -365,8 +365,8 @@ async def test_a_question_read_during_endless_publishes_fails_in_one_line(stores
 
 
 async def test_an_open_store_keeps_answering_after_another_connection_republishes(stores: Any) -> None:
-    from kg.answer import ask
-    from kg.index import build_index
+    from kg.index.pipeline import build_index
+    from kg.search.answer import ask
 
     reader, writer, namespace, settings, root = stores
     assert await reader.search_entities(namespace, "Lantern Engine", 5)

@@ -1,8 +1,9 @@
-"""Every Cypher statement of kg/store/cypher.py (and the README's examples) passes Neo4j's own Cypher linter.
+"""Every Cypher statement of kg/store/neo4j/statements.py (and the README's examples) passes Neo4j's own
+Cypher linter.
 
 The linter is the npm package @neo4j-cypher/language-support (`lintCypherQuery`), pinned in
 tests/cypher_lint/package.json and installed by `make test` (npm ci in tests/cypher_lint). It runs on this
-machine's Node. Labels, relationship types and parameters are declared from kg.store.cypher's allow-lists,
+machine's Node. Labels, relationship types and parameters are declared from kg.store.neo4j.statements's allow-lists,
 so a misspelt label, type, parameter, procedure or function is reported too.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from kg.store import cypher
+from kg.store.neo4j import statements as cypher
 
 LINT_DIR = Path(__file__).parent / "cypher_lint"
 README = Path(__file__).parent.parent / "README.md"
@@ -39,7 +40,7 @@ BROKEN = {
 
 
 def module_statements() -> dict[str, str]:
-    """Every statement of kg.store.cypher by name: public UPPER_CASE strings and `*_BY_LABEL` dict values."""
+    """Every statement of kg.store.neo4j.statements by name: public UPPER_CASE strings and `*_BY_LABEL` dict values."""
     statements: dict[str, str] = {}
     for name, value in vars(cypher).items():
         if not name.isupper() or name.startswith("_"):

@@ -19,8 +19,8 @@ from bot.discord.client import DiscordBot
 from bot.discord.render import NOT_ADMIN, SOURCES_EXPIRED
 from bot.memory import LocalMemory, Memory, RedisMemory
 from kg.config import Settings
-from kg.index import build_index
-from kg.search.local import Turn
+from kg.index.pipeline import build_index
+from kg.model import Turn
 from kg.store import open_store
 from tests.conftest import RedisServer
 from tests.discord_fake import EPHEMERAL, Call, FakeDiscord

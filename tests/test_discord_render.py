@@ -21,7 +21,7 @@ from bot.discord.render import (
     split_message,
     thread_name,
 )
-from kg.answer import SourceRef
+from kg.search.answer import SourceRef
 
 SOURCES = [
     SourceRef("Sources", 7, "team", "docs/team.md", "characters 0–120", "Maria Okafor leads the group."),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kg.extract.base import ChunkExtraction
-from kg.extract.nlp import NlpExtractor, extract_chunk, normalize_title, pick_type
+from kg.index.extract.base import ChunkExtraction
+from kg.index.extract.nlp import NlpExtractor, extract_chunk, pick_type
 from kg.model import TextUnit
+from kg.text.words import normalize_title
 
 NETWORKING = """Routing at Northwind Labs
 

@@ -13,15 +13,15 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 
 from bot.cli import main
-from kg.answer import ask, route
 from kg.citations import check_citations
-from kg.global_answer import NOTICE, UNKNOWN, extractive_global_answer
 from kg.model import Community, CommunityReport, Document, Entity, Finding, GraphIndex, TextUnit
-from kg.search import global_search
-from kg.search.global_search import build_global_context, select_reports, subject_terms
-from kg.search.route import classify
+from kg.search import global_context
+from kg.search.answer import ask
+from kg.search.global_answer import NOTICE, UNKNOWN, extractive_global_answer
+from kg.search.global_context import build_global_context, select_reports, subject_terms
+from kg.search.route import classify, route
 from kg.store.base import ChildReport
-from kg.store.sqlite import SqliteStore
+from kg.store.sqlite.store import SqliteStore
 from tests import fake_openai
 from tests.scripted_model import ScriptedChatModel, text_reply
 
@@ -189,7 +189,7 @@ async def test_selection_descends_only_through_relevant_reports(store: CountingS
 async def test_entities_the_question_names_lead_to_reports_that_do_not_use_its_words(
     store: CountingStore,
 ) -> None:
-    assert "tidewatch" not in " ".join(global_search.report_text(r) for r in harbor_index().reports).lower()
+    assert "tidewatch" not in " ".join(global_context.report_text(r) for r in harbor_index().reports).lower()
     selection = await select_reports(store, "default", "What does Tidewatch check?")
     assert [r.community for r in selection.reports] == [11]
     assert store.asked == [[-1], [0], [11]]
@@ -215,7 +215,7 @@ async def test_batches_fit_the_budget_and_bound_the_map_calls(
     assert all(len(b.split()) <= 60 for b in found.batches)
     shown = {int(line.split("|")[0]) for b in found.batches for line in b.splitlines()[2:]}
     assert shown == {r.community for r in found.context.reports}
-    monkeypatch.setattr(global_search, "MAX_BATCHES", 1)
+    monkeypatch.setattr(global_context, "MAX_BATCHES", 1)
     assert len((await build_global_context(store, "default", THEMES, budget=60)).batches) == 1
 
 
@@ -382,7 +382,7 @@ async def test_the_offline_classifier(store: CountingStore, question: str, searc
 
 
 async def test_a_model_is_asked_only_when_the_classifier_is_unsure(store: CountingStore) -> None:
-    from kg.answer import Usage
+    from kg.model import Usage
 
     model = ScriptedChatModel(replies=[text_reply("local")])
     usage = Usage()

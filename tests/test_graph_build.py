@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kg.communities import detect_communities
-from kg.extract.base import ChunkExtraction, ExtractedEntity, ExtractedRelationship
-from kg.merge import extractive_summary, merge_extractions
+from kg.index.communities import detect_communities
+from kg.index.extract.base import ChunkExtraction, ExtractedEntity, ExtractedRelationship
+from kg.index.merge import extractive_summary, merge_extractions
+from kg.index.reports import extractive_reports
 from kg.model import Entity, Relationship, TextUnit
-from kg.reports import extractive_reports
 
 
 def _unit(i: int, text: str = "") -> TextUnit:

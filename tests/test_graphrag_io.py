@@ -14,15 +14,10 @@ import pytest
 
 from bot.cli import main
 from kg.config import Settings
-from kg.graphrag_io import (
-    EMBEDDINGS_FILE,
-    GraphRAGError,
-    export_graphrag,
-    import_graphrag,
-    read_graphrag,
-    write_graphrag,
-)
-from kg.index import build_index
+from kg.index.pipeline import build_index
+from kg.interop.graphrag import EMBEDDINGS_FILE, GraphRAGError
+from kg.interop.graphrag_read import import_graphrag, read_graphrag
+from kg.interop.graphrag_write import export_graphrag, write_graphrag
 from kg.model import (
     Community,
     CommunityReport,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kg.config import Settings
-from kg.extract.base import ChunkExtraction, ProgressFn
-from kg.extract.nlp import NlpExtractor
-from kg.index import NothingToIndex, build_index
+from kg.index.extract.base import ChunkExtraction, ProgressFn
+from kg.index.extract.nlp import NlpExtractor
+from kg.index.pipeline import NothingToIndex, build_index
 from kg.model import TextUnit
 from kg.store import open_store
 

@@ -1,10 +1,10 @@
-"""Offline entity linking keys (kg/linking.py) and spreading activation (kg/search/passages.py)."""
+"""Offline entity linking keys (kg/text/names.py) and spreading activation (kg/search/passages.py)."""
 
 from __future__ import annotations
 
-from kg.linking import Mention, entity_keys, longest_mentions, question_mentions
 from kg.model import Entity
 from kg.search.passages import Seed, rank_passages, spread
+from kg.text.names import Mention, entity_keys, longest_mentions, question_mentions
 
 
 def keys(question: str) -> set[str]:

@@ -12,18 +12,18 @@ from langchain_core.exceptions import ModelRateLimitError
 from langchain_core.messages import AIMessage, HumanMessage
 
 from kg import prompts
-from kg.cache import Cache
 from kg.config import Settings
-from kg.extract.base import ChunkExtraction, ExtractedEntity, ExtractedRelationship
-from kg.extract.llm import LlmExtractor
-from kg.index import ExtractionFailed, build_index, make_extractor
-from kg.llm import ModelClient
-from kg.llm_reports import write_reports
-from kg.merge import extractive_summary, merge_graph
+from kg.index.cache import Cache
+from kg.index.extract.base import ChunkExtraction, ExtractedEntity, ExtractedRelationship
+from kg.index.extract.llm import LlmExtractor
+from kg.index.merge import extractive_summary, merge_graph
+from kg.index.pipeline import ExtractionFailed, build_index, make_extractor
+from kg.index.reports import write_reports
+from kg.index.summarize import summarize_descriptions
+from kg.llm.client import ModelClient
 from kg.model import Community, Entity, Relationship, TextUnit
 from kg.search.local import build_context
 from kg.store import open_store
-from kg.summarize import summarize_descriptions
 from tests.scripted_model import KeywordEmbeddings, ScriptedChatModel, graph_reply, text_reply, tool_reply
 
 

@@ -12,12 +12,13 @@ import pytest
 
 from bot.cli import main
 from kg.config import Settings
-from kg.extract.llm import LlmExtractor
-from kg.index import build_index
-from kg.llm import ModelClient, query_embedder
+from kg.index.extract.llm import LlmExtractor
+from kg.index.pipeline import build_index
+from kg.llm.client import ModelClient
+from kg.llm.models import query_embedder
 from kg.model import GraphIndex
 from kg.store import open_store
-from kg.tokens import count_tokens
+from kg.text.tokens import count_tokens
 from tests.fake_openai import FakeOpenAI, ServerThread, graph_responder, message_text, phase_of, tool_call
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.load import load_documents
+from kg.index.load import load_documents
 from kg.model import content_id
 
 
@@ -281,7 +281,7 @@ def test_source_outside_working_directory_is_kept_as_given(
 def test_no_library_warnings_reach_the_user(tmp_path: Path) -> None:
     """In a fresh interpreter (so langchain-community is imported for the first time) with warnings as errors."""
     write(tmp_path / "m.pdf", make_pdf([["Quiet please."]]))
-    code = "import sys; from kg.load import load_documents; r = load_documents([sys.argv[1]]); print(r.documents[0].text)"
+    code = "import sys; from kg.index.load import load_documents; r = load_documents([sys.argv[1]]); print(r.documents[0].text)"
     env = {**os.environ, "PYTHONWARNINGS": "error"}
     done = subprocess.run(
         [sys.executable, "-W", "error", "-c", code, str(tmp_path / "m.pdf")],

@@ -8,8 +8,9 @@ import importlib.util
 import pytest
 
 from kg.config import Settings
-from kg.llm import ModelClient, embedding_model, query_embedder
-from kg.local_embeddings import LocalEmbeddings, LocalEmbeddingsMissing
+from kg.llm.client import ModelClient
+from kg.llm.local_embeddings import LocalEmbeddings, LocalEmbeddingsMissing
+from kg.llm.models import embedding_model, query_embedder
 
 
 def local_settings() -> Settings:

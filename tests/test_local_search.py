@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kg.search.local import Context, Turn, _map_entities, build_context
-from kg.store.sqlite import SqliteStore
-from kg.tokens import count_tokens
+from kg.model import Turn
+from kg.search.context import Context
+from kg.search.local import _map_entities, build_context
+from kg.store.sqlite.store import SqliteStore
+from kg.text.tokens import count_tokens
 from tests.small_graph import ENTITIES, keyword_embed, small_index, small_store
 
 MHA = "Multi-Head Attention"

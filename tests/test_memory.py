@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.memory import Limits, LocalMemory, Memory, RedisMemory
-from kg.search.local import Turn
+from kg.model import Turn
 from tests.conftest import RedisServer
 
 LIMITS = Limits(history_turns=4, rate_per_minute=3, dedupe_ttl=60, lock_ttl=60, sources_ttl=60)

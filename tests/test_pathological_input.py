@@ -13,15 +13,15 @@ import pytest
 
 from bot.cli import main
 from bot.core import progress_line
-from kg.chunk import chunk_document
 from kg.config import Settings
-from kg.extract.base import ChunkExtraction, ProgressFn
-from kg.extract.nlp import NlpExtractor
-from kg.index import build_index
-from kg.load import LoadResult, load_documents
+from kg.index.chunk import chunk_document
+from kg.index.extract.base import ChunkExtraction, ProgressFn
+from kg.index.extract.nlp import NlpExtractor
+from kg.index.load import LoadResult, load_documents
+from kg.index.pipeline import build_index
 from kg.model import Document, TextUnit, content_id
 from kg.store import open_store
-from kg.tokens import MAX_WORD_CHARS, count_tokens, cut_long_words, long_words, token_spans
+from kg.text.tokens import MAX_WORD_CHARS, count_tokens, cut_long_words, long_words, token_spans
 
 HEAD = "The Snargleblat word follows. Snargleblat"
 

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from bot.core import Reply, neutralise_mentions
 from bot.discord import render as discord_render
 from bot.slack import render as slack_render
-from kg.answer import Answer, QuestionError, ask
 from kg.citations import DATASETS, check_citations
-from kg.load import load_documents
+from kg.index.load import load_documents
+from kg.search.answer import Answer, QuestionError, ask
 from tests.conftest import write_corpus
 from tests.hostile import (
     FILE_NAMES,
@@ -73,8 +73,8 @@ async def _ask_or_refuse(store: Any, question: str, namespace: str) -> list[str]
 @pytest.fixture(scope="module")
 def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from kg.config import Settings
-    from kg.index import build_index
-    from kg.store.sqlite import SqliteStore
+    from kg.index.pipeline import build_index
+    from kg.store.sqlite.store import SqliteStore
 
     root = tmp_path_factory.mktemp("properties")
     settings_ = Settings(_env_file=None, kg_home=root / "home", kg_chunk_size=120, kg_chunk_overlap=20)  # type: ignore[call-arg]
@@ -93,8 +93,8 @@ def test_any_question_is_answered_or_refused_in_one_line_on_sqlite(sqlite_store:
 @pytest.fixture(scope="module")
 def neo4j_store(neo4j_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     from kg.config import Settings
-    from kg.index import build_index
-    from kg.store.neo4j import Neo4jStore
+    from kg.index.pipeline import build_index
+    from kg.store.neo4j.store import Neo4jStore
 
     root = tmp_path_factory.mktemp("properties-neo4j")
     settings_ = Settings(_env_file=None, kg_home=root / "home", kg_chunk_size=120, kg_chunk_overlap=20)  # type: ignore[call-arg]

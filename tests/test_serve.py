@@ -27,7 +27,7 @@ from bot.logs import new_request_id, secrets_of, setup_logging
 from bot.serve import NOTHING_TO_SERVE, ServeConfigError, serve
 from bot.slack.app import SlackConfigError
 from kg.config import Settings
-from kg.index import build_index
+from kg.index.pipeline import build_index
 from kg.store import open_store
 from tests.conftest import RedisServer, _free_port
 from tests.discord_fake import FakeDiscord

@@ -30,7 +30,7 @@ from bot.slack import render
 from bot.slack.app import SlackConfigError, build_app, http_app, serve
 from bot.slack.threads import SlackBot
 from kg.config import Settings
-from kg.index import build_index
+from kg.index.pipeline import build_index
 from kg.store import open_store
 from tests.conftest import RedisServer
 from tests.slack_fake import (

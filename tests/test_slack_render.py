@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.core import Reply, neutralise_mentions
 from bot.slack import render
-from kg.answer import SourceRef
+from kg.search.answer import SourceRef
 
 
 def validate(blocks: list[dict[str, Any]]) -> None:

@@ -56,7 +56,7 @@ def test_importing_the_cli_loads_no_heavy_module(tmp_path: Path) -> None:
 
 
 def test_the_check_notices_a_heavy_import(tmp_path: Path) -> None:
-    assert "langchain_core" in imported_by("import bot.cli\nfrom kg.answer import GraphRetriever", tmp_path)
+    assert "langchain_core" in imported_by("import bot.cli\nfrom kg.search.retriever import GraphRetriever", tmp_path)
 
 
 @pytest.mark.parametrize(

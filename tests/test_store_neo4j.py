@@ -20,21 +20,21 @@ import pytest
 from neo4j.exceptions import ServiceUnavailable
 
 from kg.model import Community, CommunityReport, Entity, Finding, GraphIndex, Relationship, TextUnit
-from kg.store import cypher, open_store
+from kg.store import open_store
 from kg.store.base import StoreError
-from kg.store.neo4j import (
+from kg.store.neo4j import statements as cypher
+from kg.store.neo4j.errors import check_server_version, redact_url, server_version, split_url, store_error
+from kg.store.neo4j.fulltext import (
     CHUNK_SEARCH_FIELDS,
     ENTITY_SEARCH_FIELDS,
-    MAX_VECTOR_CANDIDATES,
-    Neo4jStore,
     escape_lucene,
     fulltext_query,
     link_query,
     search_terms,
-    vector_candidates,
+    search_text,
 )
-from kg.store.neo4j_errors import check_server_version, redact_url, server_version, split_url, store_error
-from kg.store.neo4j_rows import BATCH_SIZE, batched, build_rows, search_text
+from kg.store.neo4j.rows import BATCH_SIZE, batched, build_rows
+from kg.store.neo4j.store import MAX_VECTOR_CANDIDATES, Neo4jStore, vector_candidates
 from tests.fake_bolt import Failure, FakeBolt, Rows
 from tests.store_contract import StoreContract, large_index, sample_index
 
@@ -507,7 +507,7 @@ def statement_names() -> dict[str, str]:
 
 
 def assert_only_module_statements(server: FakeBolt) -> None:
-    """Every statement sent is a constant of kg.store.cypher, verbatim: nothing was formatted into it."""
+    """Every statement sent is a constant of kg.store.neo4j.statements, verbatim: nothing was formatted into it."""
     known = statement_names()
     assert [q for q in server.queries() if q not in known] == []
 
@@ -565,7 +565,7 @@ def test_fulltext_query_quotes_user_text() -> None:
 
 
 def test_fulltext_query_escapes_every_term(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kg.store.neo4j.search_terms", lambda text: ["a:b", "AND", "c*"])
+    monkeypatch.setattr("kg.store.neo4j.fulltext.search_terms", lambda text: ["a:b", "AND", "c*"])
     assert (
         fulltext_query("ignored", {"title_terms": 10, "description_terms": 1})
         == "title_terms:(a\\:b OR and OR c\\*)^10 OR description_terms:(a\\:b OR and OR c\\*)"

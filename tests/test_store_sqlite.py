@@ -10,15 +10,9 @@ import pytest
 
 from kg.store import open_store
 from kg.store.base import StoreError
-from kg.store.sqlite import (
-    MAX_QUERY_WORDS,
-    SqliteStore,
-    cheapest_terms,
-    match_expression,
-    query_words,
-    split_by_cost,
-    word_forms,
-)
+from kg.store.sqlite.fulltext import cheapest_terms, match_expression, split_by_cost
+from kg.store.sqlite.store import SqliteStore
+from kg.text.words import MAX_QUERY_WORDS, query_words, word_forms
 from tests.store_contract import StoreContract, large_index, sample_index
 
 
@@ -168,7 +162,7 @@ async def test_failure_after_deletes_and_inserts_rolls_back(
         raise RuntimeError("disk on fire")
 
     # Reports are written last: by then every other table of the namespace was deleted and re-inserted.
-    monkeypatch.setattr(sqlite_store, "_insert_reports", explode)
+    monkeypatch.setattr("kg.store.sqlite.rows._insert_reports", explode)
     with pytest.raises(StoreError, match="disk on fire"):
         await sqlite_store.publish("ns", sample_index(variant="newer"))
     monkeypatch.undo()
@@ -344,8 +338,8 @@ def test_word_forms() -> None:
 
 
 def test_split_by_cost(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kg.store.sqlite.MAX_POSTINGS", 100)
-    monkeypatch.setattr("kg.store.sqlite.MAX_TITLE_POSTINGS", 1000)
+    monkeypatch.setattr("kg.store.sqlite.fulltext.MAX_POSTINGS", 100)
+    monkeypatch.setattr("kg.store.sqlite.fulltext.MAX_TITLE_POSTINGS", 1000)
     frequencies = [("common", 90), ("rare", 2), ("mid", 20), ("gone", 0), ("other", 70), ("most", 950)]
     assert split_by_cost(frequencies) == (["rare", "mid", "other"], ["common"])
     assert split_by_cost([("huge", 900)]) == ([], ["huge"])
@@ -366,11 +360,11 @@ async def test_common_words_beyond_the_budget_only_match_titles(
     index = large_index(50)
     index.entities[3].title = "Common Ground"
     await sqlite_store.publish("ns", index)
-    monkeypatch.setattr("kg.store.sqlite.MAX_POSTINGS", 10)
+    monkeypatch.setattr("kg.store.sqlite.fulltext.MAX_POSTINGS", 10)
     # "common" is in all 50 descriptions and one title, "17" in one description and one title.
     hits = await sqlite_store.search_entities("ns", "common 17", 10)
     assert [h.entity.title for h in hits] == ["Node 17", "Common Ground"]
-    monkeypatch.setattr("kg.store.sqlite.MAX_POSTINGS", 1000)
+    monkeypatch.setattr("kg.store.sqlite.fulltext.MAX_POSTINGS", 1000)
     assert len(await sqlite_store.search_entities("ns", "common 17", 100)) == 50
 
 
@@ -399,7 +393,7 @@ async def test_publish_leaves_the_vector_cache_warm(
     def no_loading(*_args: object) -> None:
         raise AssertionError("the matrix should be cached by publish")
 
-    monkeypatch.setattr(SqliteStore, "_load_vectors", staticmethod(no_loading))
+    monkeypatch.setattr("kg.store.sqlite.store.load_vectors", no_loading)
     hits = await sqlite_store.search_entities_by_vector("ns", [1.0, 0.0, 0.0, 0.0], 1)
     assert hits[0].entity.title == "Multi-Head Attention"
 
@@ -439,14 +433,14 @@ async def test_chunk_search_leaves_out_words_beyond_the_budget(
     sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await sqlite_store.publish("ns", large_index(50))  # chunk i: "chunk {i} about Node {i}"
-    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 40)
+    monkeypatch.setattr("kg.store.sqlite.store.MAX_TEXT_POSTINGS", 40)
     # "chunk" is in all 50 chunks, "17" in one: only "17" is searched.
     assert [u.id for u, _ in await sqlite_store.search_text_units("ns", "chunk 17", 10)] == ["lt17"]
     # Only common words: the first 40 / 4 chunks holding them are ranked.
     hits = await sqlite_store.search_text_units("ns", "chunk", 50)
     assert sorted(u.short_id for u, _ in hits) == list(range(10))
     assert await sqlite_store.search_text_units("ns", "absent", 10) == []
-    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 1000)
+    monkeypatch.setattr("kg.store.sqlite.store.MAX_TEXT_POSTINGS", 1000)
     assert len(await sqlite_store.search_text_units("ns", "chunk 17", 100)) == 50
 
 
@@ -460,7 +454,7 @@ async def test_chunk_search_of_a_store_made_before_word_frequencies(
     conn.execute("DROP TABLE text_unit_terms")
     conn.commit()
     conn.close()
-    monkeypatch.setattr("kg.store.sqlite.MAX_TEXT_POSTINGS", 10)
+    monkeypatch.setattr("kg.store.sqlite.store.MAX_TEXT_POSTINGS", 10)
     store = SqliteStore(tmp_path / "kg.db")
     try:  # unbounded, as before; the next publish records the frequencies
         assert len(await store.search_text_units("ns", "chunk 17", 100)) == 50

@@ -7,8 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 from bench.synthetic import generate, make_questions, question_material
-from kg.search.local import Turn, build_context
-from kg.store.sqlite import SqliteStore
+from kg.model import Turn
+from kg.search.local import build_context
+from kg.store.sqlite.store import SqliteStore
 
 
 def test_same_seed_same_graph_other_seed_other_graph() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 
-from kg.tokens import _PIECE, count_tokens, token_spans, truncate
+from kg.text.tokens import _PIECE, count_tokens, token_spans, truncate
 
 
 def _regex_count(text: str) -> int:

@@ -35,8 +35,8 @@ from discord.gateway import DiscordWebSocket
 
 from bot.core import Assistant, Question, ReindexRequest, Reply
 from bot.discord import render
-from kg.answer import MAX_QUESTION_CHARS, QuestionError, clean_question
 from kg.config import DISCORD_API_URL, Settings
+from kg.search.answer import MAX_QUESTION_CHARS, QuestionError, clean_question
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Every read is set-at-a-time, so a question costs the same handful of store queri
 three concurrent first reads (entity search, chunk search, entity linking), one for the entities of the top
 chunks, then three concurrent ones (relationships, reports, the texts of passages only the graph found).
 Improvements over GraphRAG's context builder:
-- entities are linked offline by name (kg.linking: titles, aliases, acronyms, case and plural variants) as
+- entities are linked offline by name (kg.text.names: titles, aliases, acronyms, case and plural variants) as
   well as mapped by full-text BM25 fused with vector similarity by reciprocal rank;
 - Sources are ranked by full-text relevance plus spreading activation over the passage-entity graph
   (kg.search.passages, after HippoRAG 2): the passage naming the bridge entity of a multi-hop question is
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from kg.linking import longest_mentions, question_mentions
-from kg.model import CommunityReport, Entity, Relationship, TextUnit
+from kg.model import Embed, Entity, Relationship, TextUnit, Turn
+from kg.search.context import Context
 from kg.search.passages import (
     SEED_PASSAGES,
     RankedPassage,
@@ -35,9 +35,9 @@ from kg.search.passages import (
     spread,
 )
 from kg.store.base import GraphStore, StoreError
-from kg.tokens import count_tokens, truncate
-
-Embed = Callable[[str], Awaitable[Sequence[float]]]
+from kg.text.names import longest_mentions, question_mentions
+from kg.text.tables import cell
+from kg.text.tokens import count_tokens, truncate
 
 # Shares of the budget (after the conversation) the graph tables may take at most; Sources get the rest.
 REPORT_SHARE = 0.03
@@ -51,82 +51,6 @@ READ_ATTEMPTS = 3  # a question is read again when a publish lands between its r
 MAX_RELATIONSHIPS = 100  # candidate relationships read per question (the table shows a few of them)
 MAX_SOURCE_CANDIDATES = 60
 MAX_PASSAGE_ENTITIES = 100  # entities read from the top passages to seed the graph
-
-
-@dataclass
-class Turn:
-    role: str  # "user" | "assistant"
-    text: str
-
-
-@dataclass
-class Context:
-    """What local search found: the tables a model reads and the records renderers and --json show."""
-
-    question: str
-    text: str = ""
-    entities: list[Entity] = field(default_factory=list)
-    relationships: list[Relationship] = field(default_factory=list)
-    reports: list[CommunityReport] = field(default_factory=list)
-    sources: list[TextUnit] = field(default_factory=list)
-    documents: dict[str, tuple[str, str]] = field(default_factory=dict)  # document id -> (title, source)
-    tokens: int = 0
-    history: list[Turn] = field(default_factory=list)  # the recent turns the question follows up on
-
-    @property
-    def empty(self) -> bool:
-        return not (self.entities or self.relationships or self.reports or self.sources)
-
-    def available(self) -> dict[str, set[int]]:
-        """Ids a citation may use, by dataset."""
-        return {
-            "Entities": {e.short_id for e in self.entities},
-            "Relationships": {r.short_id for r in self.relationships},
-            "Reports": {r.community for r in self.reports},
-            "Sources": {u.short_id for u in self.sources},
-        }
-
-    def to_json(self) -> dict[str, list[dict[str, object]]]:
-        return {
-            "entities": [
-                {
-                    "id": e.short_id,
-                    "title": e.title,
-                    "type": e.type,
-                    "text": e.description,
-                    "degree": e.degree,
-                }
-                for e in self.entities
-            ],
-            "relationships": [
-                {
-                    "id": r.short_id,
-                    "source": r.source,
-                    "target": r.target,
-                    "text": r.description,
-                    "weight": r.weight,
-                }
-                for r in self.relationships
-            ],
-            "reports": [
-                {"id": r.community, "title": r.title, "text": r.summary, "rank": r.rank} for r in self.reports
-            ],
-            "sources": [
-                {
-                    "id": u.short_id,
-                    "document": self.documents.get(u.document_id, ("", ""))[0],
-                    "text": u.text,
-                    "start": u.start,
-                    "end": u.end,
-                }
-                for u in self.sources
-            ],
-        }
-
-
-def _cell(text: str) -> str:
-    """One table cell: no newlines or pipes, so a row stays one row."""
-    return " ".join(text.replace("|", "/").split())
 
 
 def _rrf(*rankings: Sequence[str]) -> dict[str, float]:
@@ -168,7 +92,8 @@ class _Table:
         return "\n".join(self.lines) if self.rows else ""
 
 
-def _mapping_query(question: str, history: Sequence[Turn]) -> str:
+def mapping_query(question: str, history: Sequence[Turn]) -> str:
+    """What entities are looked up by: the question and, for a follow-up, the user's recent turns."""
     recent = [t.text for t in history if t.role == "user"][-HISTORY_TURNS:]
     return " ".join([question, *reversed(recent)])
 
@@ -206,7 +131,7 @@ def _rank_relationships(selected: Sequence[Entity], candidates: Sequence[Relatio
 
 
 async def _link_entities(store: GraphStore, namespace: str, query: str) -> list[Entity]:
-    """Entities the question names (kg.linking), longest mention first; a span naming several entities
+    """Entities the question names (kg.text.names), longest mention first; a span naming several entities
     links to all of them."""
     mentions = question_mentions(query)
     if not mentions:
@@ -298,7 +223,7 @@ async def _read_context(
     embed: Embed | None,
 ) -> Context:
     context = Context(question=question)
-    query = _mapping_query(question, history)
+    query = mapping_query(question, history)
     found = await find_passages(store, namespace, query, top_k, embed)
     unit_hits, ranked = found.text_hits, found.ranked
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
@@ -321,7 +246,7 @@ async def _read_context(
     if recent:
         table = _Table("Conversation", "role|content", int(budget * HISTORY_SHARE))
         for turn in recent:
-            table.add(f"{turn.role}|{_cell(truncate(turn.text, 300))}")
+            table.add(f"{turn.role}|{cell(truncate(turn.text, 300))}")
         tables.append(table)
         remaining -= table.cost
 
@@ -332,10 +257,10 @@ async def _read_context(
     for s in scored_reports:
         r = s.report
         content = truncate(r.summary, max(50, reports.budget // 2))
-        if reports.add(f"{r.community}|{_cell(r.title)}|{_cell(content)}"):
+        if reports.add(f"{r.community}|{cell(r.title)}|{cell(content)}"):
             context.reports.append(r)
     entity_rows = [
-        f"{e.short_id}|{_cell(e.title)}|{_cell(truncate(e.description, ENTITY_DESCRIPTION_TOKENS))}|{e.degree}"
+        f"{e.short_id}|{cell(e.title)}|{cell(truncate(e.description, ENTITY_DESCRIPTION_TOKENS))}|{e.degree}"
         for e in selected
     ]
     header = "id|entity|description|number of relationships"
@@ -351,14 +276,12 @@ async def _read_context(
     for r in relationships:
         if r.source not in shown and r.target not in shown:
             continue
-        if not rels.add(
-            f"{r.short_id}|{_cell(r.source)}|{_cell(r.target)}|{_cell(r.description)}|{r.weight:g}"
-        ):
+        if not rels.add(f"{r.short_id}|{cell(r.source)}|{cell(r.target)}|{cell(r.description)}|{r.weight:g}"):
             break
         context.relationships.append(r)
     sources = _Table("Sources", "id|text", remaining - reports.cost - entities.cost - rels.cost)
     for u in units:
-        if sources.add(f"{u.short_id}|{_cell(u.text)}"):
+        if sources.add(f"{u.short_id}|{cell(u.text)}"):
             context.sources.append(u)
 
     rendered = [t for t in [*tables, reports, entities, rels, sources] if t.rows]

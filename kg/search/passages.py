@@ -3,7 +3,7 @@ graph, after HippoRAG 2 ("From RAG to Memory", 2025), computed set-at-a-time fro
 
 The graph is bipartite: a passage (text unit) links to the entities it mentions, an entity to the passages
 mentioning it (`Entity.text_unit_ids`). Activation starts at seed entities
-- named in the question (kg.linking), with full weight;
+- named in the question (kg.text.names), with full weight;
 - matched by the entity search (title and description full text, vectors), with less;
 - mentioned in the top full-text passages, in proportion to the passage's relevance: the second passage of a
   multi-hop question is reached through the entity the first one names,

@@ -3,7 +3,8 @@
 A cheap offline classifier decides from the wording and the graph: words asking for an aggregate ("overall",
 "main themes", "summarise") mean global; a question naming an entity of the graph means local; a question
 matching no entity at all has nothing for local search to start from, so global. When the signals disagree or
-are missing the decision is marked unsure, and a configured model may then settle it with one short call.
+are missing the decision is marked unsure, and a configured model may then settle it with one short call
+(`route`, which kg.search.answer.ask calls for `search="auto"`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kg import prompts
-from kg.chat import complete
-from kg.extractive import content_terms
-from kg.search.global_search import global_wording, names
-from kg.search.local import Turn
-from kg.search.local import _mapping_query as mapping_query
+from kg.llm.calls import complete
+from kg.model import Turn, Usage
+from kg.search.global_context import global_wording, names
+from kg.search.local import mapping_query
 from kg.store.base import GraphStore
+from kg.text.words import content_terms
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-
-    from kg.answer import Usage
 
 log = logging.getLogger(__name__)
 SEARCHES = ("local", "global")
@@ -75,3 +74,22 @@ async def ask_model(
     words = reply.text.strip().lower().split()
     word = words[0].strip(".:*\"'") if words else ""
     return word if word in SEARCHES else None
+
+
+async def route(
+    store: GraphStore,
+    question: str,
+    namespace: str = "default",
+    history: Sequence[Turn] = (),
+    model: BaseChatModel | None = None,
+    usage: Usage | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - bounds the model call only
+) -> Route:
+    """Local or global for `question`: the offline classifier, settled by the model when it is unsure."""
+    decision = await classify(store, namespace, question, history)
+    if decision.sure or model is None:
+        return decision
+    choice = await ask_model(model, question, usage if usage is not None else Usage(), timeout)
+    if choice is None:
+        return decision
+    return Route(choice, f"the model chose it ({decision.reason})")

@@ -46,7 +46,7 @@ def open_store(
     if not sep:
         raise StoreError("the store URL has no scheme: use sqlite:///path/to/kg.db or neo4j://host:7687")
     if scheme == "sqlite":
-        from kg.store.sqlite import SqliteStore
+        from kg.store.sqlite.store import SqliteStore
 
         if not rest.startswith("/") or rest in ("/", "/:memory:"):
             raise StoreError(
@@ -61,7 +61,7 @@ def open_store(
             ) from exc
         return SqliteStore(path, **kwargs)
     if scheme in NEO4J_SCHEMES:
-        from kg.store.neo4j import Neo4jStore
+        from kg.store.neo4j.store import Neo4jStore
 
         if not rest.split("/", 1)[0].rpartition("@")[2]:
             raise StoreError(f"a {scheme} store URL names a server: {scheme}://host:7687")

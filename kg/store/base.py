@@ -32,7 +32,7 @@ class ScoredReport:
 
 @dataclass
 class LinkedEntity:
-    key: str  # the link key (kg.linking) the entity was found by
+    key: str  # the link key (kg.text.names) the entity was found by
     entity: Entity
 
 
@@ -74,7 +74,7 @@ class GraphStore(Protocol):
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]: ...
 
     async def link_entities(self, namespace: str, keys: Sequence[str]) -> list[LinkedEntity]:
-        """Entities whose title or alias has one of the link keys (kg.linking.entity_keys), in key order."""
+        """Entities whose title or alias has one of the link keys (kg.text.names.entity_keys), in key order."""
         ...
 
     async def entities_in_text_units(

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import Question
 from bot.slack import render
 from bot.slack.threads import SlackBot, answer_in_thread
-from kg.answer import QuestionError, clean_question
+from kg.search.answer import QuestionError, clean_question
 
 log = logging.getLogger(__name__)
 

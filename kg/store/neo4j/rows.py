@@ -1,0 +1,331 @@
+"""Between the model and Neo4j: a build as the parameter rows of the write statements (checked before
+anything is written), and records read back into model objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from kg.model import (
+    Community,
+    CommunityReport,
+    Document,
+    Entity,
+    Finding,
+    GraphIndex,
+    Relationship,
+    TextUnit,
+)
+from kg.store.base import StoreError
+from kg.store.neo4j import statements as cypher
+from kg.store.neo4j.fulltext import search_text
+from kg.text.names import entity_keys
+
+T = TypeVar("T")
+
+BATCH_SIZE = 1000
+
+
+def batched(rows: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
+    """`rows` in consecutive slices of at most `size` (each slice is one UNWIND statement)."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+@dataclass
+class BuildRows:
+    """A build turned into the parameter rows of the write statements, checked before anything is written."""
+
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    entities: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)  # by type label
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+    relationships: list[dict[str, Any]] = field(default_factory=list)
+    communities: list[dict[str, Any]] = field(default_factory=list)
+    members: list[dict[str, Any]] = field(default_factory=list)
+    parents: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    embedding_dimensions: int | None = None
+    embedding_count: int = 0
+
+    def writes(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(statement, rows) in write order: nodes before the relationships that need them."""
+        steps = [(cypher.CREATE_DOCUMENTS, self.documents), (cypher.CREATE_CHUNKS, self.chunks)]
+        steps += [(cypher.CREATE_ENTITIES_BY_LABEL[label], rows) for label, rows in self.entities.items()]
+        steps += [
+            (cypher.CREATE_MENTIONS, self.mentions),
+            (cypher.CREATE_RELATIONSHIPS, self.relationships),
+            (cypher.CREATE_COMMUNITIES, self.communities),
+            (cypher.CREATE_COMMUNITY_MEMBERS, self.members),
+            (cypher.CREATE_COMMUNITY_PARENTS, self.parents),
+            (cypher.CREATE_REPORTS, self.reports),
+        ]
+        return [(statement, rows) for statement, rows in steps if rows]
+
+
+def _require_unique(kind: str, keys: Iterable[object]) -> None:
+    seen: set[object] = set()
+    for key in keys:
+        if key in seen:
+            raise StoreError(f"the build has two {kind} with the id {key!r}")
+        seen.add(key)
+
+
+def _embedding(entity: Entity) -> list[float] | None:
+    if entity.embedding is None:
+        return None
+    try:
+        vector = [float(x) for x in entity.embedding]
+    except TypeError as exc:
+        raise StoreError(f"entity {entity.title!r} has an embedding that is not a flat vector") from exc
+    return vector
+
+
+def build_rows(index: GraphIndex) -> BuildRows:
+    """Rows for every write statement. Raises StoreError for a build that cannot be stored faithfully:
+    duplicate ids, relationships naming entities that are not in the build, mixed embedding dimensions."""
+    _require_unique("documents", (d.id for d in index.documents))
+    _require_unique("text units", (t.id for t in index.text_units))
+    _require_unique("entities", (e.id for e in index.entities))
+    _require_unique("relationships", (r.id for r in index.relationships))
+    _require_unique("communities", (int(c.id) for c in index.communities))
+    _require_unique("reports", (int(p.community) for p in index.reports))
+    rows = BuildRows()
+    rows.documents = [
+        {
+            "seq": i,
+            "id": d.id,
+            "title": d.title,
+            "source": d.source,
+            "text": d.text,
+            "text_unit_ids": list(d.text_unit_ids),
+        }
+        for i, d in enumerate(index.documents)
+    ]
+    rows.chunks = [
+        {
+            "seq": i,
+            "id": t.id,
+            "short_id": int(t.short_id),
+            "document_id": t.document_id,
+            "text": t.text,
+            "terms": search_text(t.text),
+            "n_tokens": int(t.n_tokens),
+            "start_char": int(t.start),
+            "end_char": int(t.end),
+        }
+        for i, t in enumerate(index.text_units)
+    ]
+    chunk_ids = {t.id for t in index.text_units}
+    dimensions: set[int] = set()
+    for i, e in enumerate(index.entities):
+        embedding = _embedding(e)
+        if embedding:
+            dimensions.add(len(embedding))
+            rows.embedding_count += 1
+            if len(dimensions) > 1:
+                raise StoreError(f"entity embeddings have different dimensions: {sorted(dimensions)}")
+        rows.entities.setdefault(cypher.entity_label(e.type), []).append(
+            {
+                "seq": i,
+                "id": e.id,
+                "short_id": int(e.short_id),
+                "title": e.title,
+                "type": e.type,
+                "description": e.description,
+                "title_terms": search_text(e.title),
+                "description_terms": search_text(e.description),
+                "text_unit_ids": list(e.text_unit_ids),
+                "degree": int(e.degree),
+                "embedding": embedding,
+                "link_keys": entity_keys(e.title),
+            }
+        )
+        rows.mentions += [
+            {"chunk_id": unit_id, "entity_id": e.id}
+            for unit_id in dict.fromkeys(e.text_unit_ids)
+            if unit_id in chunk_ids
+        ]
+    rows.embedding_dimensions = dimensions.pop() if dimensions else None
+    entity_by_title: dict[str, str] = {}
+    for e in index.entities:
+        entity_by_title.setdefault(e.title, e.id)  # duplicate titles: edges attach to the first
+    for i, r in enumerate(index.relationships):
+        for end in (r.source, r.target):
+            if end not in entity_by_title:
+                raise StoreError(
+                    f"relationship {r.id!r} ({r.source!r} -> {r.target!r}) names {end!r}, which is not an "
+                    "entity of the build"
+                )
+        rows.relationships.append(
+            {
+                "seq": i,
+                "id": r.id,
+                "short_id": int(r.short_id),
+                "source": r.source,
+                "target": r.target,
+                "source_id": entity_by_title[r.source],
+                "target_id": entity_by_title[r.target],
+                "description": r.description,
+                "weight": float(r.weight),
+                "rank": int(r.rank),
+                "text_unit_ids": list(r.text_unit_ids),
+            }
+        )
+    entity_ids = {e.id for e in index.entities}
+    community_ids = {int(c.id) for c in index.communities}
+    for i, c in enumerate(index.communities):
+        rows.communities.append(
+            {
+                "seq": i,
+                "id": int(c.id),
+                "level": int(c.level),
+                "parent": int(c.parent),
+                "title": c.title,
+                "entity_ids": list(c.entity_ids),
+                "relationship_ids": list(c.relationship_ids),
+                "text_unit_ids": list(c.text_unit_ids),
+            }
+        )
+        rows.members += [
+            {"entity_id": entity_id, "community": int(c.id)}
+            for entity_id in dict.fromkeys(c.entity_ids)
+            if entity_id in entity_ids
+        ]
+        if int(c.parent) in community_ids and int(c.parent) != int(c.id):
+            rows.parents.append({"id": int(c.id), "parent": int(c.parent)})
+    rows.reports = [
+        {
+            "seq": i,
+            "community": int(p.community),
+            "level": int(p.level),
+            "title": p.title,
+            "summary": p.summary,
+            "full_content": p.full_content,
+            "rank": float(p.rank),
+            "finding_summaries": [f.summary for f in p.findings],
+            "finding_explanations": [f.explanation for f in p.findings],
+        }
+        for i, p in enumerate(index.reports)
+    ]
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+def entity_from(r: Any, *, with_embedding: bool = False) -> Entity:
+    embedding = r["embedding"] if with_embedding else None
+    return Entity(
+        id=r["id"],
+        short_id=r["short_id"],
+        title=r["title"],
+        type=r["type"],
+        description=r["description"],
+        text_unit_ids=list(r["text_unit_ids"] or []),
+        degree=r["degree"],
+        embedding=list(embedding) if embedding is not None else None,
+    )
+
+
+def text_unit_from(r: Any) -> TextUnit:
+    return TextUnit(
+        r["id"], r["short_id"], r["document_id"], r["text"], r["n_tokens"], r["start_char"], r["end_char"]
+    )
+
+
+def relationship_from(r: Any) -> Relationship:
+    return Relationship(
+        id=r["id"],
+        short_id=r["short_id"],
+        source=r["source"],
+        target=r["target"],
+        description=r["description"],
+        weight=r["weight"],
+        text_unit_ids=list(r["text_unit_ids"] or []),
+        rank=r["rank"],
+    )
+
+
+def report_from(r: Any) -> CommunityReport:
+    findings = zip(r["finding_summaries"] or [], r["finding_explanations"] or [], strict=True)
+    return CommunityReport(
+        community=r["community"],
+        level=r["level"],
+        title=r["title"],
+        summary=r["summary"],
+        full_content=r["full_content"],
+        rank=r["rank"],
+        findings=[Finding(summary, explanation) for summary, explanation in findings],
+    )
+
+
+def usage_from(stored: str | None) -> dict[str, dict[str, int]]:
+    return json.loads(stored) if stored else {}
+
+
+COUNT_FIELDS = {
+    "documents": "document_count",
+    "text_units": "chunk_count",
+    "entities": "entity_count",
+    "relationships": "relationship_count",
+    "communities": "community_count",
+    "reports": "report_count",
+}
+
+
+async def export_build(tx: Any, namespace: str) -> GraphIndex | None:
+    """The namespace's current build, read in the read transaction `tx`: a generation never changes once
+    written, so the statements after NAMESPACE_STATE all see the same build."""
+
+    async def rows(statement: str, parameters: dict[str, Any]) -> list[Any]:
+        result = await tx.run(statement, parameters)
+        return [record async for record in result]
+
+    state = await rows(cypher.NAMESPACE_STATE, {"namespace": namespace})
+    if not state:
+        return None
+    meta = state[0]
+    parameters = {"namespace": namespace, "generation": meta["generation"]}
+    documents = [
+        Document(
+            id=r["id"],
+            title=r["title"],
+            source=r["source"],
+            text=r["text"],
+            text_unit_ids=list(r["text_unit_ids"] or []),
+        )
+        for r in await rows(cypher.EXPORT_DOCUMENTS, parameters)
+    ]
+    text_units = [text_unit_from(r) for r in await rows(cypher.EXPORT_CHUNKS, parameters)]
+    entities = [entity_from(r, with_embedding=True) for r in await rows(cypher.EXPORT_ENTITIES, parameters)]
+    relationships = [relationship_from(r) for r in await rows(cypher.EXPORT_RELATIONSHIPS, parameters)]
+    communities = [
+        Community(
+            id=r["id"],
+            level=r["level"],
+            parent=r["parent"],
+            title=r["title"],
+            entity_ids=list(r["entity_ids"] or []),
+            relationship_ids=list(r["relationship_ids"] or []),
+            text_unit_ids=list(r["text_unit_ids"] or []),
+        )
+        for r in await rows(cypher.EXPORT_COMMUNITIES, parameters)
+    ]
+    reports = [report_from(r) for r in await rows(cypher.EXPORT_REPORTS, parameters)]
+    return GraphIndex(
+        documents=documents,
+        text_units=text_units,
+        entities=entities,
+        relationships=relationships,
+        communities=communities,
+        reports=reports,
+        built_at=meta["built_at"],
+        seconds=meta["seconds"],
+        extractor=meta["extractor"],
+        usage=usage_from(meta["usage"]),
+    )

@@ -1,0 +1,103 @@
+"""Full-text search in the SQLite store: FTS5 MATCH expressions whose cost is bounded by the postings they
+read, and the Okapi BM25 re-scoring that ranks chunk hits as the Neo4j store (Lucene) does."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from kg.model import TextUnit
+from kg.text.bm25 import idf, term_score
+from kg.text.words import words_of
+
+# The cost of an entity search is bounded whatever the query, by the postings (term, entity) it reads. The
+# rarest terms (they carry the most BM25 weight) are searched in titles and descriptions while they total at
+# most MAX_POSTINGS (~2 us each: each match is ranked); the commoner ones in titles only while they total at
+# most MAX_TITLE_POSTINGS (~0.1 us each: only title hits are ranked); terms commoner still are left out.
+MAX_POSTINGS = 2000
+MAX_TITLE_POSTINGS = 10_000
+
+
+def split_by_cost(document_frequencies: Iterable[tuple[str, int]]) -> tuple[list[str], list[str]]:
+    """(terms to search everywhere, terms to search in titles only), from each term's document frequency."""
+    everywhere: list[str] = []
+    titles_only: list[str] = []
+    total = title_total = 0
+    for term, df in sorted(document_frequencies, key=lambda item: (item[1], item[0])):
+        if df <= 0:
+            continue
+        if total + df <= MAX_POSTINGS:
+            everywhere.append(term)
+            total += df
+        elif title_total + df <= MAX_TITLE_POSTINGS:
+            titles_only.append(term)
+            title_total += df
+    return everywhere, titles_only
+
+
+def cheapest_terms(document_frequencies: Iterable[tuple[str, int]], budget: int) -> list[str]:
+    """The rarest terms while their document frequencies total at most `budget`."""
+    terms: list[str] = []
+    total = 0
+    for term, df in sorted(document_frequencies, key=lambda item: (item[1], item[0])):
+        if df <= 0:
+            continue
+        if total + df > budget:
+            break
+        terms.append(term)
+        total += df
+    return terms
+
+
+def match_expression(terms: Sequence[str], title_terms: Sequence[str] = ()) -> str | None:
+    """An FTS5 MATCH expression OR-ing `terms` (any column) and `title_terms` (the title column only).
+
+    Every term is quoted, so FTS syntax, quotes and operators in user text are only ever words. None when
+    there is nothing to search for.
+    """
+    alternatives = [_quoted(term) for term in terms]
+    if title_terms:
+        alternatives.append("title : (" + " OR ".join(_quoted(term) for term in title_terms) + ")")
+    return " OR ".join(alternatives) or None
+
+
+def okapi_rescored(
+    hits: Sequence[tuple[TextUnit, float]],
+    groups: Sequence[Sequence[str]],
+    frequencies: dict[str, int],
+    n_units: int,
+    mean_tokens: float,
+) -> list[tuple[TextUnit, float]]:
+    """The hits scored again with Okapi BM25 as Lucene (so Neo4j) computes it (kg.text.bm25). FTS5's bm25() uses ln((N - df + 0.5) / (df + 0.5)), which falls to nothing
+    for a word in half the chunks: in one long document, where the question's words are all common, that
+    ranks a chunk saying "d_model" many times below chunks that say it once. `groups` are the forms of each
+    query word ("model", "models"), counted as one term; lengths are in words, the mean estimated from the
+    chunks' token counts."""
+    weights = []
+    for forms in groups:
+        df = max((frequencies.get(f, 0) for f in forms), default=0)
+        if df > 0:
+            weights.append((frozenset(forms), idf(n_units, df)))
+    words = [words_of(unit.text) for unit, _ in hits]
+    tokens = sum(max(unit.n_tokens, 1) for unit, _ in hits)
+    mean_words = mean_tokens * sum(len(w) for w in words) / tokens if tokens else 1.0
+    scored = []
+    for rank, ((unit, _), unit_words) in enumerate(zip(hits, words, strict=True)):
+        counts = Counter(unit_words)
+        score = 0.0
+        for forms, weight in weights:
+            f = sum(counts[form] for form in forms)
+            if f:
+                score += term_score(weight, f, len(unit_words), max(mean_words, 1.0))
+        scored.append((score, rank, unit))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [(unit, score) for score, _, unit in scored]
+
+
+def hits_mean_tokens(hits: Sequence[tuple[TextUnit, float]]) -> float:
+    """The hits' own mean length: a stand-in for a namespace published before total tokens were recorded."""
+    return sum(u.n_tokens for u, _ in hits) / len(hits) if hits else 1.0
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'

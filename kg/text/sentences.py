@@ -1,0 +1,123 @@
+"""Sentences: where prose is cut into sentences, for the answer writers, the reports and the extractor.
+
+Two cuts for two kinds of text, sharing their paragraph rule (a blank line always ends a sentence):
+- `sentences` reads prose that is already clean (chunks and descriptions shown to people): headings, tables
+  and code are left out, and a sentence ends where the next one starts with a capital or a digit;
+- `chunk_sentences` reads raw document text for the offline extractor: layout undone (PDF line breaks and
+  hyphenation), noise removed (URLs, e-mail addresses, numeric citations), abbreviations and initials not
+  taken for sentence ends ("Mr. Scrooge", "J. B. Smith"), and short unpunctuated lines kept as headings.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kg.text.stopwords import HONORIFICS, words
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_ANY_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of prose: paragraphs split first, headings and code fenced off, so nothing gets glued."""
+    out: list[str] = []
+    in_code = False
+    for block in _PARAGRAPH_BREAK.split(text):
+        prose = []
+        for line in block.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("```"):
+                in_code = not in_code
+                continue
+            if in_code or stripped.startswith(("#", "|")) or set(stripped) <= set("-=*_ "):
+                continue
+            prose.append(stripped.lstrip("-*> ").strip())
+        flat = " ".join(" ".join(prose).split())
+        out += [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
+    return out
+
+
+def first_sentence(text: str, limit: int = 240) -> str:
+    """The text up to its first sentence end, shortened at a word to at most `limit` characters."""
+    sentence = _ANY_SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+_NOISE = re.compile(
+    r"(?:https?://|www\.)\S+"  # urls
+    r"|\S+@\S+\.\w+"  # e-mail addresses
+    r"|\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]"  # citations: [12], [3, 7], [4-6]
+)
+_LINE_BREAK_HYPHEN = re.compile(r"([^\W\d_]+)-\n[ \t]*([^\W\d_]+)(-?)")
+_TERMINAL = tuple(".,;:!?-—'\")”’]")
+_ABBREVIATIONS = HONORIFICS | words("st sr jr vs etc eg ie fig figs eq no vol al cf approx inc ltd co ed")
+_CHUNK_SENTENCE_END = re.compile(r"[.!?]+[\"')\]”’]*\s+(?=[^\w\s]*[A-Z0-9])")
+
+
+def chunk_sentences(text: str) -> tuple[list[str], set[int]]:
+    """The chunk's sentences with layout undone (PDF line breaks, hyphenation), and which are headings."""
+    text = _NOISE.sub(" ", text)
+    vocabulary = set(re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", text.lower()))
+
+    def unhyphenate(m: re.Match[str]) -> str:
+        left, right, more = m.group(1), m.group(2), m.group(3)
+        joined = left + right
+        keep = f"{left}-{right}".lower() in vocabulary and joined.lower() not in vocabulary
+        keep = keep or bool(more) or left[0].isupper()  # "sequence-\nto-sequence", "English-\nto-German"
+        return f"{left}-{right}{more}" if keep else joined + more
+
+    text = _LINE_BREAK_HYPHEN.sub(unhyphenate, text)
+    found: list[str] = []
+    headings: set[int] = set()
+    for segment, heading in _segments(text):
+        if heading:
+            headings.add(len(found))
+            found.append(segment)
+            continue
+        start = 0
+        for m in _CHUNK_SENTENCE_END.finditer(segment):
+            before = re.search(r"(\S*?)\s*([^\W\d_]+)[.!?]*$", segment[start : m.start() + 1])
+            if m.group().startswith(".") and before and is_abbreviation(before.group(2), before.group(1)):
+                continue
+            found.append(segment[start : m.end()].strip())
+            start = m.end()
+        if segment[start:].strip():
+            found.append(segment[start:].strip())
+    return found, headings
+
+
+def is_abbreviation(word: str, previous: str = "") -> bool:
+    """ "Mr." or an initial ("Aidan N. Gomez", "J. B. Smith"); "matrix Q." ends a sentence."""
+    if word.lower() in _ABBREVIATIONS:
+        return True
+    return len(word) == 1 and word.isupper() and (not previous or previous[:1].isupper())
+
+
+def _segments(text: str) -> list[tuple[str, bool]]:
+    """Paragraphs joined into single lines; a short unpunctuated line (a heading, a table cell) stands alone.
+
+    Each segment comes with whether it is such a line.
+    """
+    segments: list[tuple[str, bool]] = []
+    for paragraph in _PARAGRAPH_BREAK.split(text):
+        lines = [line.strip() for line in paragraph.splitlines()]
+        lines = [line for line in lines if line]
+        current: list[str] = []
+        for i, line in enumerate(lines):
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            starts_new = (
+                not following or following[0].isupper() or following[0].isdigit() or following[0] in "•*·"
+            )
+            if current and (
+                line[0] in "•·*" or (len(line) < 50 and not line.endswith(_TERMINAL) and starts_new)
+            ):
+                segments.append((" ".join(" ".join(current).split()), False))
+                current = []
+            if len(line) < 50 and not line.endswith(_TERMINAL) and starts_new:
+                segments.append((" ".join(line.split()), True))
+            else:
+                current.append(line)
+        if current:
+            segments.append((" ".join(" ".join(current).split()), False))
+    return segments
