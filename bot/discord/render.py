@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.core import Reply
+from kg.citations import MARKER, cited_ids
 from kg.search.answer import SourceRef
 
 MESSAGE_LIMIT = 2000  # characters of content per message
@@ -34,9 +35,6 @@ NOT_ADMIN = (
 FAILED = "Sorry, something went wrong while answering; please try again in a minute."
 COMMAND_OUTDATED = "This command changed since Discord last loaded it; please reload Discord and try again."
 
-# A match starts only where a run of blanks starts (the lookbehind): a long run is scanned once, not once per blank.
-_MARKER = re.compile(r"(?<![ \t])[ \t]*\[Data:([^\[\]]*)\]")
-_GROUP = re.compile(r"(Entities|Relationships|Reports|Sources)\s*\(([^()]*)\)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _DATASET_LABELS = {"Entities": "Entities", "Relationships": "Relationships", "Reports": "Reports"}
 
@@ -53,15 +51,13 @@ def reference_numbers(text: str, sources: Sequence[SourceRef]) -> str:
 
     def replace(marker: re.Match[str]) -> str:
         found: list[int] = []
-        for group in _GROUP.finditer(marker.group(1)):
-            for token in group.group(2).split(","):
-                token = token.strip()
-                n = numbers.get((group.group(1), int(token))) if token.isascii() and token.isdigit() else None
-                if n is not None and n not in found:
-                    found.append(n)
+        for dataset, cited in cited_ids(marker):
+            n = numbers.get((dataset, cited))
+            if n is not None and n not in found:
+                found.append(n)
         return "".join(f"[{n}]" for n in found)
 
-    return _MARKER.sub(replace, text)
+    return MARKER.sub(replace, text)
 
 
 def answer_messages(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[str]:

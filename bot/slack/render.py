@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core import Reply, neutralise_mentions
+from kg.citations import MARKER, cited_ids
 from kg.search.answer import SourceRef
 
 SECTION_CHARS = 3000  # Slack's limit for a section's text
@@ -156,10 +157,6 @@ def to_mrkdwn(markdown: str) -> str:
 
 # --- citations ----------------------------------------------------------------------------------------
 
-# A match starts only where a run of blanks starts (the lookbehind): a long run is scanned once, not once per blank.
-_MARKER = re.compile(r"(?<![ \t])[ \t]*\[\s*Data\s*:([^\[\]]*)\]")
-_GROUP = re.compile(r"(Entities|Relationships|Reports|Sources)\s*\(([^()]*)\)")
-
 
 def numbered_sources(sources: Sequence[SourceRef]) -> list[tuple[int, SourceRef]]:
     """Reference numbers: cited documents first, then entities, relationships and reports, each in the
@@ -195,16 +192,14 @@ def number_citations(text: str, numbered: Sequence[tuple[int, SourceRef]]) -> st
     def replace(match: re.Match[str]) -> str:
         documents: list[int] = []
         named: list[int] = []
-        for group in _GROUP.finditer(match.group(1)):
-            for raw in group.group(2).split(","):
-                token = raw.strip()
-                n = index.get((group.group(1), int(token))) if token.isascii() and token.isdigit() else None
-                if n is not None:
-                    (documents if group.group(1) == "Sources" else named).append(n)
+        for dataset, cited in cited_ids(match):
+            n = index.get((dataset, cited))
+            if n is not None:
+                (documents if dataset == "Sources" else named).append(n)
         numbers = documents or named
         return f" [{_ranges(numbers)}]" if numbers else ""
 
-    return _MARKER.sub(replace, text)
+    return MARKER.sub(replace, text)
 
 
 # --- splitting ----------------------------------------------------------------------------------------
@@ -393,7 +388,7 @@ def _preview(text: str) -> str:
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     # Skip a leading note in italics (e.g. "_Extractive answer: ..._"): the notification shows the answer.
     body = next((p for p in paragraphs if not (p.startswith("_") and p.endswith("_"))), text)
-    plain = _MARKER.sub("", body)
+    plain = MARKER.sub("", body)
     plain = re.sub(r"[*_`#>~]+", "", plain)
     plain = " ".join(plain.split())
     return safe(plain if len(plain) <= 150 else plain[:149].rsplit(" ", 1)[0] + "…") or "Answer"
