@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot import metrics
 from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
-from kg.answer import Answer, QuestionError, SourceRef, Usage, ask
+from kg.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRef, Usage, ask, clean_question
 from kg.chat import configured_models
 from kg.config import Settings
 from kg.search.local import Embed, Turn
@@ -27,6 +27,22 @@ from kg.store.base import GraphStore, StoreError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+# What the adapters need of the engine comes through here, so that kg/ stays out of their imports: the records
+# a Reply carries and how a question is checked before it is posted anywhere.
+__all__ = [
+    "MAX_QUESTION_CHARS",
+    "Assistant",
+    "Question",
+    "QuestionError",
+    "ReindexRequest",
+    "Reply",
+    "SourceRef",
+    "Usage",
+    "clean_question",
+    "neutralise_mentions",
+    "progress_line",
+]
 
 log = logging.getLogger(__name__)
 

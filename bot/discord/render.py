@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.core import Reply
-from kg.answer import SourceRef
+from bot.core import Reply, SourceRef
 
 MESSAGE_LIMIT = 2000  # characters of content per message
 THREAD_NAME_LIMIT = 100

@@ -24,8 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core import Reply, neutralise_mentions
-from kg.answer import SourceRef
+from bot.core import Reply, SourceRef, neutralise_mentions
 
 SECTION_CHARS = 3000  # Slack's limit for a section's text
 MAX_BLOCKS = 50  # Slack's limit for blocks in one message
