@@ -42,3 +42,37 @@ def test_provider_packages_only_in_kg_llm() -> None:
         if f != "kg/llm.py" and any(m.split(".")[0] in {"openai", "langchain_openai"} for m in n)
     }
     assert offenders == set()
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycles_in_bot() -> None:
+    """Every import counts, at module level, inside functions and under TYPE_CHECKING alike."""
+    modules = {_module_of(path): path for path in (ROOT / "bot").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:  # `from bot.slack import render` imports the module bot.slack.render
+                    sub = f"{node.module}.{alias.name}"
+                    targets.add(sub if sub in modules else node.module)
+        graph[name] = {t for t in targets if t in modules and t != name}
+
+    def cycle_from(start: str, at: str, path: list[str]) -> list[str] | None:
+        for nxt in sorted(graph[at]):
+            if nxt == start:
+                return [*path, nxt]
+            if nxt not in path:
+                found = cycle_from(start, nxt, [*path, nxt])
+                if found:
+                    return found
+        return None
+
+    cycles = [c for name in sorted(graph) if (c := cycle_from(name, name, [name]))]
+    assert cycles == []

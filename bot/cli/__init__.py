@@ -37,7 +37,8 @@ class _Version(argparse.Action):
             found = version("kgbot")
         except PackageNotFoundError:
             found = "(not installed: run `make setup`)"
-        parser.exit(message=f"kgbot {found}\n")
+        print(f"kgbot {found}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,15 +54,15 @@ async def run(args: argparse.Namespace, settings: Settings, out: Console) -> int
     namespace = args.namespace or settings.kg_namespace
     missing = _missing(args.paths)
     store = store_from_settings(settings)
+    err = console(stderr=True)
     progress = Progress(
         TextColumn("{task.description:<26}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("[dim]{task.fields[file]}"),
-        console=console(stderr=True),
-        transient=not sys.stderr.isatty(),
-        disable=args.quiet,
+        console=err,
+        disable=args.quiet or not err.is_terminal,  # a log or a pipe gets the summary, not a redrawn bar
     )
     tasks: dict[str, int] = {}
 
