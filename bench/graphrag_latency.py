@@ -69,7 +69,9 @@ def _fingerprint() -> str:
     """Changes when what the cached graph is made of changes (generator, embedding, store, export)."""
     digest = hashlib.sha256()
     files = [ROOT / "bench" / "synthetic.py", ROOT / "bench" / "hashed_embedding.py"]
-    files += sorted((ROOT / "kg" / "store" / "sqlite").glob("*.py")) + sorted((ROOT / "kg" / "interop").glob("*.py"))
+    files += sorted((ROOT / "kg" / "store" / "sqlite").glob("*.py")) + sorted(
+        (ROOT / "kg" / "interop").glob("*.py")
+    )
     for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]

@@ -21,12 +21,28 @@ from bot.memory import Limits, Memory, open_memory
 from kg.config import Settings
 from kg.llm.models import configured_models
 from kg.model import Embed, Turn, Usage
-from kg.search.answer import Answer, QuestionError, SourceRef, ask
+from kg.search.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRef, ask, clean_question
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+# What the adapters need of the engine comes through here, so that kg/ stays out of their imports: the records
+# a Reply carries and how a question is checked before it is posted anywhere.
+__all__ = [
+    "MAX_QUESTION_CHARS",
+    "Assistant",
+    "Question",
+    "QuestionError",
+    "ReindexRequest",
+    "Reply",
+    "SourceRef",
+    "Usage",
+    "clean_question",
+    "neutralise_mentions",
+    "progress_line",
+]
 
 log = logging.getLogger(__name__)
 

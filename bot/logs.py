@@ -39,6 +39,35 @@ def secrets_of(settings: Any) -> list[str]:
     return [s for s in found if s]
 
 
+# Library log lines that mean nothing to a kgbot user, by the logger that writes them: each is about a feature
+# kgbot does not use, or is a driver's bare line ahead of the one-line message kgbot gives for the same failure.
+_NOISE = {
+    # We give AsyncApp its Web API client; SLACK_BOT_TOKEN in the environment is that client's token anyway.
+    "slack_bolt.AsyncApp": ("As you gave `client` as well",),
+    # Voice is never used.
+    "discord.client": ("PyNaCl is not installed", "davey is not installed"),
+    # An unreachable Neo4j: the store raises StoreError, which kgbot reports in its own words.
+    "neo4j.pool": ("Unable to retrieve routing information",),
+}
+
+
+class _DropNoise(logging.Filter):
+    def __init__(self, starts: tuple[str, ...]) -> None:
+        super().__init__()
+        self.starts = starts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.starts)
+
+
+def quiet_library_noise() -> None:
+    """Drop the library log lines in _NOISE, wherever logs go (kgbot's handler, or Python's last resort)."""
+    for name, starts in _NOISE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropNoise) for f in logger.filters):
+            logger.addFilter(_DropNoise(starts))
+
+
 class _Redact(logging.Filter):
     """Replaces every configured secret value in a record's final message with ***."""
 
@@ -99,5 +128,6 @@ def setup_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    quiet_library_noise()
     for noisy in ("httpx", "httpx2", "httpcore", "openai", "neo4j", "discord.gateway", "slack_bolt.AsyncApp"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -19,10 +19,10 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
 from aiohttp import web
 
+from bot.adapter import Adapter
 from bot.core import Assistant
 from bot.metrics import exposition
 from kg.config import Settings, settings_problems
@@ -34,33 +34,6 @@ NOTHING_TO_SERVE = (
     "nothing to serve: set SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
     "(HTTP mode), and/or DISCORD_TOKEN (see .env.example)"
 )
-
-
-class Adapter(Protocol):
-    """A chat platform as `serve` runs it. No adapter handles signals; `serve` owns the process."""
-
-    name: str
-    mode: str  # shown in the start-up line, e.g. "Socket Mode"
-
-    async def start(self) -> None:
-        """Connect; raises ValueError (one line per problem) when the platform refuses the credentials."""
-        ...
-
-    async def ready(self) -> bool:
-        """Connected and able to receive questions."""
-        ...
-
-    async def drain(self) -> None:
-        """Wait until the replies under way have been posted."""
-        ...
-
-    async def stop(self) -> None:
-        """Disconnect; safe to call more than once."""
-        ...
-
-    def http_routes(self) -> list[web.RouteDef]:
-        """Routes the adapter needs on the shared HTTP server (Slack's HTTP mode: /slack/events)."""
-        ...
 
 
 class ServeConfigError(ValueError):
@@ -86,11 +59,11 @@ def build_adapters(settings: Settings, assistant: Assistant) -> list[Adapter]:
     """The adapters the settings configure, each over the same assistant."""
     adapters: list[Adapter] = []
     if settings.slack_bot_token.get_secret_value():
-        from bot.slack.app import SlackAdapter, build_app
+        from bot.slack.adapter import SlackAdapter, build_app
 
         adapters.append(SlackAdapter(build_app(assistant), settings.slack_app_token.get_secret_value()))
     if settings.discord_token.get_secret_value().strip():
-        from bot.discord.client import DiscordAdapter
+        from bot.discord.adapter import DiscordAdapter
 
         adapters.append(DiscordAdapter(assistant, settings))
     return adapters

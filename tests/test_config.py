@@ -19,6 +19,12 @@ def test_env_example_documents_every_setting() -> None:
     assert documented - fields == set(), ".env.example names settings the code does not read"
 
 
+def test_the_configuration_guide_explains_every_setting() -> None:
+    example = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    guide = set(re.findall(r"`([A-Z][A-Z0-9_]*)[`=]", (ROOT / "docs" / "configuration.md").read_text()))
+    assert example - guide == set(), "settings of .env.example that docs/configuration.md does not explain"
+
+
 def test_defaults_need_nothing_and_point_at_the_embedded_store(tmp_path: Path) -> None:
     s = Settings(_env_file=None, kg_home=tmp_path / "h")  # type: ignore[call-arg]
     assert s.store_url == f"sqlite:///{tmp_path / 'h' / 'kg.db'}"

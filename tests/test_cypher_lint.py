@@ -2,9 +2,10 @@
 Cypher linter.
 
 The linter is the npm package @neo4j-cypher/language-support (`lintCypherQuery`), pinned in
-tests/cypher_lint/package.json and installed by `make test` (npm ci in tests/cypher_lint). It runs on this
-machine's Node. Labels, relationship types and parameters are declared from kg.store.neo4j.statements's allow-lists,
-so a misspelt label, type, parameter, procedure or function is reported too.
+tests/cypher_lint/package.json and installed by `make test` (npm ci in tests/cypher_lint). It runs on the
+Node.js that uv.lock installs into the venv (tests/node.py). Labels, relationship types and parameters are
+declared from kg.store.neo4j.statements' allow-lists, so a misspelt label, type, parameter, procedure or function is
+reported too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from kg.store.neo4j import statements as cypher
+from tests.node import node_binary
 
 LINT_DIR = Path(__file__).parent / "cypher_lint"
 README = Path(__file__).parent.parent / "README.md"
@@ -60,11 +61,7 @@ def readme_statements() -> dict[str, str]:
 
 def run_linter(statements: dict[str, str]) -> dict[str, Any]:
     """Lint `statements`, split across up to four node processes (the linter takes ~0.3 s a statement)."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(
-            "Node.js is needed to lint Cypher: install Node 18 or later (e.g. apt-get install nodejs)"
-        )
+    node = node_binary()
     if not (LINT_DIR / "node_modules" / PACKAGE).is_dir():
         pytest.fail(
             f"{PACKAGE} is not installed: run `make test` (it installs it), or "

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from kg.config import Settings
+from tests.node import node_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -41,10 +42,7 @@ def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def dclint(path: Path) -> list[dict[str, Any]]:
-    if shutil.which("node") is None:
-        pytest.fail(
-            "Node.js 20.19+ is needed to lint the compose file (e.g. apt-get install nodejs)", pytrace=False
-        )
+    node = node_binary()
     if not DCLINT.exists():
         pytest.fail(
             "dclint is not installed: run `make test` (it installs it), or "
@@ -52,7 +50,7 @@ def dclint(path: Path) -> list[dict[str, Any]]:
             pytrace=False,
         )
     result = subprocess.run(
-        [str(DCLINT), str(path), "--formatter", "json", "--color", "false"],
+        [node, str(DCLINT), str(path), "--formatter", "json", "--color", "false"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -15,6 +15,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from bot.core import Assistant, Question, Reply
+from bot.discord.adapter import build_bot
 from bot.discord.client import DiscordBot
 from bot.discord.render import NOT_ADMIN, SOURCES_EXPIRED
 from bot.memory import LocalMemory, Memory, RedisMemory
@@ -107,7 +108,7 @@ async def start_bot(fake: FakeDiscord) -> AsyncIterator[Starter]:
     bots: list[DiscordBot] = []
 
     async def start(assistant: Assistant, guild_ids: tuple[int, ...] = (G,)) -> DiscordBot:
-        bot = DiscordBot(assistant, guild_ids=guild_ids)
+        bot = build_bot(assistant, guild_ids=guild_ids)
         await bot.login("fake-token")
         bot._connection.parse_guild_create(fake.guild())
         bots.append(bot)

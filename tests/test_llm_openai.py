@@ -15,7 +15,7 @@ from kg.config import Settings
 from kg.index.extract.llm import LlmExtractor
 from kg.index.pipeline import build_index
 from kg.llm.client import ModelClient
-from kg.llm.models import query_embedder
+from kg.llm.models import chat_model, embedding_model, query_embedder
 from kg.model import GraphIndex
 from kg.store import open_store
 from kg.text.tokens import count_tokens
@@ -32,6 +32,16 @@ async def server() -> AsyncIterator[FakeOpenAI]:
 @pytest.fixture
 def llm_settings(settings: Settings, server: FakeOpenAI) -> Settings:
     return settings.model_copy(update={"openai_base_url": server.url, "kg_embedding_model": "fake-embed"})
+
+
+def test_configured_models_build_on_the_installed_sdk_with_their_timeout(llm_settings: Settings) -> None:
+    """The SDK's HTTP library can change under us (openai 3 moved to httpx2): building a model with the
+    installed versions must work, and the client must carry our timeout, not the SDK's default of minutes."""
+    settings = llm_settings.model_copy(update={"kg_chat_model": "fake-chat", "kg_llm_timeout": 7.5})
+    chat, embed = chat_model(settings), embedding_model(settings)
+    assert chat is not None and embed is not None
+    for client in (chat.async_client, chat.client, embed.async_client, embed.client):
+        assert client._client.timeout.read == 7.5  # the HTTP client the SDK itself sends with
 
 
 EXTRACTION = {

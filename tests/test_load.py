@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -258,13 +259,26 @@ def test_broken_files_become_problem_lines(tmp_path: Path, monkeypatch: pytest.M
     write(tmp_path / "fake.pdf", "This is not a PDF at all.")
     write(tmp_path / "broken.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 8)
     write(tmp_path / "blank.pdf", make_pdf([[]]))
+    write(tmp_path / "locked.pdf", _encrypted_pdf())
     write(tmp_path / "good.txt", "Still loaded.")
-    result = load_documents(["fake.pdf", "broken.pdf", "blank.pdf", "good.txt"])
+    result = load_documents(["fake.pdf", "broken.pdf", "blank.pdf", "locked.pdf", "good.txt"])
     assert [d.source for d in result.documents] == ["good.txt"]
-    fake, broken, blank = result.problems
+    fake, broken, blank, locked = result.problems
     assert fake == "skipped fake.pdf: not a PDF file (no %PDF header)"
     assert broken.startswith("skipped broken.pdf: could not read it (") and "\n" not in broken
     assert blank == "skipped blank.pdf: no text in the PDF (scanned pages need OCR)"
+    assert locked == "skipped locked.pdf: password-protected PDF"
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt("secret", algorithm="RC4-128")  # pypdf's own RC4: no cryptography package needed
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def test_source_outside_working_directory_is_kept_as_given(
@@ -279,7 +293,7 @@ def test_source_outside_working_directory_is_kept_as_given(
 
 
 def test_no_library_warnings_reach_the_user(tmp_path: Path) -> None:
-    """In a fresh interpreter (so langchain-community is imported for the first time) with warnings as errors."""
+    """In a fresh interpreter (so pypdf is imported for the first time) with warnings as errors."""
     write(tmp_path / "m.pdf", make_pdf([["Quiet please."]]))
     code = "import sys; from kg.index.load import load_documents; r = load_documents([sys.argv[1]]); print(r.documents[0].text)"
     env = {**os.environ, "PYTHONWARNINGS": "error"}

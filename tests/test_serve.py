@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from bot.logs import new_request_id, secrets_of, setup_logging
 from bot.serve import NOTHING_TO_SERVE, ServeConfigError, serve
-from bot.slack.app import SlackConfigError
+from bot.slack.adapter import SlackConfigError
 from kg.config import Settings
 from kg.index.pipeline import build_index
 from kg.store import open_store

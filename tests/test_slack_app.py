@@ -27,8 +27,8 @@ from slack_sdk.models.blocks import Block
 from bot.core import NOT_ADMIN, Assistant
 from bot.memory import LocalMemory, Memory, RedisMemory
 from bot.slack import render
-from bot.slack.app import SlackConfigError, build_app, http_app, serve
-from bot.slack.threads import SlackBot
+from bot.slack.adapter import SlackConfigError, build_app, http_app, serve
+from bot.slack.app import SlackBot
 from kg.config import Settings
 from kg.index.pipeline import build_index
 from kg.store import open_store
@@ -679,7 +679,7 @@ def test_kgbot_slack_without_tokens_says_what_to_set(
 
 
 def test_question_text_is_what_the_person_typed() -> None:
-    from bot.slack.threads import question_text
+    from bot.slack.app import question_text
 
     raw = "<@UKGBOT> what does <@U2> say about <#C1|ops> &amp; <https://x.example/a|the runbook> &lt;now&gt;?"
     assert question_text(raw, "UKGBOT") == "what does @U2 say about #ops & the runbook <now>?"

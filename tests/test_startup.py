@@ -17,7 +17,7 @@ from bot.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 # Top-level packages too heavy to import unless the command uses them.
 HEAVY = frozenset(
-    """langchain langchain_core langchain_openai langchain_community langsmith openai slack_bolt slack_sdk
+    """langchain_core langchain_openai langsmith openai slack_bolt slack_sdk
     discord pyarrow""".split()
 )
 # Not needed to answer offline either: numpy (vectors), igraph/leidenalg (indexing), the Neo4j driver.
@@ -56,7 +56,9 @@ def test_importing_the_cli_loads_no_heavy_module(tmp_path: Path) -> None:
 
 
 def test_the_check_notices_a_heavy_import(tmp_path: Path) -> None:
-    assert "langchain_core" in imported_by("import bot.cli\nfrom kg.search.retriever import GraphRetriever", tmp_path)
+    assert "langchain_core" in imported_by(
+        "import bot.cli\nfrom kg.search.retriever import GraphRetriever", tmp_path
+    )
 
 
 @pytest.mark.parametrize(

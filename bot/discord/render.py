@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.core import Reply
+from bot.core import Reply, SourceRef
 from kg.citations import MARKER, cited_ids
-from kg.search.answer import SourceRef
 
 MESSAGE_LIMIT = 2000  # characters of content per message
 THREAD_NAME_LIMIT = 100

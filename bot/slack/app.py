@@ -1,21 +1,19 @@
-"""Wiring: the Bolt AsyncApp built from settings, and running it in Socket Mode or HTTP mode.
+"""The Slack app: Bolt's AsyncApp with kgbot's state, and how an answer is said in a Slack thread.
 
-Socket Mode (`SLACK_APP_TOKEN`) needs no public URL; HTTP mode (`SLACK_SIGNING_SECRET`) serves
-`/slack/events` through `signed_requests`, which refuses unsigned, malformed and replayed requests. The Web API base URL comes from
-`SLACK_API_URL`, so the whole app can be pointed at a local server. Tokens are read from the settings'
-secrets only here and are never logged.
+Listeners (bot/slack/listeners/) acknowledge Slack at once and hand the slow part to `SlackBot.spawn`;
+everything here runs after the acknowledgement. Every question goes through `Assistant.answer`
+(bot/core.py) and every message is built by render.py; this module only knows how to say things in Slack.
+Starting, stopping and the tokens are bot/slack/adapter.py's business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
+import re
+from collections.abc import Coroutine
+from typing import Any
 
-import aiohttp
-from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -25,23 +23,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import Assistant
-from bot.slack.listeners import register_all
-from bot.slack.signed_requests import SignedRequests
-from bot.slack.threads import SlackBot
-from kg.config import Settings
+from bot.core import Assistant, Question, Reply
+from bot.slack import render
 
 log = logging.getLogger(__name__)
-EVENTS_PATH = "/slack/events"
 
-
-_NO_BOT_TOKEN = (
-    "SLACK_BOT_TOKEN is not set: create the Slack app and put its tokens in .env (see docs/slack.md)"
-)
-
-
-class SlackConfigError(ValueError):
-    """The Slack settings cannot work; the message says what to set (one line)."""
+_INVALID_BLOCKS = {"invalid_blocks", "invalid_blocks_format"}
+_NO_PERMISSION = {"missing_scope", "not_allowed_token_type", "no_permission", "unknown_method"}
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:
@@ -57,162 +45,217 @@ def web_client(token: str, base_url: str) -> AsyncWebClient:
     )
 
 
-def build_app(assistant: Assistant) -> SlackBot:
-    """The Bolt app answering through `assistant`, whose settings give the tokens and the API URL.
+class SlackBot:
+    """What the Slack listeners share: the Bolt app, the assistant, their background work and what Slack
+    accepted. The app's Web API client carries SLACK_BOT_TOKEN to SLACK_API_URL."""
 
-    `SlackBot.app` is the AsyncApp; every listener module registers itself on it.
-    """
-    settings = assistant.settings
-    token = settings.slack_bot_token.get_secret_value()
-    if not token:
-        raise SlackConfigError(_NO_BOT_TOKEN)
-    app = AsyncApp(
-        name="kgbot",
-        client=web_client(token, settings.slack_api_url),
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
-    )
-    bot = SlackBot(assistant, app)
-    register_all(app, bot)
-    return bot
-
-
-def http_app(bot: SlackBot, path: str = EVENTS_PATH) -> web.Application:
-    """An aiohttp application serving Slack's requests (events, commands, buttons) at `path`."""
-    app = web.Application()
-    app.router.add_post(path, SignedRequests.for_bot(bot).handle)
-    return app
-
-
-def check_settings(settings: Settings, http: bool) -> None:
-    """Raise SlackConfigError (one clear line) when the tokens for the chosen mode are missing."""
-    token = settings.slack_bot_token.get_secret_value()
-    if not token:
-        raise SlackConfigError(_NO_BOT_TOKEN)
-    if not token.startswith("xoxb-"):
-        raise SlackConfigError("SLACK_BOT_TOKEN should be the Bot User OAuth Token, which starts with xoxb-")
-    if http:
-        if not settings.slack_signing_secret.get_secret_value():
-            raise SlackConfigError(
-                "HTTP mode needs SLACK_SIGNING_SECRET (Basic Information → Signing Secret; see docs/slack.md)"
-            )
-        return
-    app_token = settings.slack_app_token.get_secret_value()
-    if not app_token:
-        raise SlackConfigError(
-            "Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write), "
-            "or run `kgbot slack --http` with SLACK_SIGNING_SECRET (see docs/slack.md)"
+    def __init__(self, assistant: Assistant, token: str) -> None:
+        settings = assistant.settings
+        self.assistant = assistant
+        self.app = AsyncApp(
+            name="kgbot",
+            client=web_client(token, settings.slack_api_url),
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
         )
-    if not app_token.startswith("xapp-"):
-        raise SlackConfigError("SLACK_APP_TOKEN should be an app-level token, which starts with xapp-")
+        self.containers_accepted = True  # until Slack rejects a collapsible container block
+        self.reactions_allowed = True  # until reactions.add reports a missing scope
+        self.status_refused: set[str] = set()  # channel kinds ("C", "G", "D") where setStatus failed
+        self._tasks: set[asyncio.Task[Any]] = set()
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the listener has acknowledged Slack; failures are logged, never raised."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
 
-async def verify_tokens(bot: SlackBot, app_token: str = "") -> None:
-    """Ask Slack whether it accepts the tokens, so a wrong one is one clear line at start, not a retry loop."""
-    client = bot.app.client
-    checks = [("SLACK_BOT_TOKEN", client.auth_test)]
-    if app_token:
-        checks.append(("SLACK_APP_TOKEN", lambda: client.apps_connections_open(app_token=app_token)))
-    for name, call in checks:
-        try:
-            await call()
-        except SlackApiError as exc:
-            error = exc.response.get("error", "") if exc.response is not None else ""
-            raise SlackConfigError(
-                f"Slack rejected {name} ({error}); check it in .env (see docs/slack.md)"
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise SlackConfigError(
-                f"could not reach Slack at {client.base_url} ({type(exc).__name__})"
-            ) from None
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled = False
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals off the main thread
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        handled = True
-    try:
-        await stop.wait()
-    finally:
-        if handled:
-            loop.remove_signal_handler(signal.SIGTERM)
-
-
-class SlackAdapter:
-    """The Slack app as something to start and stop, with no signal handling of its own (`kgbot serve`).
-
-    Socket Mode when given an app token; otherwise HTTP mode, where whoever owns the aiohttp server routes
-    Slack's requests to `handle_request` (at EVENTS_PATH).
-    """
-
-    name = "slack"
-
-    def __init__(self, bot: SlackBot, app_token: str = "") -> None:
-        self.bot = bot
-        self.app_token = app_token
-        self.mode = "Socket Mode" if app_token else "HTTP mode"
-        self._socket: AsyncSocketModeHandler | None = None
-        self._started = False
-
-    async def start(self) -> None:
-        """Check the tokens with Slack (SlackConfigError, one line, when refused), then connect."""
-        await verify_tokens(self.bot, self.app_token)
-        if self.app_token:
-            self._socket = AsyncSocketModeHandler(self.bot.app, self.app_token)
-            await self._socket.connect_async()
-        self._started = True
-
-    async def ready(self) -> bool:
-        """Started, and in Socket Mode connected (HTTP mode has no connection to keep)."""
-        if self._socket is None:
-            return self._started
-        return self._started and bool(await self._socket.client.is_connected())
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack background work failed", exc_info=task.exception())
 
     async def drain(self) -> None:
-        """Wait for the answers still being posted."""
-        await self.bot.drain()
+        """Wait for all background work, including work started while waiting."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def first_delivery(self, team: str, channel: str, ts: str) -> bool:
+        """True once per Slack message: Slack's retries and the `message` copy of a mention share it."""
+        return await self.assistant.first_delivery("slack", f"message:{team}:{channel}:{ts}")
+
+
+_USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL_REF = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_LINK_REF = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+_SPECIAL_REF = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
+
+
+def question_text(text: str, bot_user_id: str | None) -> str:
+    """What a person asked, from Slack's message markup: the bot's own mention removed, links and
+    channel references as plain text, Slack's escapes undone."""
+    text = _USER_MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else f"@{m.group(1)}", text)
+    text = _CHANNEL_REF.sub(lambda m: f"#{m.group(1)}", text)
+    text = _LINK_REF.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _SPECIAL_REF.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def is_from_a_person(event: dict[str, Any]) -> bool:
+    """False for bot messages, edits, deletions and other message subtypes."""
+    return bool(
+        event.get("user")
+        and not event.get("bot_id")
+        and not event.get("subtype")
+        and "edited" not in event
+        and event.get("text") is not None
+    )
+
+
+def _error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
+
+
+class WorkIndicator:
+    """Shows a question is being answered: the assistant thread status where Slack allows it, else a
+    reaction on the question, else a placeholder message that the answer then replaces."""
+
+    def __init__(self, bot: SlackBot, client: AsyncWebClient, channel: str, thread_ts: str, message_ts: str):
+        self.bot, self.client = bot, client
+        self.channel, self.thread_ts, self.message_ts = channel, thread_ts, message_ts
+        self.kind = ""
+        self.placeholder_ts = ""
+
+    async def start(self) -> None:
+        channel_kind = self.channel[:1]
+        if channel_kind not in self.bot.status_refused:
+            try:
+                await self.client.assistant_threads_setStatus(
+                    channel_id=self.channel, thread_ts=self.thread_ts, status=render.WORKING_STATUS
+                )
+                self.kind = "status"
+                return
+            except SlackApiError as exc:
+                log.info("no assistant status in %s channels (%s)", channel_kind, _error_code(exc))
+                self.bot.status_refused.add(channel_kind)
+        if self.bot.reactions_allowed and self.message_ts:
+            try:
+                await self.client.reactions_add(
+                    channel=self.channel, timestamp=self.message_ts, name=render.WORKING_EMOJI
+                )
+                self.kind = "reaction"
+                return
+            except SlackApiError as exc:
+                if _error_code(exc) in _NO_PERMISSION:
+                    self.bot.reactions_allowed = False
+                log.info("no working reaction (%s)", _error_code(exc))
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel, thread_ts=self.thread_ts, text=render.WORKING_TEXT
+            )
+            self.kind, self.placeholder_ts = "placeholder", str(response["ts"])
+        except SlackApiError as exc:
+            log.warning("could not show that work is under way (%s)", _error_code(exc))
+
+    def take_placeholder(self) -> str:
+        """The placeholder's ts, once: the first message of the reply replaces it."""
+        ts, self.placeholder_ts = self.placeholder_ts, ""
+        return ts
 
     async def stop(self) -> None:
-        self._started = False
-        if self._socket is not None:
-            await self._socket.close_async()
-            self._socket = None
-
-    def http_routes(self) -> list[web.RouteDef]:
-        """In HTTP mode, Slack's requests (events, commands, buttons) at EVENTS_PATH on the caller's server."""
-        return [] if self.app_token else [web.post(EVENTS_PATH, SignedRequests.for_bot(self.bot).handle)]
-
-
-async def run_http(bot: SlackBot, host: str, port: int) -> None:
-    runner = web.AppRunner(http_app(bot))
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    print(f"kgbot: serving Slack requests at http://{host}:{port}{EVENTS_PATH} (Ctrl-C to stop)", flush=True)
-    try:
-        await _until_stopped()
-    finally:
-        await runner.cleanup()
-
-
-async def serve(settings: Settings, http: bool = False, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Run the Slack app until stopped, then finish the answers under way and close the assistant."""
-    check_settings(settings, http)
-    assistant = Assistant.from_settings(settings)
-    try:
-        adapter = SlackAdapter(
-            build_app(assistant), "" if http else settings.slack_app_token.get_secret_value()
-        )
-        await adapter.start()
         try:
-            if http:
-                await run_http(adapter.bot, host, port)
-            else:
-                print("kgbot: connected to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
-                await _until_stopped()
-        finally:
-            await adapter.stop()
-        await asyncio.wait_for(adapter.drain(), timeout=30)
+            if self.kind == "status":
+                await self.client.assistant_threads_setStatus(
+                    channel_id=self.channel, thread_ts=self.thread_ts, status=""
+                )
+            elif self.kind == "reaction":
+                await self.client.reactions_remove(
+                    channel=self.channel, timestamp=self.message_ts, name=render.WORKING_EMOJI
+                )
+            elif self.placeholder_ts:  # nothing replaced it
+                await self.client.chat_delete(channel=self.channel, ts=self.take_placeholder())
+        except SlackApiError as exc:
+            log.info("could not clear the working indicator (%s)", _error_code(exc))
+
+
+async def _send(
+    client: AsyncWebClient, channel: str, thread_ts: str, message: render.Message, replace_ts: str
+) -> None:
+    if replace_ts:
+        await client.chat_update(channel=channel, ts=replace_ts, **message.payload())
+    else:
+        await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message.payload()
+        )
+
+
+async def post_reply(
+    bot: SlackBot,
+    client: AsyncWebClient,
+    channel: str,
+    thread_ts: str,
+    reply: Reply,
+    indicator: WorkIndicator,
+) -> None:
+    """Post a reply in the thread (replacing the placeholder if there is one). A collapsible container
+    that Slack rejects is replaced by the "Show sources" button, for this and every later answer."""
+    messages = render.answer_messages(reply, collapsible=bot.containers_accepted)
+    i = 0
+    while i < len(messages):
+        try:
+            await _send(client, channel, thread_ts, messages[i], indicator.placeholder_ts)
+        except SlackApiError as exc:
+            has_container = any(b.get("type") == "container" for b in messages[i].blocks)
+            if not (has_container and _error_code(exc) in _INVALID_BLOCKS):
+                raise
+            log.info("Slack rejected the collapsible sources container; using the Show sources button")
+            bot.containers_accepted = False
+            messages = render.answer_messages(reply, collapsible=False)  # splits as before
+            continue
+        indicator.take_placeholder()
+        i += 1
+
+
+async def answer_in_thread(
+    bot: SlackBot, client: AsyncWebClient, question: Question, channel: str, thread_ts: str, message_ts: str
+) -> None:
+    """Answer `question` in the thread `thread_ts`, showing work on `message_ts` meanwhile. Failures
+    reach the person as one line in the thread."""
+    indicator = WorkIndicator(bot, client, channel, thread_ts, message_ts)
+    await indicator.start()
+    try:
+        reply = await bot.assistant.answer(question)
+        if reply is not None:
+            await post_reply(bot, client, channel, thread_ts, reply, indicator)
+    except Exception as exc:  # noqa: BLE001 - one line to the person, details to the log
+        log.exception("answering in %s failed", channel)
+        try:
+            await _send(client, channel, thread_ts, render.error_notice(exc), indicator.take_placeholder())
+        except SlackApiError as post_exc:
+            log.warning("could not report the failure in %s (%s)", channel, _error_code(post_exc))
     finally:
-        await assistant.close()
+        await indicator.stop()
+
+
+async def answer_message_event(
+    bot: SlackBot,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    bot_user_id: str | None,
+) -> None:
+    """An app_mention or direct message: answered once, in its thread, with the thread's history."""
+    team = str(body.get("team_id") or event.get("team") or "")
+    channel, ts = str(event["channel"]), str(event["ts"])
+    if not await bot.first_delivery(team, channel, ts):
+        return
+    thread_ts = str(event.get("thread_ts") or ts)
+    question = Question(
+        platform="slack",
+        workspace=team,
+        channel=channel,
+        thread=thread_ts,
+        user=str(event["user"]),
+        text=question_text(str(event.get("text", "")), bot_user_id),
+        event_id=str(body.get("event_id", "")),
+    )
+    await answer_in_thread(bot, client, question, channel, thread_ts, ts)

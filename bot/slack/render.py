@@ -24,9 +24,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core import Reply, neutralise_mentions
+from bot.core import Reply, SourceRef, neutralise_mentions
 from kg.citations import MARKER, cited_ids
-from kg.search.answer import SourceRef
 
 SECTION_CHARS = 3000  # Slack's limit for a section's text
 MAX_BLOCKS = 50  # Slack's limit for blocks in one message

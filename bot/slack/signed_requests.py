@@ -19,7 +19,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.threads import SlackBot
+from bot.slack.app import SlackBot
 
 log = logging.getLogger(__name__)
 

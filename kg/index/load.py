@@ -253,7 +253,7 @@ def _looks_binary(data: bytes) -> bool:
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """Hide library noise: langchain-community's deprecation warnings and pypdf's log chatter."""
+    """Hide pypdf's log chatter and warnings about malformed files: a skipped page is not the user's problem."""
     pypdf_log = logging.getLogger("pypdf")
     level = pypdf_log.level
     pypdf_log.setLevel(logging.ERROR)
@@ -266,22 +266,23 @@ def _quiet() -> Iterator[None]:
 
 
 def _read_pdf(path: Path) -> tuple[str, str]:
+    """The text of every page, pages joined by PDF_PAGE_SEPARATOR, and the title the PDF's metadata gives."""
+    with path.open("rb") as f:
+        if b"%PDF" not in f.read(1024):
+            raise _Skip("not a PDF file (no %PDF header)")
     with _quiet():
-        # Imported here: langchain-community takes over a second to import, and only PDFs need it.
-        from langchain_community.document_loaders.pdf import PyPDFLoader
+        # Imported here: only PDFs need it, and `kgbot ask` never does.
+        from pypdf import PdfReader
 
-        with path.open("rb") as f:
-            if b"%PDF" not in f.read(1024):
-                raise _Skip("not a PDF file (no %PDF header)")
         try:
-            pages = PyPDFLoader(str(path), mode="single", pages_delimiter=PDF_PAGE_SEPARATOR).load()
+            reader = PdfReader(path)
+            pages = [page.extract_text(extraction_mode="plain").strip() for page in reader.pages]
+            title = str((reader.metadata.title if reader.metadata else None) or "").strip()
         except Exception as exc:
             if "decrypt" in f"{type(exc).__name__} {exc}".lower():
                 raise _Skip("password-protected PDF") from exc
             raise
-    text = PDF_PAGE_SEPARATOR.join(page.page_content for page in pages)
-    title = str(pages[0].metadata.get("title") or "").strip() if pages else ""
-    return text, title
+    return PDF_PAGE_SEPARATOR.join(pages), title
 
 
 # Elements that start a new line / a new paragraph in the extracted text.

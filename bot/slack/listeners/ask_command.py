@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import Question
+from bot.core import Question, QuestionError, clean_question
 from bot.slack import render
-from bot.slack.threads import SlackBot, answer_in_thread
-from kg.search.answer import QuestionError, clean_question
+from bot.slack.app import SlackBot, answer_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +24,8 @@ NOT_IN_CHANNEL = (
 )
 
 
-def register(app: AsyncApp, bot: SlackBot) -> None:
-    @app.command("/ask")
+def register(bot: SlackBot) -> None:
+    @bot.app.command("/ask")
     async def on_ask(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.threads import SlackBot, answer_message_event, is_from_a_person
+from bot.slack.app import SlackBot, answer_message_event, is_from_a_person
 
 
-def register(app: AsyncApp, bot: SlackBot) -> None:
-    @app.event("message")
+def register(bot: SlackBot) -> None:
+    @bot.app.event("message")
     async def on_message(
         body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:

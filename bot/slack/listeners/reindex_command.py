@@ -6,19 +6,19 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import NOT_ADMIN, ReindexRequest
 from bot.slack import render
-from bot.slack.threads import SlackBot
+from bot.slack.app import SlackBot
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, bot: SlackBot) -> None:
-    @app.command("/reindex")
+def register(bot: SlackBot) -> None:
+    @bot.app.command("/reindex")
     async def on_reindex(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:

@@ -9,17 +9,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import render
-from bot.slack.threads import SlackBot
+from bot.slack.app import SlackBot
 
 _ACTIONS = re.compile(f"^({render.SHOW_SOURCES}|{render.HIDE_SOURCES})$")
 
 
-def register(app: AsyncApp, bot: SlackBot) -> None:
-    @app.action(_ACTIONS)
+def register(bot: SlackBot) -> None:
+    @bot.app.action(_ACTIONS)
     async def on_sources_button(
         ack: AsyncAck,
         body: dict[str, Any],

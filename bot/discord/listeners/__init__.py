@@ -1,0 +1,13 @@
+"""One module per Discord listener, each registering itself on the client with `register(bot)`."""
+
+from __future__ import annotations
+
+from bot.discord.client import DiscordBot
+from bot.discord.listeners import ask_command, mention, reindex_command, sources_button
+
+MODULES = (mention, ask_command, reindex_command, sources_button)
+
+
+def register(bot: DiscordBot) -> None:
+    for module in MODULES:
+        module.register(bot)
