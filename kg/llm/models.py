@@ -12,12 +12,12 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kg.config import Settings
-from kg.model import Embed
-
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
+
+    from kg.config import Settings
+    from kg.model import Embed
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ class EntityVectors:
 
 
 def load_vectors(conn: sqlite3.Connection, ns: int, generation: int) -> EntityVectors:
+    """The namespace's vectors read back from the file: after a restart, or a publish by another process."""
     import numpy as np
 
     rows = conn.execute(
