@@ -1,11 +1,11 @@
-"""Sentences: where prose is cut into sentences, for the answer writers, the reports and the extractor.
+"""Sentences: where text is cut into sentences, for the answer writers, the reports and the extractor.
 
-Two cuts for two kinds of text, sharing their paragraph rule (a blank line always ends a sentence):
-- `sentences` reads prose that is already clean (chunks and descriptions shown to people): headings, tables
-  and code are left out, and a sentence ends where the next one starts with a capital or a digit;
+One cut (`_cut`): a sentence ends at . ! or ? before a capital or a digit, but not after an abbreviation or
+an initial ("Mr. Scrooge", "J. B. Smith"); a blank line always ends one. Two ways in, for two kinds of text:
+- `sentences` reads prose shown to people (chunks, descriptions): headings, tables and code are left out;
 - `chunk_sentences` reads raw document text for the offline extractor: layout undone (PDF line breaks and
-  hyphenation), noise removed (URLs, e-mail addresses, numeric citations), abbreviations and initials not
-  taken for sentence ends ("Mr. Scrooge", "J. B. Smith"), and short unpunctuated lines kept as headings.
+  hyphenation), noise removed (URLs, e-mail addresses, numeric citations), short unpunctuated lines kept as
+  headings.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import re
 from kg.text.stopwords import HONORIFICS, words
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-_ANY_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def sentences(text: str) -> list[str]:
@@ -33,14 +31,13 @@ def sentences(text: str) -> list[str]:
             if in_code or stripped.startswith(("#", "|")) or set(stripped) <= set("-=*_ "):
                 continue
             prose.append(stripped.lstrip("-*> ").strip())
-        flat = " ".join(" ".join(prose).split())
-        out += [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
+        out += _cut(" ".join(" ".join(prose).split()))
     return out
 
 
 def first_sentence(text: str, limit: int = 240) -> str:
     """The text up to its first sentence end, shortened at a word to at most `limit` characters."""
-    sentence = _ANY_SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    sentence = next(iter(_cut(" ".join(text.split()))), "")
     return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -52,7 +49,7 @@ _NOISE = re.compile(
 _LINE_BREAK_HYPHEN = re.compile(r"([^\W\d_]+)-\n[ \t]*([^\W\d_]+)(-?)")
 _TERMINAL = tuple(".,;:!?-—'\")”’]")
 _ABBREVIATIONS = HONORIFICS | words("st sr jr vs etc eg ie fig figs eq no vol al cf approx inc ltd co ed")
-_CHUNK_SENTENCE_END = re.compile(r"[.!?]+[\"')\]”’]*\s+(?=[^\w\s]*[A-Z0-9])")
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]”’]*\s+(?=[^\w\s]*[A-Z0-9])")
 
 
 def chunk_sentences(text: str) -> tuple[list[str], set[int]]:
@@ -75,16 +72,23 @@ def chunk_sentences(text: str) -> tuple[list[str], set[int]]:
             headings.add(len(found))
             found.append(segment)
             continue
-        start = 0
-        for m in _CHUNK_SENTENCE_END.finditer(segment):
-            before = re.search(r"(\S*?)\s*([^\W\d_]+)[.!?]*$", segment[start : m.start() + 1])
-            if m.group().startswith(".") and before and is_abbreviation(before.group(2), before.group(1)):
-                continue
-            found.append(segment[start : m.end()].strip())
-            start = m.end()
-        if segment[start:].strip():
-            found.append(segment[start:].strip())
+        found += _cut(segment)
     return found, headings
+
+
+def _cut(segment: str) -> list[str]:
+    """The sentences of one paragraph-free line of text."""
+    found: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(segment):
+        before = re.search(r"(\S*?)\s*([^\W\d_]+)[.!?]*$", segment[start : m.start() + 1])
+        if m.group().startswith(".") and before and is_abbreviation(before.group(2), before.group(1)):
+            continue
+        found.append(segment[start : m.end()].strip())
+        start = m.end()
+    if segment[start:].strip():
+        found.append(segment[start:].strip())
+    return found
 
 
 def is_abbreviation(word: str, previous: str = "") -> bool:
