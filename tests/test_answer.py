@@ -270,13 +270,18 @@ async def test_retriever_returns_one_document_per_context_row(store: SqliteStore
     docs = await retriever.ainvoke(HEADS_QUESTION)
     context = await retriever.aget_context(HEADS_QUESTION)
     assert all(isinstance(d, Document) for d in docs)
-    expected = (
-        [("Reports", r.community) for r in context.reports]
-        + [("Entities", e.short_id) for e in context.entities]
-        + [("Relationships", r.short_id) for r in context.relationships]
-        + [("Sources", u.short_id) for u in context.sources]
-    )
-    assert [(d.metadata["dataset"], d.metadata["id"]) for d in docs] == expected
+    rows = {
+        "Sources": [u.short_id for u in context.sources],
+        "Entities": [e.short_id for e in context.entities],
+        "Relationships": [r.short_id for r in context.relationships],
+        "Reports": [r.community for r in context.reports],
+    }
+    got = [(d.metadata["dataset"], d.metadata["id"]) for d in docs]
+    assert sorted(got) == sorted((dataset, i) for dataset, ids in rows.items() for i in ids)  # every row once
+    for dataset, ids in rows.items():  # each dataset's rows in the order local search ranked them
+        assert [i for d, i in got if d == dataset] == ids
+    assert [d for d, _ in got[:4]] == ["Sources", "Entities", "Relationships", "Reports"]  # taking turns
+    assert got[0] == ("Sources", 11)  # the passage that answers the question comes first
     heads = next(d for d in docs if d.metadata["dataset"] == "Sources" and d.metadata["id"] == 11)
     assert heads.page_content.startswith("Multi-Head Attention runs eight attention heads")
     assert heads.metadata["document"] == DOC_TITLE
@@ -294,6 +299,16 @@ async def test_retriever_takes_history_for_follow_ups(store: SqliteStore) -> Non
     assert first_entity(await retriever.ainvoke(follow_up)) != MHA
     history = [Turn("user", f"What is {MHA}?"), Turn("assistant", "It runs attention in parallel.")]
     assert first_entity(await retriever.ainvoke(follow_up, history=history)) == MHA
+
+
+async def test_retriever_k_is_the_number_of_documents_best_first(store: SqliteStore) -> None:
+    everything = await GraphRetriever(store=store).ainvoke(HEADS_QUESTION)
+    assert len(everything) > 10
+    for k in (1, 3, 7):
+        docs = await GraphRetriever(store=store, k=k).ainvoke(HEADS_QUESTION)
+        assert docs == everything[:k]
+        assert await GraphRetriever(store=store).ainvoke(HEADS_QUESTION, k=k) == everything[:k]
+    assert GraphRetriever(store=store, k=5).invoke(HEADS_QUESTION, k=2) == everything[:2]  # invoke's k wins
 
 
 async def test_retriever_composes_into_a_langchain_chain(store: SqliteStore) -> None:
