@@ -4,6 +4,10 @@ The real langchain-openai client talks to it (OPENAI_BASE_URL = `server.url`). R
 (a queue of reply specs, used first) or from a responder function; every request is recorded. Usage numbers
 are counted with kg.text.tokens, over the messages and tool schemas sent and the content or arguments returned.
 
+A request with `"stream": true` gets its content as server-sent events, one chunk per word (or the spec's
+`chunks`), `chunk_delay` seconds apart; the usage chunk follows when `stream_options.include_usage` asks for
+it. A spec's `break_after: n` drops the connection after n chunks, like a server dying mid-answer.
+
 `graph_responder` plays a model that does the indexing work plausibly and deterministically: extraction from
 the passage's own names and sentences (the offline extractor does the reading), summaries that join the
 descriptions given, and reports that cite the rows given.
@@ -125,6 +129,8 @@ class FakeOpenAI:
                 status=spec["status"],
                 headers=spec.get("headers"),
             )
+        if body.get("stream"):
+            return await self._stream(request, body, spec)
         message: dict[str, Any] = {"role": "assistant", "content": spec.get("content")}
         completion = count_tokens(spec.get("content") or "")
         if spec.get("tool_calls"):
@@ -140,14 +146,7 @@ class FakeOpenAI:
                         "function": {"name": call["name"], "arguments": args},
                     }
                 )
-        prompt = sum(count_tokens(message_text(m)) for m in body["messages"])
-        prompt += count_tokens(json.dumps(body["tools"])) if body.get("tools") else 0
-        usage = {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
-        usage.update(spec.get("usage", {}))
+        usage = _usage(body, spec, completion)
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
@@ -164,6 +163,40 @@ class FakeOpenAI:
                 "usage": usage,
             }
         )
+
+    async def _stream(self, request: web.Request, body: dict[str, Any], spec: Spec) -> web.StreamResponse:
+        """The spec's content as server-sent chat.completion.chunk events."""
+        content = spec.get("content") or ""
+        chunks = spec.get("chunks") or re.findall(r"\s*\S+\s*", content) or [content]
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        ident = f"chatcmpl-{len(self.requests)}"
+
+        async def send(choices: list[dict[str, Any]], **extra: Any) -> None:
+            event = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": body.get("model", "fake"),
+                "choices": choices,
+                **extra,
+            }
+            await response.write(f"data: {json.dumps(event)}\n\n".encode())
+
+        await send([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        for i, chunk in enumerate(chunks):
+            if spec.get("break_after") == i:
+                assert request.transport is not None
+                request.transport.close()  # the server dies mid-answer
+                return response
+            await asyncio.sleep(spec.get("chunk_delay", 0.0))
+            await send([{"index": 0, "delta": {"content": chunk}, "finish_reason": None}])
+        await send([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await send([], usage=_usage(body, spec, count_tokens("".join(chunks))))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -186,6 +219,14 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             }
         )
+
+
+def _usage(body: dict[str, Any], spec: Spec, completion: int) -> dict[str, int]:
+    prompt = sum(count_tokens(message_text(m)) for m in body["messages"])
+    prompt += count_tokens(json.dumps(body["tools"])) if body.get("tools") else 0
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    usage.update(spec.get("usage", {}))
+    return usage
 
 
 class ServerThread:

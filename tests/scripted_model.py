@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 
 from tests import fake_openai
@@ -43,8 +44,20 @@ def text_reply(text: str, prompt_tokens: int = 100, completion_tokens: int = 20)
     )
 
 
+class BrokenStream(Exception):
+    """A reply that streams `text` word by word and then fails with this exception, like a model dying
+    mid-answer (a call that does not stream fails at once)."""
+
+    def __init__(self, text: str, message: str = "connection lost mid-stream") -> None:
+        super().__init__(message)
+        self.text = text
+
+
 class ScriptedChatModel(BaseChatModel):
     """Replies in order from `replies` (the last one repeats); a callable reply gets (messages, kwargs).
+
+    Streamed (`astream`), a text reply arrives one word per chunk, `chunk_delay` seconds apart, its usage on
+    the last chunk; a `BrokenStream` reply streams its text, then raises.
 
     `calls` records (messages, kwargs) of every call; kwargs hold the bound `tools` and `tool_choice`. With
     `tools=False` the model cannot bind tools, like a model without tool calling. `delay` slows each call
@@ -54,6 +67,7 @@ class ScriptedChatModel(BaseChatModel):
     replies: list[Any] = []
     tools: bool = True
     delay: float = 0.0
+    chunk_delay: float = 0.0
     calls: list[Any] = []
     in_flight: int = 0
     max_in_flight: int = 0
@@ -70,9 +84,7 @@ class ScriptedChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: Any = None, **kw: Any) -> ChatResult:
         raise NotImplementedError("use the async API")
 
-    async def _agenerate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
-    ) -> ChatResult:
+    async def _reply(self, messages: list[BaseMessage], kw: dict[str, Any]) -> AIMessage | Exception:
         self.calls.append((list(messages), kw))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -84,9 +96,34 @@ class ScriptedChatModel(BaseChatModel):
         reply = self.replies[index]
         if callable(reply) and not isinstance(reply, AIMessage):
             reply = reply(list(messages), kw)
+        return reply
+
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        reply = await self._reply(messages, kw)
         if isinstance(reply, Exception):
             raise reply
         return ChatResult(generations=[ChatGeneration(message=reply)])
+
+    async def _astream(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        reply = await self._reply(messages, kw)
+        if isinstance(reply, Exception) and not isinstance(reply, BrokenStream):
+            raise reply
+        text = reply.text if isinstance(reply, BrokenStream) else str(reply.content)
+        words = re.findall(r"\s*\S+\s*", text) or [text]
+        for i, word in enumerate(words):
+            await asyncio.sleep(self.chunk_delay)
+            last = i == len(words) - 1 and isinstance(reply, AIMessage)
+            usage = reply.usage_metadata if last and isinstance(reply, AIMessage) else None
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=word, usage_metadata=usage))
+            if run_manager is not None:
+                await run_manager.on_llm_new_token(word, chunk=chunk)
+            yield chunk
+        if isinstance(reply, BrokenStream):
+            raise reply
 
 
 class KeywordEmbeddings(Embeddings):

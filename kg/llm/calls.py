@@ -1,4 +1,5 @@
-"""One call to a chat model with a prompt of kg/prompts.py, bounded by a timeout and measured in tokens.
+"""One call to a chat model with a prompt of kg/prompts.py, bounded by a timeout and measured in tokens; whole
+(`complete`) or streamed as the model writes it (`stream_complete`).
 
 LangChain is imported on the first call, not with this module: answering offline never loads it.
 """
@@ -6,6 +7,7 @@ LangChain is imported on the first call, not with this module: answering offline
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from kg.model import Turn
+
+# After a streamed reply's first chunk, a silence longer than this share of the call's timeout means the stream
+# stalled: the first chunk may take the whole timeout (the model reads the prompt), later ones come steadily.
+STALL_SHARE = 0.25
 
 
 @dataclass
@@ -49,13 +55,53 @@ async def complete(
     from langchain_core.prompts import ChatPromptTemplate
 
     prompt = ChatPromptTemplate.from_messages([("system", system), ("human", human)])
-    chain = prompt | model
-    reply = await asyncio.wait_for(chain.ainvoke(variables), timeout)
+    reply = await asyncio.wait_for((prompt | model).ainvoke(variables), timeout)
+    return _measured(reply, prompt.format(**variables))
+
+
+async def stream_complete(
+    model: BaseChatModel,
+    system: str,
+    human: str,
+    variables: dict[str, Any],
+    timeout: float | None,  # noqa: ASYNC109 - the model call is the one thing bounded here
+    on_text: Callable[[str], Awaitable[None]],
+) -> ModelReply:
+    """`complete`, streamed: each piece of text the model writes goes to `on_text` as it arrives.
+
+    The whole stream is bounded by `timeout`, as one `complete` call is, and so is the wait for its first
+    chunk; after that, a gap between chunks longer than STALL_SHARE of `timeout` raises TimeoutError too.
+    """
+    from langchain_core.prompts import ChatPromptTemplate
+
+    prompt = ChatPromptTemplate.from_messages([("system", system), ("human", human)])
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    stream = (prompt | model).astream(variables)
+    reply: Any = None
+    try:
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - loop.time())
+            if wait is not None and reply is not None and timeout is not None:
+                wait = min(wait, timeout * STALL_SHARE)
+            try:
+                chunk = await asyncio.wait_for(anext(stream), wait)
+            except StopAsyncIteration:
+                break
+            reply = chunk if reply is None else reply + chunk
+            await on_text(message_text(chunk))
+    finally:
+        await stream.aclose()
+    return _measured(reply if reply is not None else "", prompt.format(**variables))
+
+
+def _measured(reply: Any, prompt_text: str) -> ModelReply:
+    """The reply's text and tokens: the provider's counts when it reports them, otherwise our own."""
     text = message_text(reply)
     meta = getattr(reply, "usage_metadata", None) or {}
     return ModelReply(
         text=text,
-        prompt_tokens=int(meta.get("input_tokens") or count_tokens(prompt.format(**variables))),
+        prompt_tokens=int(meta.get("input_tokens") or count_tokens(prompt_text)),
         completion_tokens=int(meta.get("output_tokens") or count_tokens(text)),
     )
 

@@ -3,8 +3,10 @@ checks.
 
 `ask` routes each question (kg/search/route.py) unless told which search to use. Whatever writes the answer,
 its citations are checked against the context and each cited row is resolved to something a person can open:
-document, location and excerpt. LangChain is imported only when a model is configured (kg/llm/calls.py); the
-LangChain retriever over local search lives in kg/search/retriever.py.
+document, location and excerpt. Given a `Progress` (kg/search/progress.py), `ask` also reports its stages and
+streams the answer's text as it is written; kg/search/chain.py builds the LangChain Runnable on that. LangChain
+is imported only when a model is configured (kg/llm/calls.py); the LangChain retriever over local search lives
+in kg/search/retriever.py.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from kg import prompts
 from kg.citations import MARKER, Citation, check_citations, cited_ids, format_marker
-from kg.llm.calls import complete, history_text, timed_out
+from kg.llm.calls import complete, history_text, stream_complete, timed_out
 from kg.model import Embed, Turn, Usage
 from kg.search.context import Context
 from kg.search.extractive import extractive_answer, quoted_sentences
 from kg.search.global_answer import extractive_global_answer, map_reduce_answer, model_rater
 from kg.search.global_context import build_global_context
 from kg.search.local import build_context
+from kg.search.progress import READ, SEARCH, WRITE, Progress, counted
 from kg.search.route import SEARCHES, route
 from kg.store.base import GraphStore
 from kg.text.words import content_terms
@@ -192,28 +195,31 @@ async def _answer_local(
     embed: Embed | None,
     timeout: float | None,  # noqa: ASYNC109 - bounds the model call only
     usage: Usage,
+    progress: Progress,
 ) -> _Written:
-    """The answer of local search. A model that fails or exceeds `timeout` seconds does
+    """The answer of local search. A model that fails or exceeds `timeout` seconds (even mid-stream) does
     not cost the user their answer: the extractive answerer writes it from the same context, saying so."""
     context = await build_context(store, question, history, namespace, budget, top_k, embed)
     retrieved = time.perf_counter()
     usage.context_tokens = context.tokens
+    if context.sources:
+        await progress.stage(READ, f"Reading {counted(len(context.sources), 'passage')}…")
+    await progress.stage(WRITE, "Writing the answer…")
     if model is None or context.empty:
         return _Written(context, retrieved, extractive_answer(context), "extractive")
     usage.llm_calls += 1
+    variables = {
+        "response_type": "multiple paragraphs",
+        "context": context.text,
+        "question": question,
+        "history": history_text(history),
+    }
+    system, human = prompts.LOCAL_SEARCH_SYSTEM, prompts.LOCAL_SEARCH_HUMAN
     try:
-        reply = await complete(
-            model,
-            prompts.LOCAL_SEARCH_SYSTEM,
-            prompts.LOCAL_SEARCH_HUMAN,
-            {
-                "response_type": "multiple paragraphs",
-                "context": context.text,
-                "question": question,
-                "history": history_text(history),
-            },
-            timeout,
-        )
+        if progress.streaming:
+            reply = await stream_complete(model, system, human, variables, timeout, progress.text)
+        else:
+            reply = await complete(model, system, human, variables, timeout)
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to quoting the context
         log.warning("chat model failed (%s); answering extractively", type(exc).__name__)
         reason = "did not answer in time" if timed_out(exc) else "failed"
@@ -236,16 +242,29 @@ async def _answer_global(
     timeout: float | None,  # noqa: ASYNC109 - bounds each model call only
     concurrency: int,
     usage: Usage,
+    progress: Progress,
 ) -> _Written:
-    """The answer of global search: map-reduce with a model, extractive without one."""
+    """The answer of global search: map-reduce with a model (its reduce call streamed), extractive without
+    one."""
     rate = model_rater(model, usage, timeout, concurrency) if model is not None else None
     found = await build_global_context(store, namespace, question, budget, rate)
     retrieved = time.perf_counter()
     usage.context_tokens = found.context.tokens
-    if model is None or not found.context.reports:
+    if not found.context.reports:  # nothing to read: the caller may try local search
+        return _Written(found.context, retrieved, extractive_global_answer(found), "extractive")
+    await progress.stage(READ, f"Reading {counted(len(found.context.reports), 'community report')}…")
+    if model is None:
+        await progress.stage(WRITE, "Writing the answer…")
         return _Written(found.context, retrieved, extractive_global_answer(found), "extractive")
     text, written_by_model = await map_reduce_answer(
-        model, found, usage, budget=budget, history=history, timeout=timeout, concurrency=concurrency
+        model,
+        found,
+        usage,
+        budget=budget,
+        history=history,
+        timeout=timeout,
+        concurrency=concurrency,
+        progress=progress,
     )
     if not written_by_model:
         return _Written(found.context, retrieved, text, "extractive")
@@ -285,12 +304,16 @@ async def ask(
     timeout: float | None = None,  # noqa: ASYNC109 - bounds the model calls only, not the retrieval
     search: str = "local",
     concurrency: int = 4,
+    progress: Progress | None = None,
 ) -> Answer:
     """One question, answered with checked citations. Raises QuestionError for unusable questions.
 
     `search` is "local", "global" or "auto" (routed per question); `concurrency` bounds global search's
-    model calls in flight.
+    model calls in flight. `progress` hears the stages and, when it streams, the answer's text: the model's
+    as it arrives, or a finished (extractive) answer sentence by sentence. After a model fails mid-stream
+    nothing more is streamed: the returned answer, extractive and saying why, replaces what was.
     """
+    progress = progress or Progress()
     if search not in (*SEARCHES, "auto"):
         raise ValueError(f"unknown search {search!r}: use local, global or auto")
     question = clean_question(question)
@@ -300,25 +323,29 @@ async def ask(
             f"There is no index in namespace '{namespace}' yet: run `kgbot index PATH` first."
         )
     usage = Usage()
+    await progress.stage(SEARCH, "Searching the graph…")
     routed = search == "auto"
     if routed:
         search = (await route(store, question, namespace, history, model, usage, timeout)).search
     if search == "global":
         written = await _answer_global(
-            store, question, history, namespace, budget, model, timeout, concurrency, usage
+            store, question, history, namespace, budget, model, timeout, concurrency, usage, progress
         )
         if routed and not written.context.reports:  # no report covers it: local search may find passages
             search = "local"
     if search == "local":
         written = await _answer_local(
-            store, question, history, namespace, budget, top_k, model, embed, timeout, usage
+            store, question, history, namespace, budget, top_k, model, embed, timeout, usage, progress
         )
     context = written.context
     checked = check_citations(written.text, context.available())
+    text = checked.text.strip()
+    if not progress.streamed:  # not written by a streaming model: stream it as one would have
+        await progress.pieces(text)
     done = time.perf_counter()
     return Answer(
         question=question,
-        text=checked.text.strip(),
+        text=text,
         mode=written.mode,
         search=search,
         context=context,

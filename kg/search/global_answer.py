@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from kg import prompts
 from kg.citations import format_marker
-from kg.llm.calls import ModelReply, complete, history_text, timed_out
+from kg.llm.calls import ModelReply, complete, history_text, stream_complete, timed_out
 from kg.model import CommunityReport, Turn, Usage
 from kg.search.extractive import quoted_sentences
 from kg.search.global_context import GlobalContext, Rate
+from kg.search.progress import WRITE, Progress
 from kg.text.bm25 import bm25
 from kg.text.tokens import count_tokens, truncate
 from kg.text.words import term_counts
@@ -59,10 +60,15 @@ class _Meter:
         human: str,
         variables: dict[str, Any],
         timeout: float | None,  # noqa: ASYNC109 - bounds the model call
+        progress: Progress | None = None,
     ) -> ModelReply:
+        """One model call; streamed into `progress` when it streams."""
         async with self.gate:
             self.usage.llm_calls += 1
-            reply = await complete(model, system, human, variables, timeout)
+            if progress is not None and progress.streaming:
+                reply = await stream_complete(model, system, human, variables, timeout, progress.text)
+            else:
+                reply = await complete(model, system, human, variables, timeout)
         self.usage.prompt_tokens += reply.prompt_tokens
         self.usage.completion_tokens += reply.completion_tokens
         return reply
@@ -156,9 +162,11 @@ async def map_reduce_answer(
     history: Sequence[Turn] = (),
     timeout: float | None = None,  # noqa: ASYNC109 - bounds each model call
     concurrency: int = 4,
+    progress: Progress | None = None,
 ) -> tuple[str, bool]:
     """(answer, whether the model wrote it): GraphRAG's map-reduce over the context's batches, or, if the
-    model fails, the extractive answer saying so."""
+    model fails, the extractive answer saying so. `progress` hears when the reduce call starts writing and,
+    when it streams, the reduce call's text (the map calls' key points are not shown)."""
     meter = _Meter(usage, concurrency)
     question = g.context.question
 
@@ -195,6 +203,8 @@ async def map_reduce_answer(
             break
         lines.append(block)
         used += cost
+    if progress is not None:
+        await progress.stage(WRITE, "Writing the answer…")
     try:
         reply = await meter.call(
             model,
@@ -207,6 +217,7 @@ async def map_reduce_answer(
                 "history": history_text(history),
             },
             timeout,
+            progress,
         )
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to quoting the reports
         log.warning("the global-search reduce call failed (%s)", type(exc).__name__)
