@@ -19,6 +19,7 @@ from kg.search import global_context
 from kg.search.answer import ask
 from kg.search.global_answer import NOTICE, UNKNOWN, extractive_global_answer
 from kg.search.global_context import build_global_context, select_reports, subject_terms
+from kg.search.progress import Progress, Stage, differs_from_streamed
 from kg.search.route import classify, route
 from kg.store.base import ChildReport
 from kg.store.sqlite.store import SqliteStore
@@ -472,3 +473,35 @@ def test_cli_global_answer_through_the_openai_client(
         assert re.search(
             r"global search · llm answer · \d+ context tokens · \d+ model calls, [\d,]+ prompt", flat
         )
+
+
+async def test_the_reduce_call_streams_and_the_map_calls_do_not(store: CountingStore) -> None:
+    stages: list[str] = []
+    chunks: list[str] = []
+
+    async def on_stage(stage: Stage) -> None:
+        stages.append(stage.text)
+
+    async def on_text(text: str) -> None:
+        chunks.append(text)
+
+    model = ScriptedChatModel(replies=[scripted])
+    answer = await ask(
+        store, THEMES, search="global", model=model, budget=60, progress=Progress(on_stage, on_text)
+    )
+    reduce_reply = "The collection covers forecasting and its customers [Data: Reports (0, 99)]."
+    assert "".join(chunks) == reduce_reply and len(chunks) > 3  # the map calls' JSON never shows
+    assert stages[0] == "Searching the graph…" and stages[1].startswith("Reading ")
+    assert stages[1].endswith("community reports…") and stages[2:] == ["Writing the answer…"]
+    assert answer.mode == "llm" and cited(answer.text, "Sources")  # checked, the reports' sources added
+    assert differs_from_streamed("".join(chunks), answer.text)
+
+
+async def test_an_offline_global_answer_streams_sentence_by_sentence(store: CountingStore) -> None:
+    chunks: list[str] = []
+
+    async def on_text(text: str) -> None:
+        chunks.append(text)
+
+    answer = await ask(store, THEMES, search="global", progress=Progress(on_text=on_text))
+    assert answer.mode == "extractive" and len(chunks) > 2 and "".join(chunks) == answer.text

@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal, Required, TypedDict
 
 from langchain_core.callbacks.manager import adispatch_custom_event
 from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.config import ensure_config
 
 from kg.config import Settings
 from kg.llm.models import chat_model, query_embedder
 from kg.model import Embed, Turn
 from kg.search.answer import Answer, ask
 from kg.search.progress import Progress, Stage, StageSink
-from kg.search.sync import run_sync
+from kg.search.sync import BackgroundLoop
 from kg.store.base import GraphStore
 
 STAGE_EVENT = "kgbot_stage"
@@ -64,6 +62,7 @@ class AnswerChain(Runnable[AnswerInput | str, Answer]):
         self.embed = embed
         self._store = store
         self._owns_store = store is None
+        self._sync = BackgroundLoop()  # invoke, batch and stream all run here: the model's client stays on it
 
     @property
     def store(self) -> GraphStore:
@@ -123,7 +122,7 @@ class AnswerChain(Runnable[AnswerInput | str, Answer]):
         return await self._acall_with_config(answer, input, config, **kwargs)
 
     def invoke(self, input: AnswerInput | str, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
-        return run_sync(self.ainvoke(input, config, **kwargs))
+        return self._sync.run(self.ainvoke(input, config, **kwargs))
 
     def batch(
         self,
@@ -133,8 +132,9 @@ class AnswerChain(Runnable[AnswerInput | str, Answer]):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[Answer]:
-        """`abatch` on one event loop: the questions share the store's and the model's connections."""
-        return run_sync(self.abatch(inputs, config, return_exceptions=return_exceptions, **kwargs))
+        """`abatch` on the chain's own loop: the questions run concurrently (up to the config's
+        max_concurrency), sharing the model's connections."""
+        return self._sync.run(self.abatch(inputs, config, return_exceptions=return_exceptions, **kwargs))
 
     async def astream(
         self, input: AnswerInput | str, config: RunnableConfig | None = None, **kwargs: Any
@@ -180,9 +180,8 @@ class AnswerChain(Runnable[AnswerInput | str, Answer]):
     def stream(
         self, input: AnswerInput | str, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[str | Answer]:  # type: ignore[override]
-        """`astream` on an event loop of its own thread, its items handed over as they come."""
+        """`astream` on the chain's own loop, its items handed over as they come; stopping early cancels it."""
         items: queue.Queue[str | Answer | _Failed | None] = queue.Queue()
-        config = ensure_config(config)
 
         async def pump() -> None:
             try:
@@ -192,15 +191,14 @@ class AnswerChain(Runnable[AnswerInput | str, Answer]):
                 items.put(_Failed(exc))
             items.put(None)
 
-        thread = threading.Thread(target=asyncio.run, args=(pump(),), name="answer-chain-stream", daemon=True)
-        thread.start()
+        running = self._sync.submit(pump())
         try:
             while (item := items.get()) is not None:
                 if isinstance(item, _Failed):
                     raise item.error
                 yield item
         finally:
-            thread.join()
+            running.cancel()
 
 
 def answer_chain(
