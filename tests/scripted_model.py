@@ -57,7 +57,7 @@ class ScriptedChatModel(BaseChatModel):
     """Replies in order from `replies` (the last one repeats); a callable reply gets (messages, kwargs).
 
     Streamed (`astream`), a text reply arrives one word per chunk, `chunk_delay` seconds apart, its usage on
-    the last chunk; a `BrokenStream` reply streams its text, then raises.
+    the last chunk; a `BrokenStream` reply streams its text, then raises. `chunks_sent` counts the chunks.
 
     `calls` records (messages, kwargs) of every call; kwargs hold the bound `tools` and `tool_choice`. With
     `tools=False` the model cannot bind tools, like a model without tool calling. `delay` slows each call
@@ -68,6 +68,7 @@ class ScriptedChatModel(BaseChatModel):
     tools: bool = True
     delay: float = 0.0
     chunk_delay: float = 0.0
+    chunks_sent: int = 0
     calls: list[Any] = []
     in_flight: int = 0
     max_in_flight: int = 0
@@ -121,6 +122,7 @@ class ScriptedChatModel(BaseChatModel):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=word, usage_metadata=usage))
             if run_manager is not None:
                 await run_manager.on_llm_new_token(word, chunk=chunk)
+            self.chunks_sent += 1
             yield chunk
         if isinstance(reply, BrokenStream):
             raise reply

@@ -76,20 +76,23 @@ async def stream_complete(
 
     prompt = ChatPromptTemplate.from_messages([("system", system), ("human", human)])
     loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
+    deadline = loop.time() + (timeout or 0.0)
     stream = (prompt | model).astream(variables)
     reply: Any = None
     try:
         while True:
-            wait = None if deadline is None else max(0.0, deadline - loop.time())
-            if wait is not None and reply is not None and timeout is not None:
-                wait = min(wait, timeout * STALL_SHARE)
+            wait = None  # unbounded without a timeout
+            if timeout is not None:
+                wait = max(0.0, deadline - loop.time())
+                if reply is not None:  # past the first chunk
+                    wait = min(wait, timeout * STALL_SHARE)
             try:
                 chunk = await asyncio.wait_for(anext(stream), wait)
             except StopAsyncIteration:
                 break
             reply = chunk if reply is None else reply + chunk
-            await on_text(message_text(chunk))
+            if text := message_text(chunk):  # not the empty chunks that carry only metadata
+                await on_text(text)
     finally:
         await stream.aclose()
     return _measured(reply if reply is not None else "", prompt.format(**variables))
