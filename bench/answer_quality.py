@@ -59,7 +59,7 @@ class Case:
 
     question: str
     expected: list[str]
-    gold: list[str]  # normalised texts of the passages that hold its evidence
+    gold: list[str]  # the passages that hold its evidence, normalised
     follows: list[str] = field(default_factory=list)  # earlier questions of its thread, oldest first
 
 
@@ -99,8 +99,9 @@ def normalise(text: str) -> str:
     return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split())
+def _passage(text: str) -> str:
+    """A gold passage as its sentences read (markdown marks gone), normalised."""
+    return normalise(" ".join(sentences(text)))
 
 
 def hotpot_cases() -> list[Case]:
@@ -108,21 +109,21 @@ def hotpot_cases() -> list[Case]:
     cases = []
     for q in json.loads((EVAL / "hotpotqa" / "questions.json").read_text()):
         titles = list(dict.fromkeys(t for t, _ in q["supporting_facts"]))
-        gold = [_flat("".join(corpus.get(t) or [])) for t in titles]
+        gold = [_passage("".join(corpus.get(t) or [])) for t in titles]
         expected = [] if q["answer"].lower() in ("yes", "no") else [q["answer"]]
         cases.append(Case(q["question"], expected, gold))
     return cases
 
 
 def multihop_cases() -> list[Case]:
-    return [Case(q.text, [], q.gold) for q in multihop_questions()]
+    return [Case(q.text, [], [_passage(g) for g in q.gold]) for q in multihop_questions()]
 
 
 def team_cases() -> list[Case]:
     cases = []
     for thread in TEAM_THREADS:
         for i, (question, expected, document) in enumerate(thread):
-            gold = [_flat((TEAM_DOCS / document).read_text(encoding="utf-8"))]
+            gold = [_passage((TEAM_DOCS / document).read_text(encoding="utf-8"))]
             cases.append(Case(question, expected, gold, [q for q, _, _ in thread[:i]]))
     return cases
 
@@ -172,7 +173,7 @@ async def evaluate(name: str, db: Path, cases: list[Case], show: bool) -> dict:
             lengths.append(sum(len(s.split()) for s in quoted))
             valid += answer.dropped_citations == 0
             all_sentences += len(quoted)
-            gold_sentences += sum(any(_flat(s) in g for g in case.gold) for s in quoted)
+            gold_sentences += sum(any(normalise(s) in g for g in case.gold) for s in quoted)
             if case.expected:
                 asked += 1
                 said = normalise(" ".join(quoted))
