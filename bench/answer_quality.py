@@ -46,7 +46,7 @@ from kg.model import Turn  # noqa: E402
 from kg.search.answer import ask  # noqa: E402
 from kg.search.extractive import NOTICE  # noqa: E402
 from kg.store.sqlite.store import SqliteStore  # noqa: E402
-from kg.text.sentences import sentences  # noqa: E402
+from kg.text.sentences import sentences, units  # noqa: E402
 
 TEAM_DOCS = ROOT / "tests" / "team_docs"
 HEADING = "Answer quality, offline (`bench/answer_quality.py`)"
@@ -100,8 +100,8 @@ def normalise(text: str) -> str:
 
 
 def _passage(text: str) -> str:
-    """A gold passage as its sentences read (markdown marks gone), normalised."""
-    return normalise(" ".join(sentences(text)))
+    """A gold passage as its sentences read (markdown marks gone, each after its heading), normalised."""
+    return normalise(" ".join(f"{u.heading} {u.text}" for u in units(text)))
 
 
 def hotpot_cases() -> list[Case]:
@@ -173,7 +173,9 @@ async def evaluate(name: str, db: Path, cases: list[Case], show: bool) -> dict:
             lengths.append(sum(len(s.split()) for s in quoted))
             valid += answer.dropped_citations == 0
             all_sentences += len(quoted)
-            gold_sentences += sum(any(normalise(s) in g for g in case.gold) for s in quoted)
+            gold_sentences += sum(
+                any(all(normalise(part) in g for part in s.split(" — ")) for g in case.gold) for s in quoted
+            )  # a labelled note is quoted after its heading: "INC-101: payments stuck — Cause: ..."
             if case.expected:
                 asked += 1
                 said = normalise(" ".join(quoted))

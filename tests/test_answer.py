@@ -327,6 +327,7 @@ async def test_answer_json_has_exactly_the_documented_shape(store: SqliteStore) 
         data = json.loads(json.dumps(answer.to_json()))
         assert list(data) == [
             "question",
+            "resolved_question",
             "answer",
             "mode",
             "search",

@@ -39,6 +39,7 @@ class _Candidate:
     documents: set[str] = field(default_factory=set)  # ids of the documents of the Sources it is in
     order: int = 0
     lead: set[str] = field(default_factory=set)  # terms of its first words: what the sentence is about
+    heading: str = ""  # of the section it stands under, in the first place it was found
 
 
 def quoted_sentences(text: str) -> list[str]:
@@ -72,7 +73,8 @@ def _plausible(sentence: str) -> bool:
     if sentence.endswith(("…", "...")):
         return False  # shortened by a summary: not what the document says
     letters = sum(c.isalpha() for c in sentence)
-    return letters >= 0.6 * len(sentence)
+    figures = sum(c.isdigit() for c in sentence)
+    return letters >= 0.4 * len(sentence) and letters + figures >= 0.6 * len(sentence)  # not a row of numbers
 
 
 def _candidates(context: Context) -> list[_Candidate]:
@@ -104,6 +106,7 @@ def _candidates(context: Context) -> list[_Candidate]:
                     terms=stems(s),
                     order=len(by_text),
                     lead=stems(" ".join(s.split()[:4])),
+                    heading=defuse_markers(unit.heading),
                 )
             cand.frame |= stems(f"{unit.heading} {title}")
             if document:
@@ -148,7 +151,8 @@ def extractive_answer(context: Context) -> str:
     def relevance(c: _Candidate, extra: set[str]) -> float:
         said = c.terms & asked.terms
         signs = signs_of(c.text, asked.kinds, asked.terms)
-        if not said and not (c.frame & asked.terms and (c.terms & extra or signs)):
+        named = set().union(*asked.names) if asked.names else asked.terms
+        if not said and not (c.frame & named and (c.terms & extra or signs)):
             return 0.0  # neither it nor its heading says anything the question asks about
         score = sum(weight(t) for t in said)
         score += 0.5 * sum(weight(t) for t in (c.frame - c.terms) & asked.terms)
@@ -164,7 +168,11 @@ def extractive_answer(context: Context) -> str:
             score *= 1.0 + 0.5 * len(c.terms & relation) / len(relation)
         if signs:
             score *= 1.8
-        if _LABEL.match(c.text) and any(_LABEL.match(c.text)[1].lower() in _LABELS[k] for k in asked.kinds):
+        label = _LABEL.match(c.text)
+        if label and (
+            stems(label[1]) & asked.terms
+            or any(label[1].lower() in _LABELS[k] for k in asked.kinds if k != "manner")
+        ):
             score *= 1.5  # "Cause: ..." for a why-question, "Owner: ..." for a who-question
         if c.lead & asked.terms and _DEFINING.search(c.text.lower()):
             score *= 1.3  # says what the asked-about thing is
@@ -228,7 +236,12 @@ def _hops(asked: Asked) -> int:
 
 
 def _cited(c: _Candidate) -> str:
-    return f"{_ensure_period(c.text)[:-1].rstrip()} {format_marker(c.origins, limit=3)}."
+    """The sentence and its marker; a labelled note ("Cause: ...") is led by its section's heading, which says
+    what it is about ("INC-101: payments stuck — Cause: ...")."""
+    text = _ensure_period(c.text)[:-1].rstrip()
+    if c.heading and _LABEL.match(text) and not stems(c.heading) <= c.terms:
+        text = f"{c.heading} — {text}"
+    return f"{text} {format_marker(c.origins, limit=3)}."
 
 
 def _concerned_documents(ranked: list[_Candidate], scores: dict[int, float], best: float) -> set[str]:

@@ -32,7 +32,7 @@ _OPENERS = frozenset(
     "the a an in on at of and or but if for to by with from as it its they their this that these those i".split()
 )
 _NAME_WORD = re.compile(r"[A-Z0-9][\w'’.&-]*|\"[^\"]+\"")
-_CONNECTORS = frozenset("of the de la von van and for".split())
+_CONNECTORS = frozenset("of the de la von van for".split())
 
 _MONTHS = (
     "january february march april may june july august september october november december "
@@ -82,15 +82,22 @@ def read_question(text: str) -> Asked:
     lower = text.lower()
     found = sorted((m.start(), kind) for kind, pattern in _KINDS for m in [pattern.search(lower)] if m)
     kinds = list(dict.fromkeys(kind for _, kind in found))
-    names = [s for s in (stems(n) for n in names_in(text)) if s]
+    names = [s for s in (_name_stems(n) for n in names_in(text)) if s]
     return Asked(text=text, kinds=kinds, names=names, terms=stems(text))
+
+
+def _name_stems(name: str) -> set[str]:
+    """A name's stems without the parts of its hyphenated words: "INC-102" is {"inc-102"}, not also "inc"."""
+    found = stems(name)
+    parts = {p for t in found if "-" in t for p in t.split("-")}
+    return found - parts
 
 
 def names_in(text: str) -> list[str]:
     """Capitalised phrases and quoted titles: "Billing API", "INC-101", "Arthur's Magazine"."""
     names: list[str] = []
     current: list[str] = []
-    tokens = re.findall(r"\"[^\"]+\"|[\w'’.&-]+|[^\w\s]", text)
+    tokens = re.findall(r"\"[^\"]+\"|[\w'’&-]+(?:\.\w+)*|[^\w\s]", text)
     for i, token in enumerate(tokens):
         is_name = bool(_NAME_WORD.fullmatch(token)) and not (
             token.lower() in _OPENERS and (i == 0 or not current)
