@@ -314,6 +314,7 @@ _PARAGRAPH_TAGS = frozenset(
 _SKIPPED_TAGS = frozenset(
     {"head", "title", "script", "style", "noscript", "template", "svg", "canvas", "iframe"}
 )
+_STRUCTURE_MARKS = {"li": "- ", **{f"h{level}": "#" * level + " " for level in range(1, 7)}}
 _SPACES = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -363,6 +364,9 @@ def _read_html(path: Path) -> tuple[str, str]:
         if brk:
             stack.append(brk)
         stack.extend((child, in_pre or node.name == "pre") for child in reversed(node.contents))
+        mark = _STRUCTURE_MARKS.get(node.name)
+        if mark:  # list items and headings keep their structure as markdown marks (kg/text/sentences.py)
+            stack.append((NavigableString(mark), False))
         if brk:
             stack.append(brk)
     text = "\n".join(line.rstrip(" ") for line in "".join(out).split("\n"))
