@@ -46,7 +46,7 @@ from kg.model import Turn  # noqa: E402
 from kg.search.answer import ask  # noqa: E402
 from kg.search.extractive import NOTICE  # noqa: E402
 from kg.store.sqlite.store import SqliteStore  # noqa: E402
-from kg.text.sentences import sentences, units  # noqa: E402
+from kg.text.sentences import sentences  # noqa: E402
 
 TEAM_DOCS = ROOT / "tests" / "team_docs"
 HEADING = "Answer quality, offline (`bench/answer_quality.py`)"
@@ -100,8 +100,8 @@ def normalise(text: str) -> str:
 
 
 def _passage(text: str) -> str:
-    """A gold passage as its sentences read (markdown marks gone, each after its heading), normalised."""
-    return normalise(" ".join(f"{u.heading} {u.text}" for u in units(text)))
+    """A gold passage, normalised: markdown marks are punctuation, so they go too."""
+    return normalise(text)
 
 
 def hotpot_cases() -> list[Case]:

@@ -40,6 +40,7 @@ class _Candidate:
     order: int = 0
     lead: set[str] = field(default_factory=set)  # terms of its first words: what the sentence is about
     heading: str = ""  # of the section it stands under, in the first place it was found
+    titles: list[set[str]] = field(default_factory=list)  # stems of the titles of its documents
 
 
 def quoted_sentences(text: str) -> list[str]:
@@ -109,8 +110,9 @@ def _candidates(context: Context) -> list[_Candidate]:
                     heading=defuse_markers(unit.heading),
                 )
             cand.frame |= stems(f"{unit.heading} {title}")
-            if document:
+            if document and document not in cand.documents:
                 cand.documents.add(document)
+                cand.titles.append(stems(title))
             ids = cand.origins.setdefault(dataset, [])
             if ident not in ids:
                 ids.append(ident)
@@ -186,7 +188,7 @@ def extractive_answer(context: Context) -> str:
         return UNKNOWN
     first = ranked[0]
     best = scores[id(first)]
-    concerned = _concerned_documents(ranked, scores, best)
+    concerned = first.documents | _titled_documents(ranked, scores, best, asked)
     chosen = [first]
     words = len(first.text.split())
     wanted = set(asked.kinds) - signs_of(first.text, asked.kinds, asked.terms)
@@ -197,7 +199,12 @@ def extractive_answer(context: Context) -> str:
         rest = [
             c
             for c in candidates
-            if c not in chosen and (not c.documents or c.documents & concerned or c.frame & extra)
+            if c not in chosen
+            and (
+                c.documents & concerned
+                or any(t and t <= extra for t in c.titles)
+                or _names_it(c, asked, extra)
+            )
         ]  # the documents the question concerns, and those about what the answer so far brought in
         rescored = sorted(((relevance(c, extra), c) for c in rest), key=lambda x: (-x[0], x[1].order))
         rescored = [(s, c) for s, c in rescored if not _repeats(c, chosen)]
@@ -217,6 +224,11 @@ def extractive_answer(context: Context) -> str:
         answered = answered or (hops == 1 and not wanted)
         if answered and len(chosen) >= 2:
             break
+    if hops == 2:  # the sentence about what the first one brought in is the one that answers: it leads
+        bridged = [c for c in chosen[1:] if any(t and t <= _new_names(chosen[0], asked) for t in c.titles)]
+        if bridged and signs_of(bridged[0].text, asked.kinds, asked.terms):
+            chosen.remove(bridged[0])
+            chosen.insert(0, bridged[0])
     lines = [_cited(c) for c in chosen]
     paragraphs = [lines[0]]
     if len(lines) > 1:
@@ -244,9 +256,23 @@ def _cited(c: _Candidate) -> str:
     return f"{text} {format_marker(c.origins, limit=3)}."
 
 
-def _concerned_documents(ranked: list[_Candidate], scores: dict[int, float], best: float) -> set[str]:
-    """The documents with a sentence scoring at least half the best one: the ones the question is about."""
-    return {d for c in ranked if scores[id(c)] >= 0.5 * best for d in c.documents}
+def _titled_documents(
+    ranked: list[_Candidate], scores: dict[int, float], best: float, asked: Asked
+) -> set[str]:
+    """The documents the question is about besides the answering sentence's: a sentence of theirs scores at
+    least half the best one, and their title is something the question names."""
+    return {
+        d
+        for c in ranked
+        if scores[id(c)] >= 0.5 * best and c.titles and any(t <= asked.terms for t in c.titles)
+        for d in c.documents
+    }
+
+
+def _names_it(c: _Candidate, asked: Asked, extra: set[str]) -> bool:
+    """A row with no document of its own (an entity's or relationship's description) that names what the
+    question or the answer so far names."""
+    return not c.documents and (any(name <= c.terms for name in asked.names) or bool(c.terms & extra))
 
 
 def _names_covered(c: _Candidate, asked: Asked) -> bool:
