@@ -112,6 +112,14 @@ async def test_on_call_answer_has_no_sentence_from_the_novel(store: SqliteStore)
     assert_clean(answer)
 
 
+async def test_a_why_question_leads_with_the_cause(store: SqliteStore) -> None:
+    answer = await ask(store, "Why were the Grafana dashboards slow?")
+    assert lines(answer)[0] == (
+        "INC-102: slow dashboards — Cause: a runaway query from the Data Pipeline filled the metrics database."
+    )
+    assert_clean(answer)
+
+
 async def test_a_labelled_note_is_quoted_after_its_heading(store: SqliteStore) -> None:
     answer = await ask(store, "When did INC-102 happen?")
     assert lines(answer)[0] == "INC-102: slow dashboards — Date: 2 May 2026."

@@ -153,8 +153,7 @@ def extractive_answer(context: Context) -> str:
     def relevance(c: _Candidate, extra: set[str]) -> float:
         said = c.terms & asked.terms
         signs = signs_of(c.text, asked.kinds, asked.terms)
-        named = set().union(*asked.names) if asked.names else asked.terms
-        if not said and not (c.frame & named and (c.terms & extra or signs)):
+        if not said and not (c.frame & asked.core and (c.terms & extra or signs)):
             return 0.0  # neither it nor its heading says anything the question asks about
         score = sum(weight(t) for t in said)
         score += 0.5 * sum(weight(t) for t in (c.frame - c.terms) & asked.terms)
@@ -224,11 +223,9 @@ def extractive_answer(context: Context) -> str:
         answered = answered or (hops == 1 and not wanted)
         if answered and len(chosen) >= 2:
             break
-    if hops == 2:  # the sentence about what the first one brought in is the one that answers: it leads
-        bridged = [c for c in chosen[1:] if any(t and t <= _new_names(chosen[0], asked) for t in c.titles)]
-        if bridged and signs_of(bridged[0].text, asked.kinds, asked.terms):
-            chosen.remove(bridged[0])
-            chosen.insert(0, bridged[0])
+    leading = _leading(chosen, asked, hops)
+    chosen.remove(leading)
+    chosen.insert(0, leading)
     lines = [_cited(c) for c in chosen]
     paragraphs = [lines[0]]
     if len(lines) > 1:
@@ -254,6 +251,21 @@ def _cited(c: _Candidate) -> str:
     if c.heading and _LABEL.match(text) and not stems(c.heading) <= c.terms:
         text = f"{c.heading} — {text}"
     return f"{text} {format_marker(c.origins, limit=3)}."
+
+
+def _leading(chosen: list[_Candidate], asked: Asked, hops: int) -> _Candidate:
+    """The sentence that answers, to put first: the best one, unless it lacks the kind of answer asked for
+    and a later one holds it; in a two-hop answer, the one about what the first brought in, if it holds it."""
+    first = chosen[0]
+    answering = [c for c in chosen[1:] if signs_of(c.text, asked.kinds, asked.terms)]
+    if hops == 2:
+        bridges = _new_names(first, asked)
+        bridged = [c for c in answering if any(t and t <= bridges for t in c.titles)]
+        if bridged:
+            return bridged[0]
+    if answering and not signs_of(first.text, asked.kinds, asked.terms):
+        return answering[0]
+    return first
 
 
 def _titled_documents(

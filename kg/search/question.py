@@ -72,6 +72,11 @@ class Asked:
     terms: set[str] = field(default_factory=set)  # the stems of all its content words
 
     @property
+    def core(self) -> set[str]:
+        """Its stems without the parts of hyphenated words ("inc-102", not "inc" and "102")."""
+        return self.terms - {p for t in self.terms if "-" in t for p in t.split("-")}
+
+    @property
     def relation(self) -> set[str]:
         """The stems that are not part of a name: what the question asks about the things it names."""
         return self.terms - set().union(*self.names) if self.names else set(self.terms)
