@@ -168,3 +168,26 @@ def test_follow_up_resolution_rules() -> None:
     assert resolve_follow_up("When does it run?", thread("Who maintains the Data Pipeline?")) == (
         "When does the Data Pipeline run?"
     )
+
+
+async def test_a_how_to_question_keeps_to_its_own_document(tmp_path: Path) -> None:
+    docs = {
+        "slack.md": "# Slack\n\nTo connect kgbot to Slack, create a Slack app and give its bot the chat:write scope. "
+        "Then put the app's tokens in .env and run kgbot slack.\n",
+        "discord.md": "# Discord\n\nTo connect kgbot to Discord, create a Discord application and invite its bot. "
+        "Then put the bot token in .env and run kgbot discord.\n",
+        "indexing.md": "# Indexing\n\nRelationships found in several chunks are merged into one, and their "
+        "descriptions are summarised. Each chunk is cached, so a reindex of unchanged text is fast.\n",
+    }
+    for name, text in docs.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    settings = Settings(_env_file=None, kg_home=tmp_path / "home", kg_extractor="nlp")  # type: ignore[call-arg]
+    store = SqliteStore(tmp_path / "kg.db")
+    try:
+        await build_index([tmp_path / name for name in docs], store, settings)
+        answer = await ask(store, "How do I connect kgbot to Slack?")
+    finally:
+        await store.close()
+    assert lines(answer)[0].startswith("To connect kgbot to Slack, create a Slack app")
+    assert "Discord" not in answer.text and "merged" not in answer.text
+    assert_clean(answer)
