@@ -194,16 +194,13 @@ def extractive_answer(context: Context) -> str:
     hops = _hops(asked)
     answered = hops == 1 and not wanted and _names_covered(first, asked)
     extra = _new_names(first, asked)  # a second hop: what the answering sentence brings in
+    brought = _names_of(first)
     while len(chosen) < MAX_SENTENCES:
         rest = [
             c
             for c in candidates
             if c not in chosen
-            and (
-                c.documents & concerned
-                or any(t and t <= extra for t in c.titles)
-                or _names_it(c, asked, extra)
-            )
+            and (c.documents & concerned or _bridged(c, brought, asked) or _names_it(c, asked, extra))
         ]  # the documents the question concerns, and those about what the answer so far brought in
         rescored = sorted(((relevance(c, extra), c) for c in rest), key=lambda x: (-x[0], x[1].order))
         rescored = [(s, c) for s, c in rescored if not _repeats(c, chosen)]
@@ -220,6 +217,7 @@ def extractive_answer(context: Context) -> str:
         words += len(cand.text.split())
         wanted -= needed
         extra |= _new_names(cand, asked)
+        brought |= _names_of(cand)
         answered = answered or (hops == 1 and not wanted)
         if answered and len(chosen) >= 2:
             break
@@ -259,8 +257,7 @@ def _leading(chosen: list[_Candidate], asked: Asked, hops: int) -> _Candidate:
     first = chosen[0]
     answering = [c for c in chosen[1:] if signs_of(c.text, asked.kinds, asked.terms)]
     if hops == 2:
-        bridges = _new_names(first, asked)
-        bridged = [c for c in answering if any(t and t <= bridges for t in c.titles)]
+        bridged = [c for c in answering if _bridged(c, _names_of(first), asked)]
         if bridged:
             return bridged[0]
     if answering and not signs_of(first.text, asked.kinds, asked.terms):
@@ -291,9 +288,20 @@ def _names_covered(c: _Candidate, asked: Asked) -> bool:
     return all(name <= c.terms | c.frame for name in asked.names)
 
 
+def _names_of(c: _Candidate) -> set[str]:
+    """Stems of the names a sentence gives."""
+    return set().union(*(stems(n) for n in names_in(c.text)))
+
+
 def _new_names(c: _Candidate, asked: Asked) -> set[str]:
     """Stems of the names a sentence brings in that the question did not name."""
-    return set().union(*(stems(n) for n in names_in(c.text))) - asked.terms if c.text else set()
+    return _names_of(c) - asked.terms
+
+
+def _bridged(c: _Candidate, brought: set[str], asked: Asked) -> bool:
+    """From a document titled by a name the answer so far gave and the question did not ("Toad Hall is in
+    the Australian National University" brings in the document "Australian National University")."""
+    return any(t and t <= brought and t - asked.terms for t in c.titles)
 
 
 def _repeats(cand: _Candidate, chosen: list[_Candidate]) -> bool:
