@@ -11,7 +11,8 @@ Data:
 - attention_multihop: the 15 multi-hop questions over the 40 passages of the attention set. Their reference
   answers are long paraphrases, never verbatim, so only length, gold-passage share and citations are reported.
 - team_docs: tests/team_docs (team notes in markdown beside a short novel, written for kgbot's tests) and the
-  questions below, follow-ups included (asked after their thread's earlier question and answer).
+  13 questions of TEAM_THREADS in this script, follow-ups included (asked after their thread's earlier question
+  and answer).
 
 Measures, per set: **in answer** = normalised expected answer (lower case, punctuation and articles dropped)
 inside the normalised answer; **first sentence** = inside its first sentence, over the questions whose context
