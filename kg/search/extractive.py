@@ -1,8 +1,10 @@
 """The answerer used when no language model is configured.
 
-It quotes the context's own sentences that best answer the question — scored by question-term overlap
-weighted by rarity, then picked greedily while penalising near-repeats — and cites each sentence with every
-context row it came from. It says plainly that it is extractive: nothing is paraphrased or invented.
+It quotes the context's own sentences that best answer the question (kg/search/question.py reads what the
+question asks for), the answering one first, and cites each sentence with every context row it came from. A
+person judges kgbot by this answer when no model is configured, so it is kept to a chat reply: only documents
+the question concerns, and it stops once answered. It says plainly that it is extractive: nothing is
+paraphrased or invented.
 """
 
 from __future__ import annotations
