@@ -175,10 +175,10 @@ async def test_offline_answers_stream_sentence_by_sentence(
     assert chain.model is None
     chunks, answer = await collect(chain.astream({"question": QUESTION}))
     assert answer.mode == "extractive" and answer.text.startswith(NOTICE)
-    assert len(chunks) >= 3
+    assert len(chunks) >= 2  # the notice, then each quoted sentence
     assert "".join(chunks) == answer.text
     assert chunks == sentence_pieces(answer.text)
-    assert chunks[1].startswith(f"{MHA} runs eight attention heads") and chunks[1].endswith("]. ")
+    assert chunks[1].startswith(f"{MHA} runs eight attention heads") and chunks[1].rstrip().endswith("].")
     assert not differs_from_streamed("".join(chunks), answer.text)
 
 

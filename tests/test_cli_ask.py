@@ -45,6 +45,7 @@ def test_ask_json_prints_one_object_of_the_documented_shape(
     data = ask_json(capsys, ENGINE_QUESTION)
     assert list(data) == [
         "question",
+        "resolved_question",
         "answer",
         "mode",
         "search",

@@ -137,10 +137,10 @@ def test_folder_is_loaded_recursively_in_sorted_order(docs_dir: Path) -> None:
 
     html = by_source["docs/sub/page.html"]
     assert html.title == "Team Handbook"
-    assert html.text == (
-        "Welcome\n\n"
+    assert html.text == (  # headings and list items keep their structure, as markdown marks
+        "# Welcome\n\n"
         "Harbor Lights was founded by Maria Okafor in Saltmere. It sells forecasts.\n\n"
-        "Radar\nBuoys\n\n"
+        "- Radar\n- Buoys\n\n"
         "Second paragraph, wrapped."
     )
 
@@ -203,6 +203,33 @@ def test_non_utf8_text_is_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "With a BOM.\n",
         "Wide text, ünïcode.\n",
     ]
+
+
+def test_hostile_text_is_kept_decoded_and_cleaned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "bell.txt", b"Ledger notes.\x07 The bell\x01 rang\x00 at \x1b[31mnoon\x1b[0m.\n")
+    write(tmp_path / "mixed.md", "Caf\u00e9 menu: ".encode() + b"caf\xe9 au lait, cr\xe8me.\n")
+    write(tmp_path / "Blorptown <!channel> page.md", "Announced to <!channel> and <@U42|maria> today.\n")
+    write(
+        tmp_path / "post.html",
+        "<html><head><title>Ship \x07<!here> notes</title></head>"
+        "<body><h2>Owners</h2><ul><li><b>Billing API</b> is owned by Marcus</li><li>Auth is Lena's</li></ul>"
+        "<p>It was announced to <!channel> and <@U1> today.</p></body></html>",
+    )
+    result = load_documents(["bell.txt", "mixed.md", "Blorptown <!channel> page.md", "post.html"])
+    assert result.problems == []  # a few control characters do not make a text file binary
+    bell, mixed, titled, html = result.documents
+    assert bell.text == "Ledger notes. The bell rang at noon.\n"
+    assert mixed.text == "Café menu: café au lait, crème.\n"  # UTF-8 and Latin-1 bytes in one file
+    assert titled.title == "Blorptown @channel page"
+    assert titled.text == "Announced to @channel and @maria today.\n"
+    assert html.title == "Ship @here notes"
+    assert html.text == (
+        "## Owners\n\n- Billing API is owned by Marcus\n- Auth is Lena's\n\n"
+        "It was announced to @channel and @U1 today."
+    )
+    for doc in result.documents:
+        assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in doc.text + doc.title)
 
 
 def test_missing_path_and_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

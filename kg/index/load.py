@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.model import Document, content_id
+from kg.text.clean import escape_mentions_for_html, readable_mentions, without_controls
 
 DEFAULT_MAX_FILE_MB = 50.0
 
@@ -209,6 +210,7 @@ def _load_file(path: Path, source: str, max_mb: float) -> Document:
     else:
         text = _decode(path.read_bytes())
     text = normalise_text(text)
+    title = " ".join(normalise_text(title).split())  # a title is shown as one readable line
     if not text.strip():
         raise _Skip("no text in the PDF (scanned pages need OCR)" if suffix == ".pdf" else "empty file")
     return Document(id=content_id(text), title=title, source=source, text=text)
@@ -225,8 +227,8 @@ def _file_kind(mode: int) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """Line endings to "\\n" and NULs removed; nothing else changes."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    """Line endings to "\\n", control characters removed, chat mention markup made readable (kg/text/clean.py)."""
+    return readable_mentions(without_controls(text.replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def _decode(data: bytes) -> str:
@@ -235,20 +237,35 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-16")
     if _looks_binary(data):
         raise _Skip("not a text file (binary content)")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8 throughout: a Latin-1/Windows-1252 file, or UTF-8 with a few such bytes pasted in. Valid UTF-8
+    # sequences are read as UTF-8 ("café" stays "café", never "cafÃ©") and each other byte as Windows-1252.
+    text = data.decode("utf-8", errors="surrogateescape")
+    return _STRAY_BYTE.sub(lambda m: _single_byte(ord(m.group()) - 0xDC00), text)
+
+
+_STRAY_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _single_byte(byte: int) -> str:
+    """A byte as Windows-1252 reads it, or as Latin-1 for the five bytes Windows-1252 leaves undefined."""
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return bytes([byte]).decode("latin-1")
 
 
 def _looks_binary(data: bytes) -> bool:
+    """Mostly control bytes, or NULs beyond a stray few: a text file holding a few control characters is text
+    (they are removed), not binary."""
     sample = data[:_SNIFF_BYTES]
-    if b"\x00" in sample:
+    if sample.count(b"\x00") > max(2, len(sample) // 100):
         return True
     control = sum(1 for b in sample if (b < 32 or b == 127) and b not in _ALLOWED_CONTROL)
-    return control > len(sample) * 0.1
+    return control > max(4, len(sample) * 0.1)
 
 
 @contextmanager
@@ -297,6 +314,7 @@ _PARAGRAPH_TAGS = frozenset(
 _SKIPPED_TAGS = frozenset(
     {"head", "title", "script", "style", "noscript", "template", "svg", "canvas", "iframe"}
 )
+_STRUCTURE_MARKS = {"li": "- ", **{f"h{level}": "#" * level + " " for level in range(1, 7)}}
 _SPACES = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -311,7 +329,7 @@ def _read_html(path: Path) -> tuple[str, str]:
     from bs4 import BeautifulSoup
     from bs4.element import NavigableString, PreformattedString, Tag
 
-    soup = BeautifulSoup(_decode(path.read_bytes()), "html.parser")
+    soup = BeautifulSoup(escape_mentions_for_html(_decode(path.read_bytes())), "html.parser")
     title = _SPACES.sub(" ", soup.title.get_text()).strip() if soup.title else ""
 
     out: list[str] = []
@@ -346,6 +364,9 @@ def _read_html(path: Path) -> tuple[str, str]:
         if brk:
             stack.append(brk)
         stack.extend((child, in_pre or node.name == "pre") for child in reversed(node.contents))
+        mark = _STRUCTURE_MARKS.get(node.name)
+        if mark:  # list items and headings keep their structure as markdown marks (kg/text/sentences.py)
+            stack.append((NavigableString(mark), False))
         if brk:
             stack.append(brk)
     text = "\n".join(line.rstrip(" ") for line in "".join(out).split("\n"))

@@ -25,6 +25,7 @@ from kg.llm.calls import complete, history_text, stream_complete, timed_out
 from kg.model import Embed, Turn, Usage
 from kg.search.context import Context
 from kg.search.extractive import extractive_answer, quoted_sentences
+from kg.search.follow_up import resolve_follow_up
 from kg.search.global_answer import extractive_global_answer, map_reduce_answer, model_rater
 from kg.search.global_context import build_global_context
 from kg.search.local import build_context
@@ -86,6 +87,7 @@ class Answer:
     text: str
     mode: str  # "llm" | "extractive"
     context: Context
+    resolved_question: str = ""  # the question as searched: a follow-up read against its thread
     search: str = "local"  # "local" | "global": which search found the context
     citations: list[SourceRef] = field(default_factory=list)
     dropped_citations: int = 0
@@ -95,6 +97,7 @@ class Answer:
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "resolved_question": self.resolved_question or self.question,
             "answer": self.text,
             "mode": self.mode,
             "search": self.search,
@@ -316,7 +319,8 @@ async def ask(
     progress = progress or Progress()
     if search not in (*SEARCHES, "auto"):
         raise ValueError(f"unknown search {search!r}: use local, global or auto")
-    question = clean_question(question)
+    original = clean_question(question)
+    question = resolve_follow_up(original, history)  # what retrieval and the answer writers read
     started = time.perf_counter()
     if namespace not in await store.namespaces():
         raise QuestionError(
@@ -344,7 +348,8 @@ async def ask(
         await progress.pieces(text)
     done = time.perf_counter()
     return Answer(
-        question=question,
+        question=original,
+        resolved_question=question,
         text=text,
         mode=written.mode,
         search=search,

@@ -1,8 +1,10 @@
 """The answerer used when no language model is configured.
 
-It quotes the context's own sentences that best answer the question — scored by question-term overlap
-weighted by rarity, then picked greedily while penalising near-repeats — and cites each sentence with every
-context row it came from. It says plainly that it is extractive: nothing is paraphrased or invented.
+It quotes the context's own sentences that best answer the question (kg/search/question.py reads what the
+question asks for), the answering one first, and cites each sentence with every context row it came from. A
+person judges kgbot by this answer when no model is configured, so it is kept to a chat reply: only documents
+the question concerns, and it stops once answered. It says plainly that it is extractive: nothing is
+paraphrased or invented.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass, field
 
 from kg.citations import defuse_markers, format_marker
 from kg.search.context import Context
-from kg.text.sentences import sentences
-from kg.text.words import content_terms
+from kg.search.question import Asked, names_in, read_question, signs_of
+from kg.text.sentences import sentences, units
+from kg.text.words import stems
 
 NOTICE = (
     "_Extractive answer: no language model is configured, so these are the most relevant sentences of the "
@@ -23,17 +26,23 @@ NOTICE = (
 )
 UNKNOWN = "I don't know: nothing in the indexed documents matches this question."
 
-MAX_SENTENCES = 6
-PARAGRAPH = 3
+MAX_SENTENCES = 5
+WORD_BUDGET = 100  # a chat reply, not a page
+SUPPORT_FLOOR = 0.6  # once answered, a sentence must score this share of the best to be added
+FOLLOW_FLOOR = 0.35  # while not yet answered
 
 
 @dataclass
 class _Candidate:
     text: str
-    terms: set[str]
+    terms: set[str]  # stems of its words
+    frame: set[str] = field(default_factory=set)  # stems of its section heading and document title
     origins: dict[str, list[int]] = field(default_factory=dict)
+    documents: set[str] = field(default_factory=set)  # ids of the documents of the Sources it is in
     order: int = 0
     lead: set[str] = field(default_factory=set)  # terms of its first words: what the sentence is about
+    heading: str = ""  # of the section it stands under, in the first place it was found
+    titles: list[set[str]] = field(default_factory=list)  # stems of the titles of its documents
 
 
 def quoted_sentences(text: str) -> list[str]:
@@ -46,25 +55,46 @@ _DEFINING = re.compile(
     r"\b(?:(?:is|are) (?:a|an|the|one|any|not)|means|refers? to|described as|defined as|called|consists? of)\b"
 )
 
+# A note's labelled line ("Cause: an expired certificate ...") and the kinds of question each label answers.
+_LABEL = re.compile(r"([A-Za-z][A-Za-z ]{1,20}):\s")
+_LABELS = {
+    "person": {"owner", "owners", "lead", "contact", "maintainer", "author", "assignee", "on-call"},
+    "time": {"date", "when", "time", "started", "ended", "deadline"},
+    "number": {"impact", "count", "total", "duration"},
+    "cause": {"cause", "root cause", "reason", "why"},
+    "manner": {"fix", "resolution", "solution", "workaround", "steps", "how"},
+    "place": {"location", "where", "region", "site"},
+}
+
 
 def _plausible(sentence: str) -> bool:
     words = sentence.split()
-    if not 5 <= len(words) <= 80:
+    if not 3 <= len(words) <= 80:
         return False
     if not (sentence[0].isalnum() or sentence[0] in "\"'(\u201c\u2018$"):
         return False  # ", and dot-product attention.": the tail of a sentence cut by a chunk boundary
     if sentence.endswith(("…", "...")):
         return False  # shortened by a summary: not what the document says
     letters = sum(c.isalpha() for c in sentence)
-    return letters >= 0.6 * len(sentence)
+    figures = sum(c.isdigit() for c in sentence)
+    return letters >= 0.4 * len(sentence) and letters + figures >= 0.6 * len(sentence)  # not a row of numbers
 
 
 def _candidates(context: Context) -> list[_Candidate]:
     by_text: dict[str, _Candidate] = {}
 
-    def add(text: str, dataset: str, ident: int, cut_start: bool = False, cut_end: bool = False) -> None:
-        found = quoted_sentences(text)
-        for i, s in enumerate(found):
+    def add(
+        text: str,
+        dataset: str,
+        ident: int,
+        document: str = "",
+        cut_start: bool = False,
+        cut_end: bool = False,
+    ) -> None:
+        found = units(text)
+        title = context.documents.get(document, ("", ""))[0] if document else ""
+        for i, unit in enumerate(found):
+            s = defuse_markers(unit.text)
             if not _plausible(s):
                 continue
             if cut_start and i == 0 and s[0].islower():
@@ -74,16 +104,23 @@ def _candidates(context: Context) -> list[_Candidate]:
             key = re.sub(r"\W+", "", s.lower())
             cand = by_text.get(key)
             if cand is None:
-                lead = content_terms(" ".join(s.split()[:4]))
                 cand = by_text[key] = _Candidate(
-                    text=s, terms=content_terms(s), order=len(by_text), lead=lead
+                    text=s,
+                    terms=stems(s),
+                    order=len(by_text),
+                    lead=stems(" ".join(s.split()[:4])),
+                    heading=defuse_markers(unit.heading),
                 )
+            cand.frame |= stems(f"{unit.heading} {title}")
+            if document and document not in cand.documents:
+                cand.documents.add(document)
+                cand.titles.append(stems(title))
             ids = cand.origins.setdefault(dataset, [])
             if ident not in ids:
                 ids.append(ident)
 
     for u in context.sources:
-        add(u.text, "Sources", u.short_id, cut_start=u.start > 0, cut_end=True)
+        add(u.text, "Sources", u.short_id, u.document_id, cut_start=u.start > 0, cut_end=True)
     for e in context.entities:
         add(e.description, "Entities", e.short_id)
     for r in context.relationships:
@@ -95,54 +132,182 @@ def _candidates(context: Context) -> list[_Candidate]:
 
 
 def extractive_answer(context: Context) -> str:
-    """Markdown with one citation per quoted sentence, or an honest "I don't know"."""
-    question_terms = content_terms(context.question)
-    # A follow-up ("and how many heads does it use?") is about what the earlier questions named: their terms
-    # count half, and only in sentences that also answer the follow-up itself.
-    earlier = (
-        set().union(*(content_terms(t.text) for t in context.history if t.role == "user")) - question_terms
-    )
-    if not question_terms:  # "and why?": the earlier questions are all there is to go on
-        question_terms, earlier = earlier, set()
+    """Markdown: the sentence that answers first, on its own line, then the few that complete it; each cited.
+
+    Sentences are scored by how well they answer this question: its names (a section heading or document
+    title naming them counts), the relationship it asks about, and whether the sentence holds the kind of
+    answer asked for (a person for "who", a date for "when"...). Sentences from documents the question does
+    not concern are left out, and the answer stops once the question is answered or the word budget is spent.
+    """
+    asked = read_question(context.question)
+    if not asked.terms:  # "and why?": the earlier questions are all there is to go on
+        earlier = " ".join(t.text for t in context.history if t.role == "user")
+        asked = read_question(f"{earlier} {context.question}")
     candidates = _candidates(context)
-    if not candidates or not question_terms:
+    if not candidates or not asked.terms:
         return UNKNOWN
-    df = Counter(t for c in candidates for t in c.terms)
+    df = Counter(t for c in candidates for t in c.terms | c.frame)
     n = len(candidates)
 
-    def relevance(c: _Candidate) -> float:
-        overlap = c.terms & question_terms
-        if not overlap:
-            return 0.0
-        score = sum(math.log(1 + n / df[t]) for t in overlap)
-        score += 0.5 * sum(math.log(1 + n / df[t]) for t in c.terms & earlier)
-        score *= 1.0 + 0.15 * (len(c.origins) - 1)  # corroborated by several tables
-        if c.lead & overlap and _DEFINING.search(c.text.lower()):
-            score *= 1.5  # says what the asked-about thing is
-        return score / math.sqrt(max(len(c.terms), 8) / 8)
+    def weight(t: str) -> float:
+        return math.log(1 + n / max(1, df[t]))
 
-    scored = sorted(((relevance(c), c) for c in candidates), key=lambda x: (-x[0], x[1].order))
-    scored = [(s, c) for s, c in scored if s > 0]
-    if not scored:
+    def relevance(c: _Candidate, extra: set[str]) -> float:
+        said = c.terms & asked.terms
+        signs = signs_of(c.text, asked.kinds, asked.terms)
+        if not said and not (c.frame & asked.core and (c.terms & extra or signs)):
+            return 0.0  # neither it nor its heading says anything the question asks about
+        score = sum(weight(t) for t in said)
+        score += 0.5 * sum(weight(t) for t in (c.frame - c.terms) & asked.terms)
+        score += 0.5 * sum(weight(t) for t in (c.terms & extra) - asked.terms)
+        score += 0.5 * sum(weight(t) for t in (c.frame & extra) - asked.terms - c.terms)
+        if asked.names:
+            covered = sum(1 for name in asked.names if name <= c.terms | c.frame or name & c.terms)
+            if (c.frame | c.lead) & extra:
+                covered = min(len(asked.names), covered + 1)  # about what the answer so far brought in
+            score *= 0.4 + 0.6 * covered / len(asked.names)
+        relation = asked.relation
+        if relation and c.terms & relation:
+            score *= 1.0 + 0.5 * len(c.terms & relation) / len(relation)
+        if signs:
+            score *= 1.8
+        label = _LABEL.match(c.text)
+        if label and (
+            stems(label[1]) & asked.terms
+            or any(label[1].lower() in _LABELS[k] for k in asked.kinds if k != "manner")
+        ):
+            score *= 1.5  # "Cause: ..." for a why-question, "Owner: ..." for a who-question
+        if c.lead & asked.terms and _DEFINING.search(c.text.lower()):
+            score *= 1.3  # says what the asked-about thing is
+        if not c.terms - asked.terms:
+            score *= 0.3  # repeats the question, adds nothing
+        return score / math.sqrt(max(len(c.terms), 10) / 10)
+
+    scores = {id(c): relevance(c, set()) for c in candidates}
+    ranked = sorted((c for c in candidates if scores[id(c)] > 0), key=lambda c: (-scores[id(c)], c.order))
+    if not ranked:
         return UNKNOWN
-    best = scored[0][0]
-    chosen: list[_Candidate] = []
-    for score, cand in scored:
-        if score < 0.25 * best or len(chosen) == MAX_SENTENCES:
+    first = ranked[0]
+    best = scores[id(first)]
+    concerned = first.documents | _titled_documents(ranked, scores, best, asked)
+    chosen = [first]
+    words = len(first.text.split())
+    wanted = set(asked.kinds) - signs_of(first.text, asked.kinds, asked.terms)
+    hops = _hops(asked)
+    answered = hops == 1 and not wanted and _names_covered(first, asked)
+    extra = _new_names(first, asked)  # a second hop: what the answering sentence brings in
+    brought = _names_of(first)
+    while len(chosen) < MAX_SENTENCES:
+        rest = [
+            c
+            for c in candidates
+            if c not in chosen
+            and (c.documents & concerned or _bridged(c, brought, asked) or _names_it(c, asked, extra))
+        ]  # the documents the question concerns, and those about what the answer so far brought in
+        rescored = sorted(((relevance(c, extra), c) for c in rest), key=lambda x: (-x[0], x[1].order))
+        rescored = [(s, c) for s, c in rescored if not _repeats(c, chosen)]
+        if not rescored:
             break
-        if any(len(cand.terms & c.terms) / max(1, len(cand.terms | c.terms)) > 0.5 for c in chosen):
-            continue  # near-repeat of a sentence already quoted
+        score, cand = rescored[0]
+        needed = wanted & signs_of(cand.text, list(wanted), asked.terms)
+        floor = SUPPORT_FLOOR if answered else FOLLOW_FLOOR
+        if score < floor * best and not needed:
+            break
+        if words + len(cand.text.split()) > WORD_BUDGET and len(chosen) > 1:
+            break
         chosen.append(cand)
-
-    paragraphs = []
-    for start in range(0, len(chosen), PARAGRAPH):
-        group = chosen[start : start + PARAGRAPH]
-        paragraphs.append(
-            " ".join(
-                f"{_ensure_period(c.text)[:-1].rstrip()} {format_marker(c.origins, limit=3)}." for c in group
-            )
-        )
+        words += len(cand.text.split())
+        wanted -= needed
+        extra |= _new_names(cand, asked)
+        brought |= _names_of(cand)
+        answered = answered or (hops == 1 and not wanted)
+        if answered and len(chosen) >= 2:
+            break
+    leading = _leading(chosen, asked, hops)
+    chosen.remove(leading)
+    chosen.insert(0, leading)
+    lines = [_cited(c) for c in chosen]
+    paragraphs = [lines[0]]
+    if len(lines) > 1:
+        paragraphs.append(" ".join(lines[1:]))
     return "\n\n".join([NOTICE, *paragraphs])
+
+
+# "the film that was shot in...", "a German musician whose godfather is whom": a question asked through
+# something it only describes, which one sentence rarely answers.
+_RELATIVE = re.compile(r"\w \w+ (?:that|which|who|whose|where|whom) ")
+
+
+def _hops(asked: Asked) -> int:
+    """How many sentences the question probably needs: 2 when it describes what it asks about."""
+    described = _RELATIVE.search(asked.text) or len(asked.names) > 1 or len(asked.text.split()) > 14
+    return 2 if described else 1
+
+
+def _cited(c: _Candidate) -> str:
+    """The sentence and its marker; a labelled note ("Cause: ...") is led by its section's heading, which says
+    what it is about ("INC-101: payments stuck — Cause: ...")."""
+    text = _ensure_period(c.text)[:-1].rstrip()
+    if c.heading and _LABEL.match(text) and not stems(c.heading) <= c.terms:
+        text = f"{c.heading} — {text}"
+    return f"{text} {format_marker(c.origins, limit=3)}."
+
+
+def _leading(chosen: list[_Candidate], asked: Asked, hops: int) -> _Candidate:
+    """The sentence that answers, to put first: the best one, unless it lacks the kind of answer asked for
+    and a later one holds it; in a two-hop answer, the one about what the first brought in, if it holds it."""
+    first = chosen[0]
+    answering = [c for c in chosen[1:] if signs_of(c.text, asked.kinds, asked.terms)]
+    if hops == 2:
+        bridged = [c for c in answering if _bridged(c, _names_of(first), asked)]
+        if bridged:
+            return bridged[0]
+    if answering and not signs_of(first.text, asked.kinds, asked.terms):
+        return answering[0]
+    return first
+
+
+def _titled_documents(
+    ranked: list[_Candidate], scores: dict[int, float], best: float, asked: Asked
+) -> set[str]:
+    """The documents the question is about besides the answering sentence's: a sentence of theirs scores at
+    least half the best one, and their title is something the question names."""
+    return {
+        d
+        for c in ranked
+        if scores[id(c)] >= 0.5 * best and c.titles and any(t <= asked.terms for t in c.titles)
+        for d in c.documents
+    }
+
+
+def _names_it(c: _Candidate, asked: Asked, extra: set[str]) -> bool:
+    """A row with no document of its own (an entity's or relationship's description) that names what the
+    question or the answer so far names."""
+    return not c.documents and (any(name <= c.terms for name in asked.names) or bool(c.terms & extra))
+
+
+def _names_covered(c: _Candidate, asked: Asked) -> bool:
+    return all(name <= c.terms | c.frame for name in asked.names)
+
+
+def _names_of(c: _Candidate) -> set[str]:
+    """Stems of the names a sentence gives."""
+    return set().union(*(stems(n) for n in names_in(c.text)))
+
+
+def _new_names(c: _Candidate, asked: Asked) -> set[str]:
+    """Stems of the names a sentence brings in that the question did not name."""
+    return _names_of(c) - asked.terms
+
+
+def _bridged(c: _Candidate, brought: set[str], asked: Asked) -> bool:
+    """From a document titled by a name the answer so far gave and the question did not ("Toad Hall is in
+    the Australian National University" brings in the document "Australian National University")."""
+    return any(t and t <= brought and t - asked.terms for t in c.titles)
+
+
+def _repeats(cand: _Candidate, chosen: list[_Candidate]) -> bool:
+    return any(len(cand.terms & c.terms) / max(1, len(cand.terms | c.terms)) > 0.5 for c in chosen)
 
 
 def _ensure_period(text: str) -> str:

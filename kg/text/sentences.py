@@ -11,28 +11,100 @@ an initial ("Mr. Scrooge", "J. B. Smith"); a blank line always ends one. Two way
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from kg.text.stopwords import HONORIFICS, words
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences of prose: paragraphs split first, headings and code fenced off, so nothing gets glued."""
-    out: list[str] = []
+@dataclass(frozen=True)
+class Unit:
+    """A sentence of prose and the heading of the section it stands under ("" when none)."""
+
+    text: str
+    heading: str = ""
+
+
+def units(text: str) -> list[Unit]:
+    """Sentences of prose, each with its section heading: markdown read as structure, not as text.
+
+    Headings and code are left out of the prose; a list item is a unit of its own; a table row is read as
+    "column: cell" pairs; emphasis, inline code and link targets go, so no `**` or `- ` reaches an answer.
+    """
+    out: list[Unit] = []
     in_code = False
+    heading = ""
     for block in _PARAGRAPH_BREAK.split(text):
-        prose = []
+        prose: list[str] = []
+        header: list[str] = []
         for line in block.splitlines():
             stripped = line.strip()
-            if stripped.startswith("```"):
+            if stripped.startswith(("```", "~~~")):
                 in_code = not in_code
                 continue
-            if in_code or stripped.startswith(("#", "|")) or set(stripped) <= set("-=*_ "):
+            if in_code or not stripped:
                 continue
-            prose.append(stripped.lstrip("-*> ").strip())
-        out += _cut(" ".join(" ".join(prose).split()))
+            if stripped.startswith("#"):
+                out += _prose_units(prose, heading)
+                heading = plain_inline(stripped.lstrip("#").strip())
+                continue
+            if stripped.startswith("|"):
+                cells = [plain_inline(c.strip()) for c in stripped.strip("|").split("|")]
+                if all(set(c) <= set(":- ") for c in cells):
+                    continue  # the rule under a table's header
+                if not header:
+                    header = cells
+                    continue
+                out += _prose_units(prose, heading)
+                pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells, strict=False) if c]
+                if pairs:
+                    out.append(Unit("; ".join(pairs) + ".", heading))
+                continue
+            if set(stripped) <= set("-=*_ "):
+                continue  # a rule, or a setext heading's underline
+            item = _LIST_MARKER.match(stripped)
+            if item:
+                out += _prose_units(prose, heading)  # a list item starts a unit of its own
+                stripped = stripped[item.end() :]
+            prose.append(plain_inline(stripped.lstrip("> ").strip()))
+        out += _prose_units(prose, heading)
     return out
+
+
+def _prose_units(prose: list[str], heading: str) -> list[Unit]:
+    """The sentences of the lines gathered so far, which are then cleared."""
+    found = [Unit(sentence, heading) for sentence in _cut(" ".join(" ".join(prose).split()))]
+    prose.clear()
+    return found
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of prose: paragraphs split first, headings and code fenced off, so nothing gets glued."""
+    return [u.text for u in units(text)]
+
+
+_LIST_MARKER = re.compile(r"(?:[-*+•·▪‣]|\d{1,3}[.)]|[a-z][.)])\s+")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`+)(?=\S)(.+?)(?<=\S)\1(?!\w)")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+
+
+def plain_inline(line: str) -> str:
+    """A line of markdown as plain text: emphasis and code marks, HTML tags and link targets removed."""
+    line = _LINK.sub(r"\1", line)
+    line = _TAG.sub("", line)
+    previous = None
+    while previous != line:
+        previous, line = line, _EMPHASIS.sub(lambda m: m.group(2) if _emphasis(m) else m.group(0), line)
+    return line
+
+
+def _emphasis(m: re.Match[str]) -> bool:
+    """Marks around words, not inside one ("snake_case_name", "2*3*4" stay)."""
+    start = m.start()
+    before = m.string[start - 1] if start else " "
+    return not (m.group(1) in ("_", "*") and before.isalnum())
 
 
 def first_sentence(text: str, limit: int = 240) -> str:
@@ -106,9 +178,22 @@ def _segments(text: str) -> list[tuple[str, bool]]:
     segments: list[tuple[str, bool]] = []
     for paragraph in _PARAGRAPH_BREAK.split(text):
         lines = [line.strip() for line in paragraph.splitlines()]
-        lines = [line for line in lines if line]
+        lines = [line for line in lines if line and not line.startswith(("```", "~~~"))]
         current: list[str] = []
         for i, line in enumerate(lines):
+            item = _LIST_MARKER.match(line)
+            if item or line.startswith("#"):  # a markdown heading or list item: a segment of its own
+                if current:
+                    segments.append((" ".join(" ".join(current).split()), False))
+                    current = []
+                heading = item is None
+                line = plain_inline(line[item.end() :] if item else line.lstrip("#"))
+                if line.strip():
+                    segments.append((" ".join(line.split()), heading))
+                continue
+            line = plain_inline(line)
+            if not line.strip():
+                continue
             following = lines[i + 1] if i + 1 < len(lines) else ""
             starts_new = (
                 not following or following[0].isupper() or following[0].isdigit() or following[0] in "•*·"

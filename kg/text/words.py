@@ -111,3 +111,19 @@ def singular(word: str) -> str:
     if word.endswith(("sses", "shes", "ches", "xes", "zes")) or (word.endswith("oes") and len(word) > 5):
         return word[:-2]  # "matches", "boxes", "potatoes"
     return word[:-1] if word.endswith("s") else word
+
+
+def stem(word: str) -> str:
+    """A crude stem of a lower-cased word, so that "owns", "owned" and "owner" meet, as do "cause" and
+    "caused": enough for matching a question's verbs to a sentence's, never shown."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    for suffix in ("ing", "ed", "er", "e"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def stems(text: str) -> set[str]:
+    """The stems of the content terms of `text`."""
+    return {stem(t) for t in content_terms(text)}
