@@ -16,11 +16,10 @@ from bot.cli import main
 from kg.citations import check_citations
 from kg.model import Community, CommunityReport, Document, Entity, Finding, GraphIndex, TextUnit
 from kg.search import global_context
-from kg.search.answer import ask
+from kg.search.answer import ask, classify, route
 from kg.search.global_answer import NOTICE, UNKNOWN, extractive_global_answer
 from kg.search.global_context import build_global_context, select_reports, subject_terms
 from kg.search.progress import Progress, Stage, differs_from_streamed
-from kg.search.route import classify, route
 from kg.store.base import ChildReport
 from kg.store.sqlite.store import SqliteStore
 from tests import fake_openai

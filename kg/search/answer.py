@@ -1,9 +1,13 @@
 """Answering a question: local or global search, then a chat model or an extractive answerer, then citation
 checks.
 
-`ask` routes each question (kg/search/route.py) unless told which search to use. Whatever writes the answer,
-its citations are checked against the context and each cited row is resolved to something a person can open:
-document, location and excerpt. Given a `Progress` (kg/search/progress.py), `ask` also reports its stages and
+`ask` routes each question unless told which search to use: a cheap offline classifier decides from the
+wording and the graph (words asking for an aggregate, "overall", "main themes", "summarise", mean global; a
+question naming an entity of the graph means local; one matching no entity has nothing for local search to
+start from, so global), and when its signals disagree a configured model settles it with one short call.
+Routing lives here, beside the writers it chooses between, so a question's path stays short. Whatever writes
+the answer, its citations are checked against the context and each cited row is resolved to something a
+person can open: document, location and excerpt. Given a `Progress` (kg/search/progress.py), `ask` also reports its stages and
 streams the answer's text as it is written; kg/search/chain.py builds the LangChain Runnable on that. LangChain
 is imported only when a model is configured (kg/llm/calls.py); the LangChain retriever over local search lives
 in kg/search/retriever.py.
@@ -27,10 +31,9 @@ from kg.search.context import Context
 from kg.search.extractive import extractive_answer, quoted_sentences
 from kg.search.follow_up import resolve_follow_up
 from kg.search.global_answer import extractive_global_answer, map_reduce_answer, model_rater
-from kg.search.global_context import build_global_context
-from kg.search.local import build_context
+from kg.search.global_context import build_global_context, global_wording, names
+from kg.search.local import build_context, mapping_query
 from kg.search.progress import READ, SEARCH, WRITE, Progress, counted
-from kg.search.route import SEARCHES, route
 from kg.store.base import GraphStore
 from kg.text.words import content_terms
 
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
+SEARCHES = ("local", "global")
 MAX_QUESTION_CHARS = 2000
 EXCERPT_CHARS = 280
 # ANSI/VT escape sequences a pasted or typed question may carry: CSI ("\x1b[31m"), OSC ("\x1b]0;title\x07")
@@ -292,6 +296,78 @@ def _with_report_sources(text: str, sources_of: dict[int, list[int]]) -> str:
         return marker["lead"] + format_marker(groups)
 
     return MARKER.sub(add_sources, text)
+
+
+# ------------------------------------------------------------------------------------------------- routing
+
+
+@dataclass
+class Route:
+    search: str  # "local" | "global"
+    reason: str
+    sure: bool = True
+
+
+async def classify(store: GraphStore, namespace: str, question: str, history: Sequence[Turn] = ()) -> Route:
+    """The offline decision: wording first, then whether the question (or, for a follow-up, the user's
+    recent turns) names an entity of the graph."""
+    query = mapping_query(question, history)
+    hits = await store.search_entities(namespace, query, 10)
+    asked = content_terms(query)
+    named = [h.entity.title for h in hits if names(asked, h.entity.title)]
+    if global_wording(question):
+        if named:
+            return Route("global", f"asks for an aggregate, though it names {named[0]}", sure=False)
+        return Route("global", "asks about the corpus as a whole")
+    if named:
+        return Route("local", f"names {named[0]}")
+    if hits:
+        return Route("local", "matches entities without naming one", sure=False)
+    return Route("global", "matches no entity", sure=False)
+
+
+async def ask_model(
+    model: BaseChatModel,
+    question: str,
+    usage: Usage,
+    timeout: float | None,  # noqa: ASYNC109 - bounds the model call
+) -> str | None:
+    """ "local" or "global" as the model judges, or None when its reply is neither or the call fails."""
+    usage.llm_calls += 1
+    try:
+        reply = await complete(
+            model, prompts.ROUTE_SYSTEM, prompts.ROUTE_HUMAN, {"question": question}, timeout
+        )
+    except Exception as exc:  # noqa: BLE001 - the offline decision stands
+        log.warning("routing by the model failed (%s)", type(exc).__name__)
+        return None
+    usage.prompt_tokens += reply.prompt_tokens
+    usage.completion_tokens += reply.completion_tokens
+    words = reply.text.strip().lower().split()
+    word = words[0].strip(".:*\"'") if words else ""
+    return word if word in SEARCHES else None
+
+
+async def route(
+    store: GraphStore,
+    question: str,
+    namespace: str = "default",
+    history: Sequence[Turn] = (),
+    model: BaseChatModel | None = None,
+    usage: Usage | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - bounds the model call only
+) -> Route:
+    """Local or global for `question`: the offline classifier, settled by the model when it is unsure."""
+    decision = await classify(store, namespace, question, history)
+    if decision.sure or model is None:
+        return decision
+    choice = await ask_model(model, question, usage if usage is not None else Usage(), timeout)
+    if choice is None:
+        return decision
+    return Route(choice, f"the model chose it ({decision.reason})")
+
+
+# ------------------------------------------------------------------------------------------------ answering
 
 
 async def ask(
