@@ -300,3 +300,30 @@ async def test_global_answers_with_a_model_cite_reports_and_their_sources(indexe
     assert first.usage.llm_calls == len(model.prompts) >= 2
     assert any(s.dataset == "Reports" and s.id == 0 for s in first.sources)
     await assistant.close()
+
+
+async def test_stream_shows_stages_then_text_then_the_checked_reply(indexed: Settings) -> None:
+    from bot.core import Reply, Status, TextDelta
+
+    assistant = make(indexed)
+    events = [e async for e in assistant.stream(q("Who designed the Lantern Engine?"))]
+    kinds = [type(e) for e in events]
+    assert kinds[0] is Status and kinds[-1] is Reply and TextDelta in kinds
+    assert kinds.index(TextDelta) > max(i for i, k in enumerate(kinds) if k is Status)
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert len(deltas) > 1
+    reply = events[-1]
+    assert isinstance(reply, Reply) and reply.answer_id
+    assert neutralise_mentions("".join(deltas)) == reply.text
+    # A redelivery of the same event yields nothing at all.
+    again = q("Who designed the Lantern Engine?", event="Ev9")
+    assert [type(e) for e in [e async for e in assistant.stream(again)]][-1] is Reply
+    assert [e async for e in assistant.stream(again)] == []
+
+
+def test_sentence_deltas_join_back_to_the_text() -> None:
+    from bot.core import sentence_deltas
+
+    text = "First one. Second!\n\n- a list\n- item\nNo end"
+    assert "".join(sentence_deltas(text)) == text
+    assert sentence_deltas(text)[:2] == ["First one. ", "Second!\n\n"]
