@@ -20,7 +20,7 @@ from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
 from kg.config import Settings
 from kg.llm.models import configured_models
-from kg.model import Embed, Turn, Usage
+from kg.model import Embed, Feedback, Turn, Usage
 from kg.search.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRef, ask, clean_question
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
@@ -42,6 +42,7 @@ __all__ = [
     "Status",
     "TextDelta",
     "Usage",
+    "Vote",
     "clean_question",
     "neutralise_mentions",
     "progress_line",
@@ -154,6 +155,27 @@ def sentence_deltas(text: str) -> list[str]:
     if start < len(text):
         pieces.append(text[start:])
     return pieces
+
+
+@dataclass
+class Vote:
+    """A 👍 or 👎 on an answer, or the reason given for a 👎 afterwards."""
+
+    platform: str
+    workspace: str  # Slack team, Discord guild: a vote counts only in the workspace its answer was given in
+    channel: str
+    user: str
+    answer_id: str
+    vote: str  # "up" | "down"
+    reason: str = ""
+
+
+REASONS = {  # what a 👎 can say was wrong, by the key the buttons carry
+    "wrong": "Wrong or made up",
+    "sources": "Wrong or missing sources",
+    "incomplete": "Incomplete or missed the point",
+    "outdated": "Out of date",
+}
 
 
 @dataclass
@@ -399,6 +421,62 @@ class Assistant:
             timings_ms=answer.timings_ms,
             sources_key=key,
         )
+
+    async def _feedback_of(self, vote: Vote) -> Feedback | None:
+        """The feedback record of a vote, with what its answer was (kept beside the answer's sources); None
+        when the answer was given in another workspace."""
+        kept = await self.memory.sources(vote.answer_id) or {}
+        if kept.get("workspace", vote.workspace) != vote.workspace or kept.get("platform", vote.platform) != (
+            vote.platform
+        ):
+            return None
+        return Feedback(
+            namespace=str(kept.get("namespace") or self.namespace_for(vote.channel)),
+            platform=vote.platform,
+            workspace=vote.workspace,
+            answer_id=vote.answer_id,
+            user=vote.user,
+            vote=vote.vote,
+            reason=REASONS.get(vote.reason, vote.reason)[:500],
+            question=str(kept.get("question", "")),
+            answer=str(kept.get("answer", "")),
+            cited=[f"{s['dataset']}:{s['id']}" for s in kept.get("sources", [])],
+            generation=kept.get("generation"),
+            search=str(kept.get("search", "")),
+            mode=str(kept.get("mode", "")),
+            model=str(kept.get("model", "")),
+        )
+
+    async def record_vote(self, vote: Vote) -> bool:
+        """Keep a 👍/👎 in the graph store; True when it is new or changed the person's vote (False for a
+        repeat, a vote from another workspace, or a store that is down)."""
+        if vote.vote not in ("up", "down"):
+            return False
+        feedback = await self._feedback_of(vote)
+        if feedback is None:
+            log.warning("vote on an answer from another workspace ignored", extra={"platform": vote.platform})
+            return False
+        try:
+            changed = await self.store.record_feedback(feedback)
+        except StoreError as exc:
+            log.warning("could not keep a vote: %s", exc)
+            metrics.ERRORS.labels("store_unavailable").inc()
+            return False
+        if changed:
+            metrics.FEEDBACK_VOTES.labels(vote.vote, feedback.mode or "unknown").inc()
+        return changed
+
+    async def record_reason(self, vote: Vote) -> bool:
+        """Attach what was wrong to the person's 👎; False when there is no such vote to attach it to."""
+        feedback = await self._feedback_of(vote)
+        if feedback is None or not feedback.reason:
+            return False
+        try:
+            return await self.store.set_feedback_reason(feedback)
+        except StoreError as exc:
+            log.warning("could not keep a feedback reason: %s", exc)
+            metrics.ERRORS.labels("store_unavailable").inc()
+            return False
 
     async def sources(self, key: str) -> list[SourceRef] | None:
         """The sources of an earlier answer, or None once they have expired."""

@@ -212,6 +212,8 @@ class FakeSlack:
             if args.get("thread_ts"):
                 message["thread_ts"] = args["thread_ts"]
             if method == "chat.postEphemeral":
+                if not args.get("user"):
+                    return {"ok": False, "error": "user_not_in_channel"}
                 return {"ok": True, "message_ts": ts}
             self.messages[(channel, ts)] = message
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
@@ -386,10 +388,12 @@ def command_body(
     return urlencode(command_payload(command, text, response_url, user, channel))
 
 
-def action_body(message: dict[str, Any], action: dict[str, Any], response_url: str, channel: str) -> str:
+def action_body(
+    message: dict[str, Any], action: dict[str, Any], response_url: str, channel: str, user: str = "UMEMBER"
+) -> str:
     payload = {
         "type": "block_actions",
-        "user": {"id": "UMEMBER", "team_id": TEAM},
+        "user": {"id": user, "team_id": TEAM},
         "api_app_id": "A1",
         "team": {"id": TEAM},
         "container": {
@@ -402,6 +406,6 @@ def action_body(message: dict[str, Any], action: dict[str, Any], response_url: s
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, **message},
         "response_url": response_url,
-        "actions": [{**action, "type": "button", "action_ts": "1700000999.000001"}],
+        "actions": [{"type": "button", **action, "action_ts": "1700000999.000001"}],
     }
     return urlencode({"payload": json.dumps(payload)})

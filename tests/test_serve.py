@@ -253,8 +253,16 @@ async def test_health_readiness_and_metrics_of_both_adapters_over_one_assistant(
         FakeDiscord.CHANNEL_ID, f"<@{FakeDiscord.BOT_ID}> Who designed the Lantern Engine?", person
     )
     await discord_api.dispatch("MESSAGE_CREATE", message)
-    [posted] = await discord_api.wait_for("POST", rf"/channels/{message['id']}/messages")
-    assert "Maria Okafor" in posted.body["content"]
+
+    def discord_answer() -> list[dict[str, Any]]:  # the answer once edited to its final form, with buttons
+        in_thread = discord_api.messages.values()
+        return [m for m in in_thread if m["channel_id"] == message["id"] and m["components"]]
+
+    async def discord_answered() -> bool:
+        return bool(discord_answer())
+
+    await eventually(discord_answered, 20, "the Discord answer")
+    assert "Maria Okafor" in discord_answer()[0]["content"]
 
     after = await served.metrics()
     assert metric(after, "kgbot_questions_answered_total", platform="slack", mode="extractive") == 1

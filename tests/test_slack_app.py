@@ -24,6 +24,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 
+from bot import metrics
 from bot.core import NOT_ADMIN, Assistant
 from bot.memory import LocalMemory, Memory, RedisMemory
 from bot.slack import render
@@ -137,9 +138,9 @@ class Slack:
         return await self.post(body, "application/x-www-form-urlencoded")
 
     async def click(
-        self, message: dict[str, Any], action: dict[str, Any], channel: str = "C0CHAN"
+        self, message: dict[str, Any], action: dict[str, Any], channel: str = "C0CHAN", user: str = "UMEMBER"
     ) -> tuple[int, str]:
-        body = action_body(message, action, self.fake.response_url(), channel)
+        body = action_body(message, action, self.fake.response_url(), channel, user)
         return await self.post(body, "application/x-www-form-urlencoded")
 
 
@@ -876,3 +877,85 @@ async def test_where_streaming_is_refused_the_answer_is_posted_then_edited(
     await slack.event(mention("What is the Beacon API?", ts="1700002200.000300"), event_id="Ev2")
     await slack.bot.drain()
     assert len(fake.of("chat.startStream", ok_only=False)) == 1 and len(answers(fake)) == 2
+
+
+def feedback_clicks(message: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What Slack sends for a click on the 👍 and on the 👎 of an answer message."""
+    [block] = [b for b in message["blocks"] if b["type"] == "context_actions"]
+    [buttons] = block["elements"]
+    assert buttons["type"] == "feedback_buttons"
+
+    def click(which: str) -> dict[str, Any]:
+        return {
+            "type": "feedback_buttons",
+            "action_id": buttons["action_id"],
+            "block_id": block["block_id"],
+            "value": buttons[which]["value"],
+            "text": buttons[which]["text"],
+        }
+
+    return click("positive_button"), click("negative_button")
+
+
+def votes_counted(vote: str, mode: str) -> float:
+    return (
+        metrics.REGISTRY.get_sample_value("kgbot_feedback_votes_total", {"vote": vote, "mode": mode}) or 0.0
+    )
+
+
+async def test_votes_are_kept_once_survive_a_restart_and_a_thumbs_down_asks_what_was_wrong(
+    slack_app: Any, fake: FakeSlack, indexed: Settings, redis_url: str
+) -> None:
+    first = await slack_app(make_assistant(indexed, RedisMemory(redis_url)))
+    await first.event(mention("Who maintains the data pipeline?", ts="1700003000.000100"))
+    await first.bot.drain()
+    [answer] = answers(fake)
+    channel, ts = answer.args["channel"], answer.response["ts"]
+    up, down = feedback_clicks(fake.messages[(channel, ts)])
+    ups, downs = votes_counted("up", "extractive"), votes_counted("down", "extractive")
+
+    for _ in range(2):  # a double click, or Slack delivering the click again
+        status, _ = await first.click(fake.messages[(channel, ts)], up)
+        assert status == 200
+    await first.bot.drain()
+    assert votes_counted("up", "extractive") == ups + 1
+
+    # A new process: new assistant, new memory client, same Redis and the same graph store.
+    second = await slack_app(make_assistant(indexed, RedisMemory(redis_url)))
+    await second.click(fake.messages[(channel, ts)], down, user="UADMIN")
+    await second.click(fake.messages[(channel, ts)], down, user="UADMIN")
+    await second.bot.drain()
+    [asked] = fake.of("chat.postEphemeral")  # once, though the click came twice
+    assert asked.args["user"] == "UADMIN" and asked.args["thread_ts"] == "1700003000.000100"
+    assert_within_limits(asked.args["blocks"])
+    reasons = [e for b in asked.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    wrong = next(r for r in reasons if r["value"].startswith("sources:"))
+    await second.click({"ts": asked.response["message_ts"], "text": "", "blocks": []}, wrong, user="UADMIN")
+    await second.bot.drain()
+    assert fake.responses[-1]["text"] == render.REASON_THANKS
+    assert votes_counted("down", "extractive") == downs + 1
+    page, _ = metrics.exposition()  # what /metrics serves
+    assert b'kgbot_feedback_votes_total{mode="extractive",vote="down"}' in page
+
+    store = open_store(indexed.store_url)
+    try:
+        kept = {f.user: f for f in await store.feedback(indexed.kg_namespace)}
+    finally:
+        await store.close()
+    assert set(kept) == {"UMEMBER", "UADMIN"}
+    assert kept["UMEMBER"].vote == "up" and kept["UADMIN"].vote == "down"
+    assert kept["UADMIN"].reason == "Wrong or missing sources"
+    for f in kept.values():
+        assert (f.platform, f.workspace, f.mode, f.search) == ("slack", "T0TEAM", "extractive", "local")
+        assert f.question == "Who maintains the data pipeline?" and "Tomas Lindqvist" in f.answer
+        assert f.cited and all(re.fullmatch(r"\w+:\d+", c) for c in f.cited) and f.generation
+
+    # The same person changing their mind replaces their vote.
+    await second.click(fake.messages[(channel, ts)], up, user="UADMIN")
+    await second.bot.drain()
+    store = open_store(indexed.store_url)
+    try:
+        assert sorted(f.vote for f in await store.feedback(indexed.kg_namespace)) == ["up", "up"]
+        assert await store.feedback("another-namespace") == []
+    finally:
+        await store.close()

@@ -518,3 +518,29 @@ def reindex_text(line: str) -> str:
 def status_line(text: str) -> str:
     """A stage of the answer as the assistant status line shows it."""
     return safe(text)
+
+
+FEEDBACK_REASON = "kgbot_feedback_reason"  # action id prefix of the "what was wrong?" buttons
+REASON_QUESTION = "Thanks — what was wrong with this answer?"
+REASON_THANKS = "Thanks, noted. It helps us improve the answers."
+
+
+def reason_prompt(answer_id: str, reasons: dict[str, str]) -> Message:
+    """The private "what was wrong?" question after a 👎: one button per reason."""
+    buttons = [
+        ButtonElement(text=label, action_id=f"{FEEDBACK_REASON}:{key}", value=f"{key}:{answer_id}")
+        for key, label in reasons.items()
+    ]
+    return Message(
+        text=REASON_QUESTION,
+        blocks=[
+            _section(REASON_QUESTION),
+            ActionsBlock(block_id=FEEDBACK_REASON, elements=buttons).to_dict(),
+        ],
+    )
+
+
+def parse_reason_value(value: str) -> tuple[str, str]:
+    """The reason key and answer id a "what was wrong?" button carries."""
+    key, _, answer_id = value.partition(":")
+    return key, answer_id
