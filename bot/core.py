@@ -178,6 +178,13 @@ REASONS = {  # what a 👎 can say was wrong, by the key the buttons carry
 }
 
 
+GENERIC_QUESTIONS = (
+    "What are the main themes of the documents?",
+    "Who are the key people and what do they do?",
+    "What changed most recently?",
+)
+
+
 @dataclass
 class ReindexRequest:
     platform: str
@@ -477,6 +484,21 @@ class Assistant:
             log.warning("could not keep a feedback reason: %s", exc)
             metrics.ERRORS.labels("store_unavailable").inc()
             return False
+
+    async def suggested_questions(self, channel: str, limit: int = 4) -> list[str]:
+        """Questions to offer someone who opens the assistant panel: one per top community of the graph, by
+        its report's title (highest rank first), mentions neutralised; the generic ones without reports."""
+        try:
+            reports = await self.store.child_reports(self.namespace_for(channel), [-1])
+        except StoreError as exc:
+            log.warning("no suggested questions: %s", exc)
+            reports = []
+        titles = [
+            neutralise_mentions(" ".join(r.report.title.split())) for r in reports if r.report.title.strip()
+        ]
+        if not titles:
+            return list(GENERIC_QUESTIONS[:limit])
+        return [f"What do the documents say about {title}?" for title in titles[:limit]]
 
     async def sources(self, key: str) -> list[SourceRef] | None:
         """The sources of an earlier answer, or None once they have expired."""

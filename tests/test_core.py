@@ -327,3 +327,33 @@ def test_sentence_deltas_join_back_to_the_text() -> None:
     text = "First one. Second!\n\n- a list\n- item\nNo end"
     assert "".join(sentence_deltas(text)) == text
     assert sentence_deltas(text)[:2] == ["First one. ", "Second!\n\n"]
+
+
+async def test_a_vote_counts_only_in_the_workspace_and_platform_of_its_answer(indexed: Settings) -> None:
+    from bot.core import Vote
+
+    assistant = make(indexed)
+    reply = await assistant.answer(q("Who designed the Lantern Engine?"))
+    assert reply is not None and reply.answer_id
+    elsewhere = Vote("slack", "T-OTHER", "C1", "U9", reply.answer_id, "down")
+    assert await assistant.record_vote(elsewhere) is False
+    assert await assistant.record_vote(Vote("discord", "T1", "C1", "U9", reply.answer_id, "down")) is False
+    assert await assistant.record_vote(Vote("slack", "T1", "C1", "U9", reply.answer_id, "sideways")) is False
+    assert await assistant.store.feedback(indexed.kg_namespace) == []
+    here = Vote("slack", "T1", "C1", "U9", reply.answer_id, "down", reason="sources")
+    assert await assistant.record_vote(here) is True
+    assert await assistant.record_reason(here) is True
+    [kept] = await assistant.store.feedback(indexed.kg_namespace)
+    assert (kept.workspace, kept.vote, kept.reason) == ("T1", "down", "Wrong or missing sources")
+    assert kept.question == "Who designed the Lantern Engine?" and kept.mode == "extractive"
+    await assistant.close()
+
+
+async def test_suggested_questions_come_from_the_top_communities(indexed: Settings) -> None:
+    assistant = make(indexed)
+    questions = await assistant.suggested_questions("C1")
+    assert 0 < len(questions) <= 4 and all(
+        q.startswith("What do the documents say about ") for q in questions
+    )
+    assert await assistant.suggested_questions("C1", limit=1) == questions[:1]
+    await assistant.close()

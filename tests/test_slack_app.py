@@ -655,7 +655,12 @@ def test_the_manifest_declares_what_the_app_handles() -> None:
     } <= scopes
     assert manifest["features"]["assistant_view"]["assistant_description"]
     settings = manifest["settings"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "assistant_thread_context_changed",
+        "assistant_thread_started",
+        "message.im",
+    }
     assert settings["socket_mode_enabled"] is True and settings["interactivity"]["is_enabled"] is True
 
 
@@ -959,3 +964,49 @@ async def test_votes_are_kept_once_survive_a_restart_and_a_thumbs_down_asks_what
         assert await store.feedback("another-namespace") == []
     finally:
         await store.close()
+
+
+async def test_the_assistant_panel_suggests_top_communities_and_answers_there_like_a_dm(
+    slack_app: Any, fake: FakeSlack, indexed: Settings
+) -> None:
+    slack = await slack_app()
+    started = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": "UMEMBER",
+            "context": {"channel_id": "C0CHAN", "team_id": "T0TEAM", "enterprise_id": None},
+            "channel_id": "D0DM",
+            "thread_ts": "1700004000.000100",
+        },
+        "event_ts": "1700004000.000200",
+    }
+    status, _ = await slack.event(started, "EvPanel")
+    assert status == 200
+    await slack.bot.drain()
+    [suggested] = fake.of("assistant.threads.setSuggestedPrompts")
+    assert (suggested.args["channel_id"], suggested.args["thread_ts"]) == ("D0DM", "1700004000.000100")
+    store = open_store(indexed.store_url)
+    try:
+        top = [r.report.title for r in await store.child_reports(indexed.kg_namespace, [-1])]
+    finally:
+        await store.close()
+    messages = [p["message"] for p in suggested.args["prompts"]]
+    assert top and messages == [f"What do the documents say about {t}?" for t in top[:4]]
+    assert all(len(p["title"]) <= render.PROMPT_TITLE_CHARS for p in suggested.args["prompts"])
+
+    question = {
+        "type": "message",
+        "channel": "D0DM",
+        "channel_type": "im",
+        "user": "UMEMBER",
+        "text": messages[0],
+        "ts": "1700004000.000300",
+        "thread_ts": "1700004000.000100",
+    }
+    await slack.event(question, "EvPanelQuestion")
+    await slack.bot.drain()
+    [start] = fake.of("chat.startStream")
+    assert (start.args["channel"], start.args["thread_ts"]) == ("D0DM", "1700004000.000100")
+    assert fake.of("assistant.threads.setStatus")[0].args["thread_ts"] == "1700004000.000100"
+    [answer] = answers(fake)
+    assert answer.args["thread_ts"] == "1700004000.000100"

@@ -253,3 +253,45 @@ def test_a_global_answer_citing_reports_only_is_numbered_and_footed() -> None:
     assert "*Reports:* [1] Forecasting · [2] Customers" in listed
     assert container["title"]["text"] == "Sources (2)"
     assert footer["elements"][0]["text"].startswith("Global search · Extractive answer (no language model)")
+
+
+def test_feedback_buttons_carry_the_vote_and_the_answer() -> None:
+    block = render.feedback_block("k3y-AbC_1")
+    validate([block])
+    [buttons] = block["elements"]
+    assert (block["type"], buttons["type"], buttons["action_id"]) == (
+        "context_actions",
+        "feedback_buttons",
+        render.FEEDBACK,
+    )
+    up, down = buttons["positive_button"]["value"], buttons["negative_button"]["value"]
+    assert render.parse_feedback_value(up) == ("up", "k3y-AbC_1")
+    assert render.parse_feedback_value(down) == ("down", "k3y-AbC_1")
+    assert render.parse_feedback_value("sideways:k") == ("", "") and render.parse_feedback_value("up:") == (
+        "",
+        "",
+    )
+
+
+def test_streamed_text_hides_markers_even_half_written_and_pings_nobody() -> None:
+    raw = "The engine <@U1> publishes [Data: Sources (1)]. Then @channel [Data: Ent"
+    assert render.streamed_markdown(raw) == neutralise_mentions("The engine <@U1> publishes. Then @channel ")
+    assert (
+        render.streamed_markdown("Done [") == "Done "
+        and render.streamed_markdown("a [link](x)") == "a [link](x)"
+    )
+    message = render.live_message("## Title\n\n" + "word " * 2000)
+    validate(message.blocks)
+    assert message.blocks[-1]["elements"][0]["text"] == render.WRITING_MORE
+
+
+def test_reason_prompt_and_suggested_prompts_are_valid() -> None:
+    prompt = render.reason_prompt("k1", {"wrong": "Wrong or made up", "outdated": "Out of date"})
+    validate(prompt.blocks)
+    buttons = prompt.blocks[1]["elements"]
+    assert [render.parse_reason_value(b["value"]) for b in buttons] == [("wrong", "k1"), ("outdated", "k1")]
+    assert len({b["action_id"] for b in buttons}) == 2  # unique within the block, as Slack requires
+    long = "What do the documents say about " + "a very long community title " * 5 + "?"
+    [short, cut] = render.suggested_prompts(["What is the Beacon API?", long])
+    assert short == {"title": "What is the Beacon API?", "message": "What is the Beacon API?"}
+    assert len(cut["title"]) == render.PROMPT_TITLE_CHARS and cut["message"] == long

@@ -10,6 +10,7 @@ feedback buttons. That final edit also corrects any text streamed before a citat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Protocol
@@ -148,6 +149,8 @@ class LiveAnswer:
                 await self.client.chat_stopStream(channel=self.channel, ts=self.ts)
             except SlackApiError as exc:
                 log.info("could not stop the stream (%s); replacing the message anyway", _error_code(exc))
+        elif self.ts:  # chat.update's rate tier: the final edit too waits its turn
+            await asyncio.sleep(max(0.0, self._last + self.interval - time.monotonic()))
         target = self.ts or self.indicator.placeholder_ts
         await post_reply(self.bot, self.client, self.channel, self.thread_ts, reply, target)
         if target and target == self.indicator.placeholder_ts:

@@ -544,3 +544,16 @@ def parse_reason_value(value: str) -> tuple[str, str]:
     """The reason key and answer id a "what was wrong?" button carries."""
     key, _, answer_id = value.partition(":")
     return key, answer_id
+
+
+PROMPTS_TITLE = "Ask about your team's documents"
+PROMPT_TITLE_CHARS = 75  # what the panel shows of a suggestion; the whole question is sent
+
+
+def suggested_prompts(questions: Sequence[str]) -> list[dict[str, str]]:
+    """Suggested prompts for the assistant panel: a short title each, the full question as its message."""
+    prompts = []
+    for question in questions:
+        title = question if len(question) <= PROMPT_TITLE_CHARS else question[: PROMPT_TITLE_CHARS - 1] + "…"
+        prompts.append({"title": title, "message": question})
+    return prompts
