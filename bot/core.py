@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.feedback import REASONS, VOTES, Vote, feedback_record
 from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
 from kg.config import Settings
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 # a Reply carries and how a question is checked before it is posted anywhere.
 __all__ = [
     "MAX_QUESTION_CHARS",
+    "REASONS",
     "Assistant",
     "Event",
     "Question",
@@ -155,27 +157,6 @@ def sentence_deltas(text: str) -> list[str]:
     if start < len(text):
         pieces.append(text[start:])
     return pieces
-
-
-@dataclass
-class Vote:
-    """A 👍 or 👎 on an answer, or the reason given for a 👎 afterwards."""
-
-    platform: str
-    workspace: str  # Slack team, Discord guild: a vote counts only in the workspace its answer was given in
-    channel: str
-    user: str
-    answer_id: str
-    vote: str  # "up" | "down"
-    reason: str = ""
-
-
-REASONS = {  # what a 👎 can say was wrong, by the key the buttons carry
-    "wrong": "Wrong or made up",
-    "sources": "Wrong or missing sources",
-    "incomplete": "Incomplete or missed the point",
-    "outdated": "Out of date",
-}
 
 
 GENERIC_QUESTIONS = (
@@ -430,34 +411,15 @@ class Assistant:
         )
 
     async def _feedback_of(self, vote: Vote) -> Feedback | None:
-        """The feedback record of a vote, with what its answer was (kept beside the answer's sources); None
-        when the answer was given in another workspace."""
+        """The vote as a feedback record, from what was kept beside its answer's sources; None when the
+        answer was given in another workspace or platform."""
         kept = await self.memory.sources(vote.answer_id) or {}
-        if kept.get("workspace", vote.workspace) != vote.workspace or kept.get("platform", vote.platform) != (
-            vote.platform
-        ):
-            return None
-        return Feedback(
-            namespace=str(kept.get("namespace") or self.namespace_for(vote.channel)),
-            platform=vote.platform,
-            workspace=vote.workspace,
-            answer_id=vote.answer_id,
-            user=vote.user,
-            vote=vote.vote,
-            reason=REASONS.get(vote.reason, vote.reason)[:500],
-            question=str(kept.get("question", "")),
-            answer=str(kept.get("answer", "")),
-            cited=[f"{s['dataset']}:{s['id']}" for s in kept.get("sources", [])],
-            generation=kept.get("generation"),
-            search=str(kept.get("search", "")),
-            mode=str(kept.get("mode", "")),
-            model=str(kept.get("model", "")),
-        )
+        return feedback_record(vote, kept, self.namespace_for(vote.channel))
 
     async def record_vote(self, vote: Vote) -> bool:
         """Keep a 👍/👎 in the graph store; True when it is new or changed the person's vote (False for a
         repeat, a vote from another workspace, or a store that is down)."""
-        if vote.vote not in ("up", "down"):
+        if vote.vote not in VOTES:
             return False
         feedback = await self._feedback_of(vote)
         if feedback is None:

@@ -116,8 +116,9 @@ class DiscordBot(discord.Client):
         """The assistant's events for a question; a failure ends them with a one-line notice, the details
         in the log."""
         try:
-            async for event in self.assistant.stream(question):
-                yield event
+            async with contextlib.aclosing(self.assistant.stream(question)) as events:
+                async for event in events:
+                    yield event
         except Exception:  # noqa: BLE001 - one line to the user, the details to the log
             log.exception("answering failed")
             yield Reply(render.FAILED, kind="notice")

@@ -9,6 +9,7 @@ Starting, stopping and the tokens are bot/slack/adapter.py's business.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Coroutine
@@ -204,13 +205,14 @@ async def answer_in_thread(
     await indicator.start()
     live = LiveAnswer(bot, client, question, channel, thread_ts, indicator, bot.edit_interval)
     try:
-        async for event in bot.assistant.stream(question):
-            if isinstance(event, Status):
-                await indicator.status(event.text)
-            elif isinstance(event, TextDelta):
-                await live.add(event.text)
-            else:
-                await live.finish(event)
+        async with contextlib.aclosing(bot.assistant.stream(question)) as events:  # closed even on failure
+            async for event in events:
+                if isinstance(event, Status):
+                    await indicator.status(event.text)
+                elif isinstance(event, TextDelta):
+                    await live.add(event.text)
+                else:
+                    await live.finish(event)
     except Exception as exc:  # noqa: BLE001 - one line to the person, details to the log
         log.exception("answering in %s failed", channel)
         try:

@@ -4,6 +4,7 @@ its author sees, before anything public appears."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -47,7 +48,7 @@ async def ask_command(bot: DiscordBot, interaction: discord.Interaction[Any], te
     sender = _Sender(interaction)
     live = LiveReply(sender.send, answer_view, bot.edit_interval)
     reply: Reply | None = None
-    async for event in bot.stream(
+    events = bot.stream(
         Question(
             platform="discord",
             workspace=str(interaction.guild_id),
@@ -56,11 +57,13 @@ async def ask_command(bot: DiscordBot, interaction: discord.Interaction[Any], te
             user=str(interaction.user.id),
             text=text,
         )
-    ):
-        if isinstance(event, TextDelta):
-            await live.add(event.text)
-        elif isinstance(event, Reply):
-            reply = event
+    )
+    async with contextlib.aclosing(events):  # closed even when showing the answer fails
+        async for event in events:
+            if isinstance(event, TextDelta):
+                await live.add(event.text)
+            elif isinstance(event, Reply):
+                reply = event
     if reply is None:
         return
     first = (await live.finish(reply))[0]

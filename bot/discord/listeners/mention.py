@@ -4,6 +4,7 @@ the message the thread was created from). The answer appears with its first text
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
@@ -45,7 +46,7 @@ async def answer_mention(bot: DiscordBot, message: discord.Message) -> None:
     live = LiveReply(destination.send, answer_view, bot.edit_interval)
     reply: Reply | None = None
     async with channel.typing():
-        async for event in bot.stream(
+        events = bot.stream(
             Question(
                 platform="discord",
                 workspace=str(message.guild.id),
@@ -54,11 +55,13 @@ async def answer_mention(bot: DiscordBot, message: discord.Message) -> None:
                 user=str(message.author.id),
                 text=text,
             )
-        ):
-            if isinstance(event, TextDelta):
-                await live.add(event.text)
-            elif isinstance(event, Reply):
-                reply = event
+        )
+        async with contextlib.aclosing(events):  # closed even when showing the answer fails
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    await live.add(event.text)
+                elif isinstance(event, Reply):
+                    reply = event
     if reply is not None:
         await live.finish(reply)
 

@@ -633,6 +633,7 @@ RETURN previous
 """
 SET_FEEDBACK_REASON = """
 MATCH (f:Feedback {key: $key})
+WHERE f.namespace = $namespace
 SET f.reason = $reason, f.updated_at = $now
 RETURN count(f) AS updated
 """

@@ -577,7 +577,12 @@ class Neo4jStore:
     async def set_feedback_reason(self, feedback: Feedback) -> bool:
         records = await self._query(
             cypher.SET_FEEDBACK_REASON,
-            {"key": self._feedback_key(feedback), "reason": feedback.reason, "now": feedback_now()},
+            {
+                "key": self._feedback_key(feedback),
+                "namespace": feedback.namespace,
+                "reason": feedback.reason,
+                "now": feedback_now(),
+            },
             action="record a feedback reason",
             write=True,
         )
