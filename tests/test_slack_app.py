@@ -1010,3 +1010,18 @@ async def test_the_assistant_panel_suggests_top_communities_and_answers_there_li
     assert fake.of("assistant.threads.setStatus")[0].args["thread_ts"] == "1700004000.000100"
     [answer] = answers(fake)
     assert answer.args["thread_ts"] == "1700004000.000100"
+
+
+async def test_a_one_off_stream_refusal_falls_back_for_that_answer_only(
+    slack_app: Any, fake: FakeSlack
+) -> None:
+    fake.streaming_error = "internal_error"  # not "this workspace cannot stream"
+    slack = await slack_app()
+    slack.bot.edit_interval = 0
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700005000.000100"), event_id="Ev1")
+    await slack.bot.drain()
+    assert fake.posted() and len(answers(fake)) == 1 and slack.bot.streaming_refused == set()
+    fake.streaming_error = ""
+    await slack.event(mention("What is the Beacon API?", ts="1700005000.000300"), event_id="Ev2")
+    await slack.bot.drain()
+    assert fake.of("chat.startStream") and len(answers(fake)) == 2

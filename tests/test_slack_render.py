@@ -275,11 +275,29 @@ def test_feedback_buttons_carry_the_vote_and_the_answer() -> None:
 
 def test_streamed_text_hides_markers_even_half_written_and_pings_nobody() -> None:
     raw = "The engine <@U1> publishes [Data: Sources (1)]. Then @channel [Data: Ent"
-    assert render.streamed_markdown(raw) == neutralise_mentions("The engine <@U1> publishes. Then @channel ")
+    assert render.streamed_markdown(raw) == neutralise_mentions("The engine <@U1> publishes. Then @channel")
     assert (
-        render.streamed_markdown("Done [") == "Done "
+        render.streamed_markdown("Done [") == "Done"
         and render.streamed_markdown("a [link](x)") == "a [link](x)"
     )
+    # Token by token, each text shown starts with the one before (a stream can only grow).
+    tokens = [
+        "It",
+        " runs",
+        " [",
+        "Data",
+        ": Sources",
+        " (1)]",
+        ".",
+        " Then",
+        " [link",
+        "](x)",
+        "\n\n",
+        "End.",
+    ]
+    shown = [render.streamed_markdown("".join(tokens[: i + 1])) for i in range(len(tokens))]
+    assert all(later.startswith(earlier) for earlier, later in zip(shown, shown[1:], strict=False))
+    assert shown[-1] == "It runs. Then [link](x)\n\nEnd."
     message = render.live_message("## Title\n\n" + "word " * 2000)
     validate(message.blocks)
     assert message.blocks[-1]["elements"][0]["text"] == render.WRITING_MORE

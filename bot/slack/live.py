@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _INVALID_BLOCKS = {"invalid_blocks", "invalid_blocks_format"}
+# chat.startStream errors that say streaming is not available at all (rather than for this one message)
+STREAMING_UNAVAILABLE = {
+    "unknown_method",
+    "not_allowed",
+    "not_allowed_token_type",
+    "missing_scope",
+    "method_deprecated",
+    "feature_not_enabled",
+}
 
 EDIT_INTERVAL = 1.0  # seconds between two changes of one message
 
@@ -74,11 +83,6 @@ class LiveAnswer:
         self._last = 0.0
         self._frozen = False  # Slack refused a change mid-way: wait for the final message
 
-    @property
-    def started(self) -> bool:
-        """Some text is on screen."""
-        return bool(self.ts)
-
     async def add(self, delta: str) -> None:
         """More of the answer's raw text; shown now unless the message changed less than `interval` ago."""
         self._raw += delta
@@ -90,14 +94,19 @@ class LiveAnswer:
         text = render.streamed_markdown(self._raw)
         if self._frozen or not text.strip() or text == self._shown:
             return
+        if self.streaming and not text.startswith(
+            self._shown
+        ):  # a stream only grows: the final edit fixes it
+            self._frozen = True
+            return
         try:
             if not self.ts:
                 await self._open(text)
-            elif self.streaming and text.startswith(self._shown):
+            elif self.streaming:
                 await self.client.chat_appendStream(
                     channel=self.channel, ts=self.ts, markdown_text=text[len(self._shown) :]
                 )
-            elif not self.streaming:
+            else:
                 await self.client.chat_update(
                     channel=self.channel, ts=self.ts, **render.live_message(text).payload()
                 )
@@ -123,8 +132,11 @@ class LiveAnswer:
                 await self.indicator.text_started()
                 return
             except SlackApiError as exc:
-                log.info("no streaming in %s conversations (%s); editing instead", kind, _error_code(exc))
-                self.bot.streaming_refused.add(kind)
+                log.info("no streaming here (%s); editing instead", _error_code(exc))
+                if (
+                    _error_code(exc) in STREAMING_UNAVAILABLE
+                ):  # the workspace cannot stream: stop trying there
+                    self.bot.streaming_refused.add(kind)
         message = render.live_message(text)
         placeholder = self.indicator.take_placeholder()
         if placeholder:

@@ -430,10 +430,12 @@ _OPEN_MARKER = re.compile(r"\[(?:D(?:a(?:t(?:a(?::[^\]]*)?)?)?)?)?$")
 
 def streamed_markdown(raw: str) -> str:
     """The part of an answer's raw text that can be shown while it is written: `[Data: ...]` markers
-    removed (the final message numbers them), a marker still being written held back, mentions neutralised."""
+    removed (the final message numbers them), a marker still being written held back, mentions neutralised.
+    Trailing whitespace waits for the text after it, since a marker coming next takes the space before it: what
+    this returns for more text starts with what it returned before, as a stream that only grows needs."""
     text = MARKER.sub("", raw)
     text = _OPEN_MARKER.sub("", text)
-    return neutralise_mentions(text)
+    return neutralise_mentions(text).rstrip()
 
 
 def live_message(markdown: str) -> Message:
