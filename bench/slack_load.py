@@ -3,6 +3,7 @@ extractively, against the local fake Slack Web API. Loopback only.
 
     .venv/bin/python bench/slack_load.py                      # N = 10, 50, 100
     .venv/bin/python bench/slack_load.py --n 10 --no-record
+    .venv/bin/python bench/slack_load.py --n 100 --fallback   # a Slack without streaming: post, then edit
 
 The bot is the real CLI, `kgbot slack --http` (Bolt's AsyncApp over aiohttp, bot/slack/app.py), in its own
 process, with SLACK_API_URL pointing at tests/slack_fake.py's FakeSlack served by this process, in-process
@@ -12,8 +13,10 @@ receives N events at once, each from a different user (so per-user rate limits d
 Slack signs them (v0 HMAC-SHA256). Questions are bench/synthetic.py's make_questions over that index.
 
 - acknowledgement latency: from sending the event to the bot's HTTP response (Slack wants it within 3 s);
-- answer latency: from sending the event to the fake Slack receiving the answer (the first chat.postMessage
-  in the event's thread);
+- time to first text: from sending the event to the fake Slack receiving the first text of the answer in the
+  event's thread (chat.startStream, or chat.postMessage where streaming is refused);
+- time to final: from sending the event to the fake Slack receiving the finished answer (the message with its
+  footer: the final chat.update of a streamed or edited answer);
 - peak memory: the bot process's VmHWM (peak RSS) after the burst, and its RSS when idle before it.
 Every wait is bounded (--timeout); events not answered in time are counted as such.
 """
@@ -50,8 +53,10 @@ bot/slack/app.py), whose Web API calls go to tests/slack_fake.py's fake Slack on
 Redis), no chat model (extractive answers), kgbot's offline index of A Christmas Carol, default budget (12k) and
 top_k; questions from bench/synthetic.py's make_questions over that index, each event from a different user (so
 per-user rate limits do not apply). A fresh bot process per N answers 3 warm-up questions, then takes the burst.
-**Acknowledgement** = sending the event to the bot's HTTP response (Slack requires < 3 s); **answer** = sending the
-event to the fake Slack receiving the first chat.postMessage in the event's thread; memory = the bot process's
+**Acknowledgement** = sending the event to the bot's HTTP response (Slack requires < 3 s); **first text** = sending
+the event to the fake Slack receiving the answer's first text in the event's thread (chat.startStream, or
+chat.postMessage with `--fallback`, a Slack that refuses streaming); **final** = to the finished answer (the message
+with its footer); before streaming (issue 23) both were the one chat.postMessage of the answer; memory = the bot process's
 RSS when idle before the burst and its peak (VmHWM) after. The load generator and the fake Slack run in the
 benchmark's process on the same 2 cores. Every wait is bounded (answers: 120 s).
 
@@ -60,24 +65,35 @@ benchmark's process on the same 2 cores. Every wait is bounded (answers: 120 s).
 
 
 class TimedSlack(FakeSlack):
-    """FakeSlack that notes when the first message of each thread arrives."""
+    """FakeSlack that notes when each thread's answer first shows text, and when it is final (has its footer)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.first_post: dict[str, float] = {}
-        self.thread_posted: dict[str, asyncio.Event] = {}
+        self.first_text: dict[str, float] = {}
+        self.final: dict[str, float] = {}
+        self.thread_done: dict[str, asyncio.Event] = {}
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         response = super()._answer(method, args)
-        thread = str(args.get("thread_ts") or "")
-        if method == "chat.postMessage" and thread and response.get("ok"):
-            self.first_post.setdefault(thread, time.perf_counter())
-            if thread in self.thread_posted:
-                self.thread_posted[thread].set()
+        if not response.get("ok"):
+            return response
+        now = time.perf_counter()
+        channel = str(args.get("channel") or "")
+        message = self.messages.get((channel, str(args.get("ts") or response.get("ts") or ""))) or {}
+        thread = str(args.get("thread_ts") or message.get("thread_ts") or "")
+        if not thread:
+            return response
+        if method in ("chat.startStream", "chat.postMessage"):
+            self.first_text.setdefault(thread, now)
+        if method in ("chat.postMessage", "chat.update") and "kgbot_footer" in json.dumps(
+            args.get("blocks") or []
+        ):
+            self.final.setdefault(thread, now)
+            self.expect(thread).set()
         return response
 
     def expect(self, thread: str) -> asyncio.Event:
-        return self.thread_posted.setdefault(thread, asyncio.Event())
+        return self.thread_done.setdefault(thread, asyncio.Event())
 
 
 def _free_port() -> int:
@@ -135,8 +151,10 @@ def questions(home: Path, count: int) -> list[str]:
     return [q.text for q in make_questions(material, count * 3, 0) if not q.history][:count]
 
 
-async def burst(n: int, home: Path, texts: list[str], answer_timeout: float) -> dict:
+async def burst(n: int, home: Path, texts: list[str], answer_timeout: float, fallback: bool = False) -> dict:
     fake = TimedSlack()
+    if fallback:
+        fake.streaming_error = "unknown_method"  # an older workspace: the bot posts, then edits
     await fake.start()
     port = _free_port()
     log_path = home.parent / f"bot-{n}.log"
@@ -165,7 +183,7 @@ async def burst(n: int, home: Path, texts: list[str], answer_timeout: float) -> 
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
 
-            async def send(text: str, user: str) -> tuple[float, float | None, int]:
+            async def send(text: str, user: str) -> tuple[float, float | None, float | None, int]:
                 i = next(counter)
                 ts = f"{1_700_100_000 + i}.{i:06d}"
                 posted = fake.expect(ts)
@@ -179,8 +197,8 @@ async def burst(n: int, home: Path, texts: list[str], answer_timeout: float) -> 
                 try:
                     await asyncio.wait_for(posted.wait(), answer_timeout)
                 except TimeoutError:
-                    return acked, None, status
-                return acked, fake.first_post[ts] - started, status
+                    return acked, None, None, status
+                return acked, fake.first_text[ts] - started, fake.final[ts] - started, status
 
             for k in range(3):  # warm-up, one at a time
                 await send(texts[k % len(texts)], f"UWARM{k}")
@@ -200,18 +218,21 @@ async def burst(n: int, home: Path, texts: list[str], answer_timeout: float) -> 
                 bot.kill()
                 await bot.wait()
         await fake.close()
-    acks = [a * 1000 for a, _, _ in results]
-    answers = [t * 1000 for _, t, _ in results if t is not None]
+    acks = [a * 1000 for a, _, _, _ in results]
+    firsts = [t * 1000 for _, t, _, _ in results if t is not None]
+    answers = [t * 1000 for _, _, t, _ in results if t is not None]
     return {
         "n": n,
         "ack_p50": percentile(acks, 50),
         "ack_p99": percentile(acks, 99),
         "ack_max": max(acks),
+        "first_p50": percentile(firsts, 50) if firsts else float("nan"),
+        "first_p95": percentile(firsts, 95) if firsts else float("nan"),
         "answer_p50": percentile(answers, 50) if answers else float("nan"),
         "answer_p95": percentile(answers, 95) if answers else float("nan"),
         "answer_max": max(answers) if answers else float("nan"),
         "answered": len(answers),
-        "not_200": sum(1 for _, _, s in results if s != 200),
+        "not_200": sum(1 for _, _, _, s in results if s != 200),
         "wall_s": wall,
         "idle_rss": idle_rss,
         "peak_rss": peak_rss,
@@ -221,13 +242,14 @@ async def burst(n: int, home: Path, texts: list[str], answer_timeout: float) -> 
 
 def render(rows: list[dict]) -> str:
     lines = [
-        "| concurrent events N | ack p50 / p99 ms | answer p50 / p95 ms | answered in time | burst wall s "
-        "| answers / s | bot RSS idle / peak |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| concurrent events N | ack p50 / p99 ms | first text p50 / p95 ms | final p50 / p95 ms "
+        "| answered in time | burst wall s | answers / s | bot RSS idle / peak |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['n']} | {r['ack_p50']:.1f} / {r['ack_p99']:.1f} | {r['answer_p50']:,.0f} / {r['answer_p95']:,.0f} "
+            f"| {r['n']} | {r['ack_p50']:.1f} / {r['ack_p99']:.1f} | {r['first_p50']:,.0f} / {r['first_p95']:,.0f} "
+            f"| {r['answer_p50']:,.0f} / {r['answer_p95']:,.0f} "
             f"| {r['answered']} / {r['n']} | {r['wall_s']:.1f} | {r['answered'] / r['wall_s']:.1f} "
             f"| {r['idle_rss']:,.0f} / {r['peak_rss']:,.0f} MiB |"
         )
@@ -239,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[10, 50, 100], help="concurrent events")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each answer")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
+    parser.add_argument(
+        "--fallback",
+        action="store_true",
+        help="a Slack that refuses streaming: answers are posted, then edited",
+    )
     args = parser.parse_args(argv)
     print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="kgbench-slack-") as tmp:
@@ -248,9 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         texts = questions(home, 200)
         rows = []
         for n in args.n:
-            row = asyncio.run(burst(n, home, texts, args.timeout))
+            row = asyncio.run(burst(n, home, texts, args.timeout, args.fallback))
             print(
-                f"  N={n}: ack p50 {row['ack_p50']:.1f} ms p99 {row['ack_p99']:.1f} ms, answer p50 "
+                f"  N={n}: ack p50 {row['ack_p50']:.1f} ms p99 {row['ack_p99']:.1f} ms, first text p50 "
+                f"{row['first_p50']:.0f} ms p95 {row['first_p95']:.0f} ms, final p50 "
                 f"{row['answer_p50']:.0f} ms p95 {row['answer_p95']:.0f} ms, peak RSS {row['peak_rss']:.0f} MiB",
                 flush=True,
             )
@@ -266,7 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             "reader thread), so answer latency grows with N while acknowledgements stay immediate. 1-minute "
             f"load average before each burst: {loads}."
         )
-        record(HEADING, INTRO, "N = " + ", ".join(map(str, args.n)), body, command.strip())
+        title = (
+            "N = "
+            + ", ".join(map(str, args.n))
+            + (", streaming refused (post, then edit)" if args.fallback else "")
+        )
+        record(HEADING, INTRO, title, body, command.strip())
     return 0
 
 

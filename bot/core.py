@@ -11,16 +11,17 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.feedback import REASONS, VOTES, Vote, feedback_record
 from bot.logs import new_request_id
 from bot.memory import Limits, Memory, open_memory
 from kg.config import Settings
 from kg.llm.models import configured_models
-from kg.model import Embed, Turn, Usage
+from kg.model import Embed, Feedback, Turn, Usage
 from kg.search.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRef, ask, clean_question
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
@@ -32,13 +33,18 @@ if TYPE_CHECKING:
 # a Reply carries and how a question is checked before it is posted anywhere.
 __all__ = [
     "MAX_QUESTION_CHARS",
+    "REASONS",
     "Assistant",
+    "Event",
     "Question",
     "QuestionError",
     "ReindexRequest",
     "Reply",
     "SourceRef",
+    "Status",
+    "TextDelta",
     "Usage",
+    "Vote",
     "clean_question",
     "neutralise_mentions",
     "progress_line",
@@ -102,6 +108,62 @@ class Reply:
     usage: Usage = field(default_factory=Usage)
     timings_ms: dict[str, float] = field(default_factory=dict)
     sources_key: str = ""  # where the sources stay retrievable ("Show sources" after a restart)
+
+    @property
+    def answer_id(self) -> str:
+        """What feedback on this answer names it by: the key its sources and feedback context are kept under."""
+        return self.sources_key
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the assistant is doing before any text exists ("Searching the graph…"); shown until text arrives."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """The next piece of the answer's text as written, `[Data: ...]` markers included and not yet checked.
+
+    Raw model or document text: front-ends neutralise mentions in what they show, as they do for a Reply.
+    """
+
+    text: str
+
+
+# What `Assistant.stream` yields: statuses, then text deltas, then exactly one Reply (the checked answer, whose
+# text is what to show in the end: it may differ from the deltas where an invalid citation was dropped).
+Event = Status | TextDelta | Reply
+
+SEARCHING = "Searching the graph…"
+WRITING = "Writing the answer…"
+_SENTENCE_END = re.compile(r"[.!?](?:\s+|$)|\n+")
+
+
+def reading(passages: int) -> str:
+    """The status line once the context is chosen."""
+    return f"Reading {passages} passage{'s' if passages != 1 else ''}…"
+
+
+def sentence_deltas(text: str) -> list[str]:
+    """`text` cut after each sentence end and line break, pieces joined back giving `text` exactly."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() > start:
+            pieces.append(text[start : match.end()])
+            start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+GENERIC_QUESTIONS = (
+    "What are the main themes of the documents?",
+    "Who are the key people and what do they do?",
+    "What changed most recently?",
+)
 
 
 @dataclass
@@ -186,6 +248,15 @@ class Assistant:
             embed=embed,
         )
 
+    @property
+    def model_name(self) -> str:
+        """The chat model's name as feedback records it ("" without a model)."""
+        if self.model is None:
+            return ""
+        return str(
+            getattr(self.model, "model_name", "") or getattr(self.model, "model", "") or self.model._llm_type
+        )
+
     def namespace_for(self, channel: str) -> str:
         return self.settings.channel_namespaces.get(channel, self.settings.kg_namespace)
 
@@ -197,7 +268,17 @@ class Assistant:
         return await self.memory.first_time(f"{platform}:{key}")
 
     async def answer(self, q: Question) -> Reply | None:
-        """The reply to post, or None when this delivery of the event was already answered.
+        """The reply to post, or None when this delivery of the event was already answered (`stream`'s last
+        event, for front-ends that show only finished answers)."""
+        reply: Reply | None = None
+        async for event in self.stream(q):
+            if isinstance(event, Reply):
+                reply = event
+        return reply
+
+    async def stream(self, q: Question) -> AsyncIterator[Event]:
+        """The answer as it is produced: Status lines, TextDelta pieces, then one final Reply; nothing at all
+        when this delivery of the event was already answered.
 
         Sets a new request id for everything logged about this question, here and by the adapter after.
         """
@@ -205,12 +286,17 @@ class Assistant:
         fields: dict[str, Any] = {"platform": q.platform}
         if not self.accepting:
             log.info("question refused: shutting down", extra={**fields, "kind": "notice"})
-            return Reply(RESTARTING, kind="notice")
+            yield Reply(RESTARTING, kind="notice")
+            return
         self._in_flight += 1
         self._idle.clear()
         started = time.monotonic()
+        reply: Reply | None = None
         try:
-            reply = await self._answer(q)
+            async for event in self._stream(q):
+                if isinstance(event, Reply):
+                    reply = event
+                yield event
         finally:
             self._in_flight -= 1
             if not self._in_flight:
@@ -227,7 +313,6 @@ class Assistant:
                 fields["latency_ms"],
                 extra=fields,
             )
-        return reply
 
     @property
     def in_flight(self) -> int:
@@ -243,19 +328,22 @@ class Assistant:
             return False
         return True
 
-    async def _answer(self, q: Question) -> Reply | None:
+    async def _stream(self, q: Question) -> AsyncIterator[Event]:
         if q.event_id and not await self.first_delivery(q.platform, q.event_id):
-            return None
+            return
         if not await self.memory.allow(f"{q.platform}:{q.workspace}:{q.user}"):
             metrics.ERRORS.labels("rate_limited").inc()
-            return Reply(SLOW_DOWN, kind="notice")
+            yield Reply(SLOW_DOWN, kind="notice")
+            return
         history = await self.memory.history(q.thread_key)
+        namespace = self.namespace_for(q.channel)
+        yield Status(SEARCHING)
         try:
             answer = await ask(
                 self.store,
                 q.text,
                 history=history,
-                namespace=self.namespace_for(q.channel),
+                namespace=namespace,
                 budget=self.settings.kg_context_budget,
                 top_k=self.settings.kg_top_k,
                 model=self.model,
@@ -266,11 +354,21 @@ class Assistant:
             )
         except QuestionError as exc:
             metrics.ERRORS.labels("bad_question").inc()
-            return Reply(str(exc), kind="notice")
+            yield Reply(str(exc), kind="notice")
+            return
         except StoreError as exc:
             log.warning("store unavailable: %s", exc)
             metrics.ERRORS.labels("store_unavailable").inc()
-            return Reply(UNAVAILABLE, kind="notice")
+            yield Reply(UNAVAILABLE, kind="notice")
+            return
+        yield Status(reading(len(answer.context.sources)))
+        yield Status(WRITING)
+        for piece in sentence_deltas(answer.text):
+            yield TextDelta(piece)
+        yield await self._finish(q, namespace, answer)
+
+    async def _finish(self, q: Question, namespace: str, answer: Answer) -> Reply:
+        """The Reply of a checked answer, its sources and feedback context kept, the thread's history extended."""
         _observe(q.platform, answer)
         text = neutralise_mentions(answer.text)
         sources = [
@@ -280,12 +378,22 @@ class Assistant:
             for s in answer.citations
         ]
         key = secrets.token_urlsafe(9)
+        try:
+            generation = await self.store.generation(namespace)
+        except StoreError:
+            generation = None
         await self.memory.save_sources(
             key,
             {
                 "question": answer.question,
+                "answer": answer.text,
                 "mode": answer.mode,
+                "model": self.model_name if answer.mode == "llm" else "",
                 "search": answer.search,
+                "namespace": namespace,
+                "generation": generation,
+                "platform": q.platform,
+                "workspace": q.workspace,
                 "sources": [asdict(s) for s in sources],
             },
         )
@@ -301,6 +409,58 @@ class Assistant:
             timings_ms=answer.timings_ms,
             sources_key=key,
         )
+
+    async def _feedback_of(self, vote: Vote) -> Feedback | None:
+        """The vote as a feedback record, from what was kept beside its answer's sources; None when the
+        answer was given in another workspace or platform."""
+        kept = await self.memory.sources(vote.answer_id) or {}
+        return feedback_record(vote, kept, self.namespace_for(vote.channel))
+
+    async def record_vote(self, vote: Vote) -> bool:
+        """Keep a 👍/👎 in the graph store; True when it is new or changed the person's vote (False for a
+        repeat, a vote from another workspace, or a store that is down)."""
+        if vote.vote not in VOTES:
+            return False
+        feedback = await self._feedback_of(vote)
+        if feedback is None:
+            log.warning("vote on an answer from another workspace ignored", extra={"platform": vote.platform})
+            return False
+        try:
+            changed = await self.store.record_feedback(feedback)
+        except StoreError as exc:
+            log.warning("could not keep a vote: %s", exc)
+            metrics.ERRORS.labels("store_unavailable").inc()
+            return False
+        if changed:
+            metrics.FEEDBACK_VOTES.labels(vote.vote, feedback.mode or "unknown").inc()
+        return changed
+
+    async def record_reason(self, vote: Vote) -> bool:
+        """Attach what was wrong to the person's 👎; False when there is no such vote to attach it to."""
+        feedback = await self._feedback_of(vote)
+        if feedback is None or not feedback.reason:
+            return False
+        try:
+            return await self.store.set_feedback_reason(feedback)
+        except StoreError as exc:
+            log.warning("could not keep a feedback reason: %s", exc)
+            metrics.ERRORS.labels("store_unavailable").inc()
+            return False
+
+    async def suggested_questions(self, channel: str, limit: int = 4) -> list[str]:
+        """Questions to offer someone who opens the assistant panel: one per top community of the graph, by
+        its report's title (highest rank first), mentions neutralised; the generic ones without reports."""
+        try:
+            reports = await self.store.child_reports(self.namespace_for(channel), [-1])
+        except StoreError as exc:
+            log.warning("no suggested questions: %s", exc)
+            reports = []
+        titles = [
+            neutralise_mentions(" ".join(r.report.title.split())) for r in reports if r.report.title.strip()
+        ]
+        if not titles:
+            return list(GENERIC_QUESTIONS[:limit])
+        return [f"What do the documents say about {title}?" for title in titles[:limit]]
 
     async def sources(self, key: str) -> list[SourceRef] | None:
         """The sources of an earlier answer, or None once they have expired."""

@@ -25,6 +25,12 @@ CACHE_HITS = Counter(
     "kgbot_index_cache_hits", "Chunks whose extraction came from the cache", registry=REGISTRY
 )
 ERRORS = Counter("kgbot_errors", "Errors by kind", ["kind"], registry=REGISTRY)
+FEEDBACK_VOTES = Counter(
+    "kgbot_feedback_votes",
+    "Votes on answers (each person's vote on an answer counted once; a changed vote counts again)",
+    ["vote", "mode"],
+    registry=REGISTRY,
+)
 REINDEX_RUNS = Counter("kgbot_reindex_runs", "Reindex runs by outcome", ["outcome"], registry=REGISTRY)
 
 

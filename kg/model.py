@@ -135,3 +135,29 @@ class Usage:
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+@dataclass
+class Feedback:
+    """One person's vote on one answer, with what the answer was, so a bad answer can be studied later.
+
+    A person has at most one vote per answer: (namespace, platform, workspace, answer_id, user) is its key, a
+    repeated vote changes nothing and a changed one replaces the old (and its reason).
+    """
+
+    namespace: str
+    platform: str  # "slack" | "discord"
+    workspace: str  # Slack team id, Discord guild id: feedback never crosses workspaces
+    answer_id: str
+    user: str
+    vote: str  # "up" | "down"
+    reason: str = ""  # what was wrong, for a "down" vote
+    question: str = ""
+    answer: str = ""
+    cited: list[str] = field(default_factory=list)  # "Sources:9", "Entities:3", ...
+    generation: int | None = None  # the build that answered
+    search: str = ""  # "local" | "global"
+    mode: str = ""  # "llm" | "extractive"
+    model: str = ""  # the chat model's name, for "llm" answers
+    created_at: str = ""  # ISO 8601, UTC: the first vote
+    updated_at: str = ""  # ISO 8601, UTC: the last change of vote or reason

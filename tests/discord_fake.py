@@ -14,8 +14,9 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ class Call:
     path: str  # without the /api/v10 prefix
     query: dict[str, str]
     body: Any
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
     def __repr__(self) -> str:
         return f"{self.method} {self.path} {json.dumps(self.body)[:300] if self.body is not None else ''}"
@@ -109,6 +111,7 @@ class FakeDiscord:
             ("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/@original", self._edit_original),
             ("POST", r"/channels/(\d+)/typing", lambda c, ch: web.Response(status=204)),
             ("POST", r"/channels/(\d+)/messages", self._post_message),
+            ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._edit_message),
             ("POST", r"/channels/(\d+)/messages/(\d+)/threads", self._start_thread),
             ("GET", r"/channels/(\d+)", self._get_channel),
         ]
@@ -185,6 +188,14 @@ class FakeDiscord:
             return _json({"message": "Unknown Channel", "code": 10003}, 404)
         message = self.message(int(channel_id), "")
         message.update(self._message_fields(call.body))
+        return _json(message)
+
+    def _edit_message(self, call: Call, channel_id: str, message_id: str) -> web.Response:
+        message = self.messages.get(int(message_id))
+        if message is None or message["channel_id"] != channel_id:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        message.update(self._message_fields(call.body))
+        message["edited_timestamp"] = datetime.now(UTC).isoformat()
         return _json(message)
 
     def _start_thread(self, call: Call, channel_id: str, message_id: str) -> web.Response:

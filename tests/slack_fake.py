@@ -59,6 +59,9 @@ class FakeSlack:
         self.reactions_error = ""  # e.g. "missing_scope"
         self.rate_limit_once: set[str] = set()  # methods answered once with 429 + Retry-After: 0
         self.not_in_channel: set[str] = set()
+        self.streaming_error = ""  # e.g. "unknown_method" (an older workspace): chat.startStream refused
+        self.streams: dict[tuple[str, str], list[str]] = {}  # (channel, ts) -> markdown pieces, in order
+        self.stopped: set[tuple[str, str]] = set()
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -100,12 +103,27 @@ class FakeSlack:
     def posted(self) -> list[Call]:
         return self.of("chat.postMessage")
 
+    def in_thread(self, thread_ts: str) -> list[dict[str, Any]]:
+        """The messages of a thread as they are now (streamed, edited or posted), oldest first."""
+        found = [m for m in self.messages.values() if m.get("thread_ts") == thread_ts]
+        return sorted(found, key=lambda m: float(m["ts"]))
+
     def everything_said(self) -> str:
         """All text and blocks the app sent to be shown, as one JSON string."""
         shown = [
             c.args
             for c in self.calls
-            if c.method in ("chat.postMessage", "chat.update", "chat.postEphemeral")
+            if c.method
+            in (
+                "chat.postMessage",
+                "chat.update",
+                "chat.postEphemeral",
+                "chat.startStream",
+                "chat.appendStream",
+                "chat.stopStream",
+                "assistant.threads.setStatus",
+                "assistant.threads.setSuggestedPrompts",
+            )
         ]
         return json.dumps([*shown, *self.responses], ensure_ascii=False)
 
@@ -194,9 +212,21 @@ class FakeSlack:
             if args.get("thread_ts"):
                 message["thread_ts"] = args["thread_ts"]
             if method == "chat.postEphemeral":
+                if not args.get("user"):
+                    return {"ok": False, "error": "user_not_in_channel"}
                 return {"ok": True, "message_ts": ts}
             self.messages[(channel, ts)] = message
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method in ("chat.startStream", "chat.appendStream", "chat.stopStream"):
+            return self._stream(method, channel, args)
+        if method == "assistant.threads.setSuggestedPrompts":
+            prompts = args.get("prompts")
+            valid = isinstance(prompts, list) and 0 < len(prompts) <= 4
+            if not valid or not all(
+                isinstance(p, dict) and p.get("title") and p.get("message") for p in prompts
+            ):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True}
         if method == "chat.delete":
             self.messages.pop((channel, str(args.get("ts"))), None)
             return {"ok": True, "channel": channel, "ts": args.get("ts")}
@@ -209,6 +239,48 @@ class FakeSlack:
                 else {"ok": False, "error": "invalid_thread"}
             )
         return {"ok": False, "error": "unknown_method"}
+
+    def _stream(self, method: str, channel: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Slack's streaming methods: a stream starts in a thread (in channels for a named recipient), is
+        appended to in order and stopped once, with optional final blocks; its text is markdown."""
+        text = str(args.get("markdown_text") or "") + "".join(
+            str(c.get("text", "")) for c in args.get("chunks") or [] if c.get("type") == "markdown_text"
+        )
+        if method == "chat.startStream":
+            if self.streaming_error:
+                return {"ok": False, "error": self.streaming_error}
+            if channel in self.not_in_channel:
+                return {"ok": False, "error": "not_in_channel"}
+            if not args.get("thread_ts"):
+                return {"ok": False, "error": "invalid_arguments"}
+            if channel[:1] != "D" and not (args.get("recipient_team_id") and args.get("recipient_user_id")):
+                return {"ok": False, "error": "invalid_arguments"}
+            ts = self._ts_next()
+            self.streams[(channel, ts)] = [text] if text else []
+            self.messages[(channel, ts)] = {
+                "ts": ts,
+                "text": text,
+                "blocks": [],
+                "thread_ts": args["thread_ts"],
+            }
+            return {"ok": True, "channel": channel, "ts": ts}
+        key = (channel, str(args.get("ts")))
+        if key not in self.streams:
+            return {"ok": False, "error": "message_not_found"}
+        if key in self.stopped:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        if method == "chat.appendStream" and not text:
+            return {"ok": False, "error": "invalid_arguments"}
+        if error := self._blocks_error(args.get("blocks")):
+            return {"ok": False, "error": error}
+        if text:
+            self.streams[key].append(text)
+            self.messages[key]["text"] += text
+        if method == "chat.stopStream":
+            self.stopped.add(key)
+            if args.get("blocks"):
+                self.messages[key]["blocks"] = args["blocks"]
+        return {"ok": True, "channel": channel, "ts": key[1]}
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
@@ -316,10 +388,12 @@ def command_body(
     return urlencode(command_payload(command, text, response_url, user, channel))
 
 
-def action_body(message: dict[str, Any], action: dict[str, Any], response_url: str, channel: str) -> str:
+def action_body(
+    message: dict[str, Any], action: dict[str, Any], response_url: str, channel: str, user: str = "UMEMBER"
+) -> str:
     payload = {
         "type": "block_actions",
-        "user": {"id": "UMEMBER", "team_id": TEAM},
+        "user": {"id": user, "team_id": TEAM},
         "api_app_id": "A1",
         "team": {"id": TEAM},
         "container": {
@@ -332,6 +406,6 @@ def action_body(message: dict[str, Any], action: dict[str, Any], response_url: s
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, **message},
         "response_url": response_url,
-        "actions": [{**action, "type": "button", "action_ts": "1700000999.000001"}],
+        "actions": [{"type": "button", **action, "action_ts": "1700000999.000001"}],
     }
     return urlencode({"payload": json.dumps(payload)})

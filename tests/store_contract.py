@@ -16,6 +16,7 @@ from kg.model import (
     CommunityReport,
     Document,
     Entity,
+    Feedback,
     Finding,
     GraphIndex,
     Relationship,
@@ -541,3 +542,48 @@ class StoreContract:
         assert len(await store.get_entities("ns", probe)) == size // 10
         stats = await store.stats("ns")
         assert stats is not None and stats.counts["entities"] == size
+
+    async def test_feedback_counts_once_a_changed_vote_replaces_and_namespaces_stay_apart(
+        self, store: GraphStore
+    ) -> None:
+        await store.publish("ns", sample_index())
+        await store.publish("other", sample_index())
+        vote = Feedback(
+            namespace="ns",
+            platform="slack",
+            workspace="T1",
+            answer_id="a1",
+            user="U1",
+            vote="down",
+            question="What is attention?",
+            answer="Attention weighs tokens [Data: Sources (1)].",
+            cited=["Sources:1", "Entities:2"],
+            generation=await store.generation("ns"),
+            search="local",
+            mode="llm",
+            model="gpt-test",
+        )
+        assert await store.record_feedback(vote) is True
+        assert await store.record_feedback(vote) is False  # a double click or a redelivery
+        assert await store.set_feedback_reason(replace(vote, reason="wrong source")) is True
+        [kept] = await store.feedback("ns")
+        assert (kept.vote, kept.reason, kept.cited, kept.model) == (
+            "down",
+            "wrong source",
+            vote.cited,
+            "gpt-test",
+        )
+        assert kept.generation == vote.generation and kept.question == vote.question and kept.created_at
+        assert await store.record_feedback(vote) is False  # the same vote again keeps its reason
+        assert (await store.feedback("ns"))[0].reason == "wrong source"
+        assert await store.record_feedback(replace(vote, vote="up")) is True  # a changed vote replaces
+        [changed] = await store.feedback("ns")
+        assert (changed.vote, changed.reason) == ("up", "")
+        # Another person, another workspace and another namespace are other rows; nothing crosses namespaces.
+        await store.record_feedback(replace(vote, user="U2"))
+        await store.record_feedback(replace(vote, workspace="T2"))
+        await store.record_feedback(replace(vote, namespace="other"))
+        assert len(await store.feedback("ns")) == 3 and len(await store.feedback("other")) == 1
+        assert await store.set_feedback_reason(replace(vote, answer_id="nope", reason="x")) is False
+        await store.publish("ns", sample_index(variant="b"))  # republishing keeps the votes
+        assert len(await store.feedback("ns")) == 3

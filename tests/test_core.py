@@ -300,3 +300,60 @@ async def test_global_answers_with_a_model_cite_reports_and_their_sources(indexe
     assert first.usage.llm_calls == len(model.prompts) >= 2
     assert any(s.dataset == "Reports" and s.id == 0 for s in first.sources)
     await assistant.close()
+
+
+async def test_stream_shows_stages_then_text_then_the_checked_reply(indexed: Settings) -> None:
+    from bot.core import Reply, Status, TextDelta
+
+    assistant = make(indexed)
+    events = [e async for e in assistant.stream(q("Who designed the Lantern Engine?"))]
+    kinds = [type(e) for e in events]
+    assert kinds[0] is Status and kinds[-1] is Reply and TextDelta in kinds
+    assert kinds.index(TextDelta) > max(i for i, k in enumerate(kinds) if k is Status)
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert len(deltas) > 1
+    reply = events[-1]
+    assert isinstance(reply, Reply) and reply.answer_id
+    assert neutralise_mentions("".join(deltas)) == reply.text
+    # A redelivery of the same event yields nothing at all.
+    again = q("Who designed the Lantern Engine?", event="Ev9")
+    assert [type(e) for e in [e async for e in assistant.stream(again)]][-1] is Reply
+    assert [e async for e in assistant.stream(again)] == []
+
+
+def test_sentence_deltas_join_back_to_the_text() -> None:
+    from bot.core import sentence_deltas
+
+    text = "First one. Second!\n\n- a list\n- item\nNo end"
+    assert "".join(sentence_deltas(text)) == text
+    assert sentence_deltas(text)[:2] == ["First one. ", "Second!\n\n"]
+
+
+async def test_a_vote_counts_only_in_the_workspace_and_platform_of_its_answer(indexed: Settings) -> None:
+    from bot.core import Vote
+
+    assistant = make(indexed)
+    reply = await assistant.answer(q("Who designed the Lantern Engine?"))
+    assert reply is not None and reply.answer_id
+    elsewhere = Vote("slack", "T-OTHER", "C1", "U9", reply.answer_id, "down")
+    assert await assistant.record_vote(elsewhere) is False
+    assert await assistant.record_vote(Vote("discord", "T1", "C1", "U9", reply.answer_id, "down")) is False
+    assert await assistant.record_vote(Vote("slack", "T1", "C1", "U9", reply.answer_id, "sideways")) is False
+    assert await assistant.store.feedback(indexed.kg_namespace) == []
+    here = Vote("slack", "T1", "C1", "U9", reply.answer_id, "down", reason="sources")
+    assert await assistant.record_vote(here) is True
+    assert await assistant.record_reason(here) is True
+    [kept] = await assistant.store.feedback(indexed.kg_namespace)
+    assert (kept.workspace, kept.vote, kept.reason) == ("T1", "down", "Wrong or missing sources")
+    assert kept.question == "Who designed the Lantern Engine?" and kept.mode == "extractive"
+    await assistant.close()
+
+
+async def test_suggested_questions_come_from_the_top_communities(indexed: Settings) -> None:
+    assistant = make(indexed)
+    questions = await assistant.suggested_questions("C1")
+    assert 0 < len(questions) <= 4 and all(
+        q.startswith("What do the documents say about ") for q in questions
+    )
+    assert await assistant.suggested_questions("C1", limit=1) == questions[:1]
+    await assistant.close()

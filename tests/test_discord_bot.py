@@ -14,10 +14,17 @@ import discord
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from bot.core import Assistant, Question, Reply
+from bot.core import Assistant, Event, Question
 from bot.discord.adapter import build_bot
 from bot.discord.client import DiscordBot
-from bot.discord.render import NOT_ADMIN, SOURCES_EXPIRED
+from bot.discord.render import (
+    NOT_ADMIN,
+    REASON_QUESTION,
+    REASON_THANKS,
+    SOURCES_EXPIRED,
+    VOTE_REPEATED,
+    VOTE_THANKS,
+)
 from bot.memory import LocalMemory, Memory, RedisMemory
 from kg.config import Settings
 from kg.index.pipeline import build_index
@@ -162,9 +169,10 @@ class GatedAssistant(Assistant):
 
     gate: asyncio.Event
 
-    async def answer(self, q: Question) -> Reply | None:
+    async def stream(self, q: Question) -> AsyncIterator[Event]:
         await self.gate.wait()
-        return await super().answer(q)
+        async for event in super().stream(q):
+            yield event
 
 
 async def test_ask_defers_then_follows_up_and_opens_a_thread(
@@ -184,18 +192,22 @@ async def test_ask_defers_then_follows_up_and_opens_a_thread(
     assert not fake.find("POST", r"/webhooks/.*") and not fake.find("PATCH", r".*")
     assistant.gate.set()
 
-    # The answer replaces the "thinking" message (Edit Original Interaction Response).
+    # The answer replaces the "thinking" message (Edit Original Interaction Response): its first text, then
+    # the finished answer, with its buttons.
     original_path = rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original"
-    [followup] = await fake.wait_for("PATCH", original_path)
     [thread] = await fake.wait_for("POST", rf"/channels/{C}/messages/\d+/threads")
-    order = [c.path for c in fake.calls]
-    assert order.index(defer.path) < order.index(followup.path) < order.index(thread.path)
+    edits = fake.find("PATCH", original_path)
+    first_text, followup = edits[0], edits[-1]
+    assert len(edits) >= 2 and first_text.body["components"] == [] and first_text.body["content"]
+    order = [c for c in fake.calls]
+    assert order.index(defer) < order.index(first_text) < order.index(followup) < order.index(thread)
 
     content = followup.body["content"]
     assert "Lantern Engine" in content and "[Data:" not in content and "[1]" in content
     [row] = followup.body["components"]
-    [button] = row["components"]
+    button, up, down = row["components"]
     assert button["custom_id"].startswith("kgbot:sources:") and button["label"].startswith("Sources (")
+    assert up["custom_id"].startswith("kgbot:vote:up:") and down["custom_id"].startswith("kgbot:vote:down:")
     # The thread is opened on the answer, which replaced the deferred "thinking" message.
     original = fake.interactions[payload["token"]]["original"]
     assert thread.path == f"/channels/{C}/messages/{original}/threads"
@@ -216,9 +228,11 @@ async def test_ask_inside_a_thread_answers_there_without_a_new_thread(
     bot._connection.parse_thread_create(fake.channels[thread_id])
     payload = fake.command("ask", person(), channel_id=thread_id, question="Who maintains the data pipeline?")
     bot._connection.parse_interaction_create(payload)
-    [followup] = await fake.wait_for(
-        "PATCH", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original"
-    )
+    await fake.wait_for("PATCH", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original")
+    await bot.drain()
+    followup = fake.find("PATCH", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original")[
+        -1
+    ]
     assert "Tomas Lindqvist" in followup.body["content"]
     await settle()
     assert not fake.find("POST", r"/channels/\d+/messages/\d+/threads")
@@ -233,9 +247,10 @@ class RecordingAssistant(Assistant):
 
     seen: list[tuple[Question, list[Turn]]]
 
-    async def answer(self, q: Question) -> Reply | None:
+    async def stream(self, q: Question) -> AsyncIterator[Event]:
         self.seen.append((q, await self.memory.history(q.thread_key)))
-        return await super().answer(q)
+        async for event in super().stream(q):
+            yield event
 
 
 async def test_mention_is_answered_in_a_thread_and_follow_ups_use_its_history(
@@ -252,9 +267,9 @@ async def test_mention_is_answered_in_a_thread_and_follow_ups_use_its_history(
     [thread] = await fake.wait_for("POST", rf"/channels/{C}/messages/{mention['id']}/threads")
     assert thread.body["name"] == "What is the Lantern Engine?"
     thread_id = mention["id"]  # a thread created from a message has the message's id
-    [answer] = await fake.wait_for("POST", rf"/channels/{thread_id}/messages")
-    assert "Lantern Engine" in answer.body["content"] and "[Data:" not in answer.body["content"]
-    assert answer.body["components"][0]["components"][0]["custom_id"].startswith("kgbot:sources:")
+    [answer] = await answered(bot, fake, thread_id)
+    assert "Lantern Engine" in answer["content"] and "[Data:" not in answer["content"]
+    assert answer["components"][0]["components"][0]["custom_id"].startswith("kgbot:sources:")
     assert fake.find("POST", rf"/channels/{C}/typing")
     assert not fake.find("POST", rf"/channels/{C}/messages")  # nothing posted in the channel itself
     question, history = assistant.seen[0]
@@ -284,8 +299,8 @@ async def test_mention_in_a_thread_the_bot_has_not_seen_is_answered_there(
         thread_id, f"<@!{FakeDiscord.BOT_ID}> Who maintains the data pipeline?", person()
     )
     bot._connection.parse_message_create(message)
-    [answer] = await fake.wait_for("POST", rf"/channels/{thread_id}/messages")
-    assert "Tomas Lindqvist" in answer.body["content"]
+    [answer] = await answered(bot, fake, thread_id)
+    assert "Tomas Lindqvist" in answer["content"]
     assert fake.find("GET", rf"/channels/{thread_id}")
     assert not fake.find("POST", r"/channels/\d+/messages/\d+/threads")
 
@@ -382,8 +397,14 @@ async def ask_by_mention(bot: DiscordBot, fake: FakeDiscord, question: str) -> d
     """Mentions the bot with `question`; returns the message the answer's Sources button is on."""
     mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> {question}", person())
     bot._connection.parse_message_create(mention)
-    await fake.wait_for("POST", rf"/channels/{mention['id']}/messages")
-    return next(m for m in fake.messages.values() if m["channel_id"] == mention["id"] and m["components"])
+    return next(m for m in await answered(bot, fake, mention["id"]) if m["components"])
+
+
+async def answered(bot: DiscordBot, fake: FakeDiscord, channel_id: int | str) -> list[dict[str, Any]]:
+    """The bot's messages in a channel once it has finished answering, as they are after every edit."""
+    await fake.wait_for("POST", rf"/channels/{channel_id}/messages")
+    await bot.drain()
+    return [m for m in fake.messages.values() if m["channel_id"] == str(channel_id)]
 
 
 async def click(bot: DiscordBot, fake: FakeDiscord, message: dict[str, Any]) -> dict[str, Any]:
@@ -454,9 +475,7 @@ async def test_long_answers_are_split_between_paragraphs_and_never_inside_code(
         C, f"<@{FakeDiscord.BOT_ID}> Tell me everything about the Lantern Engine", person()
     )
     bot._connection.parse_message_create(mention)
-    await fake.wait_for("POST", rf"/channels/{mention['id']}/messages", count=3)
-    await settle()
-    sent = [c.body for c in fake.find("POST", rf"/channels/{mention['id']}/messages")]
+    sent = await answered(bot, fake, mention["id"])
     contents = [b["content"] for b in sent]
     assert len(contents) >= 3
     assert all(len(c) <= 2000 for c in contents)
@@ -493,7 +512,8 @@ async def test_long_ask_answer_continues_in_follow_ups_with_the_button_on_the_la
     payload = fake.command("ask", person(), question="Tell me everything about the Lantern Engine")
     bot._connection.parse_interaction_create(payload)
     await fake.wait_for("POST", rf"/channels/{C}/messages/\d+/threads")
-    [first] = fake.find("PATCH", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original")
+    await bot.drain()
+    first = fake.find("PATCH", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}/messages/@original")[-1]
     rest = fake.find("POST", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}")
     parts = [first.body, *(c.body for c in rest)]
     assert len(parts) >= 3
@@ -534,7 +554,7 @@ async def test_a_redelivered_interaction_is_handled_once(
     await settle()
     await bot.drain()
     assert len(fake.find("POST", rf"/interactions/{payload['id']}/.*")) == 1
-    assert len(fake.find("PATCH", r"/webhooks/.*")) == 1
+    assert fake.find("PATCH", r"/webhooks/.*")
     assert len(fake.find("POST", r"/channels/\d+/messages/\d+/threads")) == 1
 
     # A replayed click on the Sources button is answered once too.
@@ -625,3 +645,74 @@ async def test_a_mention_first_seen_while_redis_was_down_is_not_answered_again_a
     await bot.drain()
     assert len(fake.find("POST", rf"/channels/{mention['id']}/messages")) == 1
     assert not fake.find("POST", rf"/channels/{C}/messages")
+
+
+# --- streaming and feedback ------------------------------------------------------------------------------
+
+
+async def test_a_mention_shows_its_first_text_then_edits_at_most_once_a_second(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed))
+    bot.edit_interval = 0.3  # shorter than Discord needs, to keep the test quick; the rule is the same
+    mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> Who maintains the data pipeline?", person())
+    bot._connection.parse_message_create(mention)
+    [answer] = await answered(bot, fake, mention["id"])
+    [first] = fake.find("POST", rf"/channels/{mention['id']}/messages")
+    edits = fake.find("PATCH", rf"/channels/{mention['id']}/messages/{answer['id']}")
+    assert first.body["content"] and not first.body.get("components")  # text before the answer was final
+    assert "[Data:" not in first.body["content"]
+    assert edits and edits[-1].body["components"] and "Tomas Lindqvist" in edits[-1].body["content"]
+    times = [first.at, *(e.at for e in edits)]
+    assert all(
+        later - earlier >= bot.edit_interval * 0.9 for earlier, later in zip(times, times[1:], strict=False)
+    )
+    assert answer["content"] == edits[-1].body["content"] and "[1]" in answer["content"]
+    assert_nothing_pings(fake)
+
+
+async def vote(
+    bot: DiscordBot, fake: FakeDiscord, message: dict[str, Any], custom_id: str, user: dict[str, Any]
+) -> dict[str, Any]:
+    """Clicks a button as `user`; the interaction response's body."""
+    payload = fake.button_click(message, custom_id, user)
+    bot._connection.parse_interaction_create(payload)
+    [response] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+    return response.body
+
+
+async def test_votes_on_discord_are_kept_once_survive_a_restart_and_a_thumbs_down_asks_why(
+    fake: FakeDiscord, indexed: Settings, redis_url: str, start_bot: Starter
+) -> None:
+    bot = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
+    message = await ask_by_mention(bot, fake, "Who maintains the data pipeline?")
+    _sources, up, down = (b["custom_id"] for b in message["components"][0]["components"])
+    maria, tomas = person(), person(1600000000000000003, "tomas")
+
+    thanked = await vote(bot, fake, message, up, maria)
+    assert thanked["data"]["content"] == VOTE_THANKS and thanked["data"]["flags"] & EPHEMERAL
+    again = await vote(bot, fake, message, up, maria)  # a double click counts once
+    assert again["data"]["content"] == VOTE_REPEATED
+
+    # A new process: new client and assistant, the same Redis and graph store; the buttons still work.
+    await bot.close()
+    await bot.assistant.close()
+    restarted = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
+    asked = await vote(restarted, fake, message, down, tomas)
+    assert asked["data"]["content"] == REASON_QUESTION and asked["data"]["flags"] & EPHEMERAL
+    reasons = [b["custom_id"] for row in asked["data"]["components"] for b in row["components"]]
+    prompt = next(m for m in fake.messages.values() if m["content"] == REASON_QUESTION)
+    done = await vote(restarted, fake, prompt, next(r for r in reasons if ":outdated:" in r), tomas)
+    assert done["type"] == 7 and done["data"]["content"] == REASON_THANKS
+
+    store = open_store(indexed.store_url)
+    try:
+        kept = {f.user: f for f in await store.feedback(indexed.kg_namespace)}
+    finally:
+        await store.close()
+    assert {u: f.vote for u, f in kept.items()} == {maria["id"]: "up", tomas["id"]: "down"}
+    assert kept[tomas["id"]].reason == "Out of date"
+    for f in kept.values():
+        assert (f.platform, f.workspace, f.mode) == ("discord", str(G), "extractive")
+        assert f.question == "Who maintains the data pipeline?" and "Tomas Lindqvist" in f.answer and f.cited
+    assert_nothing_pings(fake)

@@ -236,3 +236,13 @@ def test_a_global_answer_citing_reports_only_is_numbered_and_footed() -> None:
         timings_ms={"total": 80.0},
     )
     assert answer_messages(reply) == ["Two themes[1][2].\n\n-# global search · language-model answer · 80 ms"]
+
+
+def test_streamed_text_hides_markers_and_stays_within_one_message() -> None:
+    assert (
+        render.streamed_text("It runs [Data: Sources (1)]. More [Data: So")
+        == "It runs. More" + render.WRITING_MORE
+    )
+    assert render.streamed_text("") == "" and render.streamed_text("[Dat") == ""
+    long = render.streamed_text("word " * 1000)
+    assert len(long) <= render.MESSAGE_LIMIT and long.endswith(render.WRITING_MORE)

@@ -241,11 +241,11 @@ async def test_health_readiness_and_metrics_of_both_adapters_over_one_assistant(
     await served.mention("Who maintains the data pipeline?", ts="1700000100.000100", event_id="EvServe1")
 
     async def slack_answered() -> bool:
-        return any(c.args.get("thread_ts") == "1700000100.000100" for c in slack.posted())
+        return "kgbot_footer" in json.dumps(slack.in_thread("1700000100.000100"))
 
     await eventually(slack_answered, 20, "the Slack answer")
-    [answer] = [c for c in slack.posted() if c.args.get("thread_ts") == "1700000100.000100"]
-    assert "Tomas Lindqvist" in json.dumps(answer.args["blocks"])
+    [answer] = slack.in_thread("1700000100.000100")
+    assert "Tomas Lindqvist" in json.dumps(answer["blocks"])
 
     # A Discord mention over the gateway goes through the same assistant and is answered in a thread.
     person = discord_api.user(1600000000000000001, "maria")
@@ -253,8 +253,16 @@ async def test_health_readiness_and_metrics_of_both_adapters_over_one_assistant(
         FakeDiscord.CHANNEL_ID, f"<@{FakeDiscord.BOT_ID}> Who designed the Lantern Engine?", person
     )
     await discord_api.dispatch("MESSAGE_CREATE", message)
-    [posted] = await discord_api.wait_for("POST", rf"/channels/{message['id']}/messages")
-    assert "Maria Okafor" in posted.body["content"]
+
+    def discord_answer() -> list[dict[str, Any]]:  # the answer once edited to its final form, with buttons
+        in_thread = discord_api.messages.values()
+        return [m for m in in_thread if m["channel_id"] == message["id"] and m["components"]]
+
+    async def discord_answered() -> bool:
+        return bool(discord_answer())
+
+    await eventually(discord_answered, 20, "the Discord answer")
+    assert "Maria Okafor" in discord_answer()[0]["content"]
 
     after = await served.metrics()
     assert metric(after, "kgbot_questions_answered_total", platform="slack", mode="extractive") == 1
@@ -318,9 +326,8 @@ async def test_sigterm_answers_the_question_in_flight_then_exits(
         assert loop.time() - signalled < 15  # within KG_SHUTDOWN_GRACE
     finally:
         await model.stop()
-    posted = {c.args.get("thread_ts"): c.args for c in slack.posted()}
-    assert "Tomas Lindqvist" in json.dumps(posted["1700000200.000100"]["blocks"])
-    assert "restarting" in json.dumps(posted["1700000201.000100"])
+    assert "Tomas Lindqvist" in json.dumps(slack.in_thread("1700000200.000100")[-1]["blocks"])
+    assert "restarting" in json.dumps(slack.in_thread("1700000201.000100"))
     assert "every question in flight was answered" in served.logs()
     for secret in SECRETS:
         assert secret not in served.logs()
@@ -343,7 +350,7 @@ async def test_slack_in_socket_mode_alone(
     assert ack["envelope_id"]
 
     async def answered() -> bool:
-        return any(c.args.get("thread_ts") == "1700000300.000100" for c in slack.posted())
+        return "kgbot_footer" in json.dumps(slack.in_thread("1700000300.000100"))
 
     await eventually(answered, 20, "the Socket Mode answer")
     served.process.send_signal(signal.SIGINT)  # Ctrl-C shuts down the same way

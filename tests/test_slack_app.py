@@ -24,6 +24,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 
+from bot import metrics
 from bot.core import NOT_ADMIN, Assistant
 from bot.memory import LocalMemory, Memory, RedisMemory
 from bot.slack import render
@@ -37,6 +38,7 @@ from tests.slack_fake import (
     APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
+    Call,
     FakeSlack,
     action_body,
     command_body,
@@ -136,9 +138,9 @@ class Slack:
         return await self.post(body, "application/x-www-form-urlencoded")
 
     async def click(
-        self, message: dict[str, Any], action: dict[str, Any], channel: str = "C0CHAN"
+        self, message: dict[str, Any], action: dict[str, Any], channel: str = "C0CHAN", user: str = "UMEMBER"
     ) -> tuple[int, str]:
-        body = action_body(message, action, self.fake.response_url(), channel)
+        body = action_body(message, action, self.fake.response_url(), channel, user)
         return await self.post(body, "application/x-www-form-urlencoded")
 
 
@@ -180,12 +182,16 @@ async def slack_app(fake: FakeSlack, indexed: Settings) -> AsyncIterator[Any]:
         await assistant.close()
 
 
-def answers(fake: FakeSlack) -> list[Any]:
-    """Messages that are answers (they end with the footer)."""
-    calls = fake.of("chat.postMessage") + fake.of("chat.update")
-    return [
-        c for c in calls if any(b.get("block_id") == render.FOOTER_BLOCK for b in c.args.get("blocks") or [])
-    ]
+def answers(fake: FakeSlack) -> list[Call]:
+    """Calls that showed a finished answer (its blocks end with the footer): posts, or the final edit of a
+    streamed or edited message, with the thread and ts of the message they made or changed."""
+    shown = []
+    for c in fake.of("chat.postMessage") + fake.of("chat.update"):
+        if any(b.get("block_id") == render.FOOTER_BLOCK for b in c.args.get("blocks") or []):
+            ts = str(c.args.get("ts") or c.response["ts"])
+            thread = c.args.get("thread_ts") or fake.messages[(c.args["channel"], ts)].get("thread_ts")
+            shown.append(Call(c.method, {**c.args, "thread_ts": thread}, c.status, {**c.response, "ts": ts}))
+    return shown
 
 
 def sections_text(blocks: list[dict[str, Any]]) -> str:
@@ -208,20 +214,21 @@ async def test_mention_is_answered_in_its_thread_with_collapsed_sources(
 ) -> None:
     slack = await slack_app()
     gate = asyncio.Event()
-    answer = slack.bot.assistant.answer
+    stream = slack.bot.assistant.stream
 
-    async def slow_answer(q: Any) -> Any:
+    async def slow_stream(q: Any) -> Any:
         await gate.wait()
-        return await answer(q)
+        async for event in stream(q):
+            yield event
 
-    slack.bot.assistant.answer = slow_answer  # type: ignore[method-assign]
+    slack.bot.assistant.stream = slow_stream  # type: ignore[method-assign]
     status, _ = await slack.event(mention("Who maintains the data pipeline?", ts="1700000100.000100"))
     assert status == 200  # acknowledged while the answer is still being written
     assert answers(fake) == []
     gate.set()
     await slack.bot.drain()
 
-    [post] = fake.posted()
+    [post] = answers(fake)
     assert post.args["channel"] == "C0CHAN"
     assert post.args["thread_ts"] == "1700000100.000100"
     blocks = post.args["blocks"]
@@ -232,6 +239,7 @@ async def test_mention_is_answered_in_its_thread_with_collapsed_sources(
     assert re.fullmatch(r"Sources \(\d+\)", container["title"]["text"])
     assert "characters" in json.dumps(container["child_blocks"])  # a document's location
     assert blocks[-1]["block_id"] == render.FOOTER_BLOCK and "Extractive answer" in json.dumps(blocks[-1])
+    assert blocks[-2]["type"] == "context_actions" and blocks[-2]["block_id"] == render.FEEDBACK
     assert_within_limits(blocks)
     # Work was shown on the question (no assistant status in channels here) and cleared afterwards.
     assert fake.of("assistant.threads.setStatus", ok_only=False)
@@ -435,6 +443,7 @@ async def test_without_reactions_a_placeholder_is_replaced_by_the_answer(
     slack_app: Any, fake: FakeSlack
 ) -> None:
     fake.reactions_error = "missing_scope"
+    fake.streaming_error = "unknown_method"  # an older workspace: the placeholder is edited, not streamed
     slack = await slack_app()
     await slack.event(mention("Who maintains the data pipeline?", ts="1700000600.000100"))
     await slack.bot.drain()
@@ -453,7 +462,7 @@ async def test_show_sources_button_works_after_a_restart(
     await first.event(mention("Who maintains the data pipeline?", ts="1700000700.000100"))
     await first.bot.drain()
     rejected = [
-        c for c in fake.of("chat.postMessage", ok_only=False) if c.response.get("error") == "invalid_blocks"
+        c for c in fake.of("chat.update", ok_only=False) if c.response.get("error") == "invalid_blocks"
     ]
     assert len(rejected) == 1 and first.bot.containers_accepted is False
     [answer] = answers(fake)
@@ -506,14 +515,18 @@ async def test_long_answers_are_split_within_slack_limits(
     slack = await slack_app(make_assistant(indexed, model=ScriptedChat(paragraphs=160)))
     await slack.event(mention("Tell me everything about the Lantern Engine", ts="1700000900.000100"))
     await slack.bot.drain()
-    posts = fake.posted()
-    assert len(posts) >= 2 and fake.of("chat.postMessage", ok_only=False) == posts  # none was refused
+    calls = [c for c in fake.calls if c.method in ("chat.postMessage", "chat.update")]
+    assert all(c.response["ok"] for c in calls)  # none was refused
+    in_thread = sorted(
+        (ts, m) for (_, ts), m in fake.messages.items() if m.get("thread_ts") == "1700000900.000100"
+    )
+    posts = [m for _, m in in_thread]
+    assert len(posts) >= 2
     for post in posts:
-        assert post.args["thread_ts"] == "1700000900.000100"
-        assert_within_limits(post.args["blocks"])
-    text = "\n".join(sections_text(p.args["blocks"]) for p in posts)
+        assert_within_limits(post["blocks"])
+    text = "\n".join(sections_text(p["blocks"]) for p in posts)
     assert text.count("*Findings*") == 160  # nothing lost between the pieces
-    assert any(b["type"] == "container" for b in posts[-1].args["blocks"])
+    assert any(b["type"] == "container" for b in posts[-1]["blocks"])
 
 
 async def test_mentions_from_documents_cannot_notify_anyone(slack_app: Any, fake: FakeSlack) -> None:
@@ -527,11 +540,11 @@ async def test_mentions_from_documents_cannot_notify_anyone(slack_app: Any, fake
 
 
 async def test_rate_limited_calls_are_retried(slack_app: Any, fake: FakeSlack) -> None:
-    fake.rate_limit_once.add("chat.postMessage")
+    fake.rate_limit_once.add("chat.startStream")
     slack = await slack_app()
     await slack.event(mention("Who maintains the data pipeline?", ts="1700001100.000100"))
     await slack.bot.drain()
-    attempts = fake.of("chat.postMessage", ok_only=False)
+    attempts = fake.of("chat.startStream", ok_only=False)
     assert [c.status for c in attempts] == [429, 200]
     assert len(answers(fake)) == 1
 
@@ -541,8 +554,9 @@ async def test_a_failure_reaches_the_person_as_one_line(slack_app: Any, fake: Fa
 
     async def broken(q: Any) -> Any:
         raise RuntimeError("disk on fire")
+        yield
 
-    slack.bot.assistant.answer = broken  # type: ignore[method-assign]
+    slack.bot.assistant.stream = broken  # type: ignore[method-assign]
     await slack.event(mention("Who maintains the data pipeline?", ts="1700001200.000100"))
     await slack.bot.drain()
     [post] = fake.posted()
@@ -632,14 +646,21 @@ def test_the_manifest_declares_what_the_app_handles() -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {
         "app_mentions:read",
+        "assistant:write",
         "chat:write",
         "commands",
         "im:history",
         "reactions:write",
         "users:read",
     } <= scopes
+    assert manifest["features"]["assistant_view"]["assistant_description"]
     settings = manifest["settings"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "assistant_thread_context_changed",
+        "assistant_thread_started",
+        "message.im",
+    }
     assert settings["socket_mode_enabled"] is True and settings["interactivity"]["is_enabled"] is True
 
 
@@ -653,7 +674,7 @@ async def test_tokens_never_reach_the_logs(
     await slack.bot.drain()
     assert answers(fake)
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "chat.postMessage" in logged  # slack_sdk did log its requests
+    assert "chat.startStream" in logged  # slack_sdk did log its requests
     for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET):
         assert secret not in logged
 
@@ -796,3 +817,211 @@ async def test_an_event_first_seen_while_redis_was_down_is_not_answered_again_af
     assert status == 200
     await slack.bot.drain()
     assert len(answers(fake)) == 1
+
+
+async def test_a_mention_shows_its_status_then_streams_text_before_the_answer_is_final(
+    slack_app: Any, fake: FakeSlack
+) -> None:
+    fake.status_channel_kinds = {"C", "D"}  # a workspace with the assistant status in channels
+    slack = await slack_app()
+    slack.bot.edit_interval = 0  # every sentence shown as it comes
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700002000.000100"))
+    await slack.bot.drain()
+    order = [c.method for c in fake.calls if c.response.get("ok")]
+    statuses = [c.args["status"] for c in fake.of("assistant.threads.setStatus")]
+    assert statuses[0] == render.WORKING_STATUS and "Searching the graph…" in statuses and statuses[-1] == ""
+    assert any(s.startswith("Reading ") and s.endswith("passages…") for s in statuses)
+    [start] = fake.of("chat.startStream")
+    assert start.args["thread_ts"] == "1700002000.000100"
+    assert (start.args["recipient_team_id"], start.args["recipient_user_id"]) == ("T0TEAM", "UMEMBER")
+    appends = fake.of("chat.appendStream")
+    assert appends, "the answer was streamed in more than one piece"
+    first_status = order.index("assistant.threads.setStatus")
+    final = order.index("chat.update")
+    assert first_status < order.index("chat.startStream") < order.index("chat.appendStream")
+    assert order.index("chat.stopStream") < final  # text was visible before the final answer
+    key = ("C0CHAN", str(start.response["ts"]))
+    streamed = "".join(fake.streams[key])
+    assert "Tomas Lindqvist" in streamed and "[Data:" not in streamed
+    assert [c.args["markdown_text"] for c in appends] == fake.streams[key][1:]  # appended in order
+    [answer] = answers(fake)
+    assert answer.args["ts"] == key[1] and "Tomas Lindqvist" in sections_text(answer.args["blocks"])
+    assert re.search(r"\[\d", sections_text(answer.args["blocks"]))  # the final edit numbers the citations
+    assert_within_limits(answer.args["blocks"])
+
+
+async def test_an_offline_answer_streams_at_most_once_a_second(slack_app: Any, fake: FakeSlack) -> None:
+    slack = await slack_app()
+    started = time.monotonic()
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700002100.000100"))
+    await slack.bot.drain()
+    elapsed = time.monotonic() - started
+    [start] = fake.of("chat.startStream")
+    assert len(fake.of("chat.appendStream")) <= elapsed / slack.bot.edit_interval + 1
+    assert fake.of("chat.stopStream") and len(answers(fake)) == 1
+    key = ("C0CHAN", str(start.response["ts"]))
+    assert key in fake.stopped
+
+
+async def test_where_streaming_is_refused_the_answer_is_posted_then_edited(
+    slack_app: Any, fake: FakeSlack
+) -> None:
+    fake.streaming_error = "not_allowed"
+    slack = await slack_app()
+    slack.bot.edit_interval = 0
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700002200.000100"), event_id="Ev1")
+    await slack.bot.drain()
+    [refused] = fake.of("chat.startStream", ok_only=False)
+    assert refused.response["error"] == "not_allowed" and slack.bot.streaming_refused == {"C"}
+    [first] = fake.posted()
+    assert first.args["thread_ts"] == "1700002200.000100" and "Extractive answer" in first.args["text"]
+    edits = [c for c in fake.of("chat.update") if c.args["ts"] == first.response["ts"]]
+    assert len(edits) >= 2 and edits[-1].args["blocks"][-1]["block_id"] == render.FOOTER_BLOCK
+    assert "[Data:" not in fake.everything_said()
+    # Later answers in that kind of conversation go straight to editing.
+    await slack.event(mention("What is the Beacon API?", ts="1700002200.000300"), event_id="Ev2")
+    await slack.bot.drain()
+    assert len(fake.of("chat.startStream", ok_only=False)) == 1 and len(answers(fake)) == 2
+
+
+def feedback_clicks(message: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What Slack sends for a click on the 👍 and on the 👎 of an answer message."""
+    [block] = [b for b in message["blocks"] if b["type"] == "context_actions"]
+    [buttons] = block["elements"]
+    assert buttons["type"] == "feedback_buttons"
+
+    def click(which: str) -> dict[str, Any]:
+        return {
+            "type": "feedback_buttons",
+            "action_id": buttons["action_id"],
+            "block_id": block["block_id"],
+            "value": buttons[which]["value"],
+            "text": buttons[which]["text"],
+        }
+
+    return click("positive_button"), click("negative_button")
+
+
+def votes_counted(vote: str, mode: str) -> float:
+    return (
+        metrics.REGISTRY.get_sample_value("kgbot_feedback_votes_total", {"vote": vote, "mode": mode}) or 0.0
+    )
+
+
+async def test_votes_are_kept_once_survive_a_restart_and_a_thumbs_down_asks_what_was_wrong(
+    slack_app: Any, fake: FakeSlack, indexed: Settings, redis_url: str
+) -> None:
+    first = await slack_app(make_assistant(indexed, RedisMemory(redis_url)))
+    await first.event(mention("Who maintains the data pipeline?", ts="1700003000.000100"))
+    await first.bot.drain()
+    [answer] = answers(fake)
+    channel, ts = answer.args["channel"], answer.response["ts"]
+    up, down = feedback_clicks(fake.messages[(channel, ts)])
+    ups, downs = votes_counted("up", "extractive"), votes_counted("down", "extractive")
+
+    for _ in range(2):  # a double click, or Slack delivering the click again
+        status, _ = await first.click(fake.messages[(channel, ts)], up)
+        assert status == 200
+    await first.bot.drain()
+    assert votes_counted("up", "extractive") == ups + 1
+
+    # A new process: new assistant, new memory client, same Redis and the same graph store.
+    second = await slack_app(make_assistant(indexed, RedisMemory(redis_url)))
+    await second.click(fake.messages[(channel, ts)], down, user="UADMIN")
+    await second.click(fake.messages[(channel, ts)], down, user="UADMIN")
+    await second.bot.drain()
+    [asked] = fake.of("chat.postEphemeral")  # once, though the click came twice
+    assert asked.args["user"] == "UADMIN" and asked.args["thread_ts"] == "1700003000.000100"
+    assert_within_limits(asked.args["blocks"])
+    reasons = [e for b in asked.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    wrong = next(r for r in reasons if r["value"].startswith("sources:"))
+    await second.click({"ts": asked.response["message_ts"], "text": "", "blocks": []}, wrong, user="UADMIN")
+    await second.bot.drain()
+    assert fake.responses[-1]["text"] == render.REASON_THANKS
+    assert votes_counted("down", "extractive") == downs + 1
+    page, _ = metrics.exposition()  # what /metrics serves
+    assert b'kgbot_feedback_votes_total{mode="extractive",vote="down"}' in page
+
+    store = open_store(indexed.store_url)
+    try:
+        kept = {f.user: f for f in await store.feedback(indexed.kg_namespace)}
+    finally:
+        await store.close()
+    assert set(kept) == {"UMEMBER", "UADMIN"}
+    assert kept["UMEMBER"].vote == "up" and kept["UADMIN"].vote == "down"
+    assert kept["UADMIN"].reason == "Wrong or missing sources"
+    for f in kept.values():
+        assert (f.platform, f.workspace, f.mode, f.search) == ("slack", "T0TEAM", "extractive", "local")
+        assert f.question == "Who maintains the data pipeline?" and "Tomas Lindqvist" in f.answer
+        assert f.cited and all(re.fullmatch(r"\w+:\d+", c) for c in f.cited) and f.generation
+
+    # The same person changing their mind replaces their vote.
+    await second.click(fake.messages[(channel, ts)], up, user="UADMIN")
+    await second.bot.drain()
+    store = open_store(indexed.store_url)
+    try:
+        assert sorted(f.vote for f in await store.feedback(indexed.kg_namespace)) == ["up", "up"]
+        assert await store.feedback("another-namespace") == []
+    finally:
+        await store.close()
+
+
+async def test_the_assistant_panel_suggests_top_communities_and_answers_there_like_a_dm(
+    slack_app: Any, fake: FakeSlack, indexed: Settings
+) -> None:
+    slack = await slack_app()
+    started = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": "UMEMBER",
+            "context": {"channel_id": "C0CHAN", "team_id": "T0TEAM", "enterprise_id": None},
+            "channel_id": "D0DM",
+            "thread_ts": "1700004000.000100",
+        },
+        "event_ts": "1700004000.000200",
+    }
+    status, _ = await slack.event(started, "EvPanel")
+    assert status == 200
+    await slack.bot.drain()
+    [suggested] = fake.of("assistant.threads.setSuggestedPrompts")
+    assert (suggested.args["channel_id"], suggested.args["thread_ts"]) == ("D0DM", "1700004000.000100")
+    store = open_store(indexed.store_url)
+    try:
+        top = [r.report.title for r in await store.child_reports(indexed.kg_namespace, [-1])]
+    finally:
+        await store.close()
+    messages = [p["message"] for p in suggested.args["prompts"]]
+    assert top and messages == [f"What do the documents say about {t}?" for t in top[:4]]
+    assert all(len(p["title"]) <= render.PROMPT_TITLE_CHARS for p in suggested.args["prompts"])
+
+    question = {
+        "type": "message",
+        "channel": "D0DM",
+        "channel_type": "im",
+        "user": "UMEMBER",
+        "text": messages[0],
+        "ts": "1700004000.000300",
+        "thread_ts": "1700004000.000100",
+    }
+    await slack.event(question, "EvPanelQuestion")
+    await slack.bot.drain()
+    [start] = fake.of("chat.startStream")
+    assert (start.args["channel"], start.args["thread_ts"]) == ("D0DM", "1700004000.000100")
+    assert fake.of("assistant.threads.setStatus")[0].args["thread_ts"] == "1700004000.000100"
+    [answer] = answers(fake)
+    assert answer.args["thread_ts"] == "1700004000.000100"
+
+
+async def test_a_one_off_stream_refusal_falls_back_for_that_answer_only(
+    slack_app: Any, fake: FakeSlack
+) -> None:
+    fake.streaming_error = "internal_error"  # not "this workspace cannot stream"
+    slack = await slack_app()
+    slack.bot.edit_interval = 0
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700005000.000100"), event_id="Ev1")
+    await slack.bot.drain()
+    assert fake.posted() and len(answers(fake)) == 1 and slack.bot.streaming_refused == set()
+    fake.streaming_error = ""
+    await slack.event(mention("What is the Beacon API?", ts="1700005000.000300"), event_id="Ev2")
+    await slack.bot.drain()
+    assert fake.of("chat.startStream") and len(answers(fake)) == 2

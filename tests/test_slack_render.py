@@ -118,8 +118,9 @@ def test_citation_markers_become_reference_numbers() -> None:
 def test_an_answer_with_its_collapsed_sources_and_footer() -> None:
     [message] = render.answer_messages(reply("It publishes [Data: Entities (3); Sources (9)]."))
     validate(message.blocks)
-    answer, container, footer = message.blocks
+    answer, container, feedback, footer = message.blocks
     assert answer["text"]["text"] == "It publishes [1]."
+    assert feedback == render.feedback_block("k3y-AbC_1")
     assert container["type"] == "container"
     assert container["title"]["text"] == "Sources (5)"
     assert container["is_collapsible"] is True and container["default_collapsed"] is True
@@ -158,7 +159,8 @@ def test_showing_and_hiding_sources_in_a_message() -> None:
     validate(shown)
     assert shown[0] == message.blocks[0] and shown[-1]["block_id"] == render.FOOTER_BLOCK
     assert "*[1]* *engine*" in shown[1]["text"]["text"]
-    assert shown[-2]["elements"][0]["action_id"] == render.HIDE_SOURCES
+    assert shown[-3]["elements"][0]["action_id"] == render.HIDE_SOURCES
+    assert shown[-2]["block_id"] == render.FEEDBACK
     hidden = render.toggle_sources(shown, None, "k3y-AbC_1", 5, show=False)
     validate(hidden)
     assert hidden == message.blocks
@@ -206,10 +208,10 @@ def test_the_split_leaves_room_to_show_the_sources() -> None:
     last = messages[-1]
     shown = render.toggle_sources(last.blocks, many, "k", len(many), show=True)
     validate(shown)
-    assert "more section(s) of sources not shown" in shown[-3]["text"]["text"]
+    assert "more section(s) of sources not shown" in shown[-4]["text"]["text"]
     # The fallback splits exactly like the container form, so a retry in the fallback form repeats nothing.
     collapsed = render.answer_messages(reply(text, sources=many), collapsible=True)
-    assert [m.blocks[:-2] for m in collapsed][-1] == last.blocks[:-2]
+    assert [m.blocks[:-3] for m in collapsed][-1] == last.blocks[:-3]
     assert [m.blocks for m in collapsed][:-1] == [m.blocks for m in messages][:-1]
     validate(collapsed[-1].blocks)
 
@@ -245,9 +247,69 @@ def test_a_global_answer_citing_reports_only_is_numbered_and_footed() -> None:
     text = "Two themes [Data: Reports (0, 3)]. Forecasts [Data: Reports (0)]."
     [message] = render.answer_messages(reply(text, sources=sources, mode="extractive", search="global"))
     validate(message.blocks)
-    answer, container, footer = message.blocks
+    answer, container, _feedback, footer = message.blocks
     assert answer["text"]["text"] == "Two themes [1, 2]. Forecasts [1]."
     listed = "\n".join(c["text"]["text"] for c in container["child_blocks"])
     assert "*Reports:* [1] Forecasting · [2] Customers" in listed
     assert container["title"]["text"] == "Sources (2)"
     assert footer["elements"][0]["text"].startswith("Global search · Extractive answer (no language model)")
+
+
+def test_feedback_buttons_carry_the_vote_and_the_answer() -> None:
+    block = render.feedback_block("k3y-AbC_1")
+    validate([block])
+    [buttons] = block["elements"]
+    assert (block["type"], buttons["type"], buttons["action_id"]) == (
+        "context_actions",
+        "feedback_buttons",
+        render.FEEDBACK,
+    )
+    up, down = buttons["positive_button"]["value"], buttons["negative_button"]["value"]
+    assert render.parse_feedback_value(up) == ("up", "k3y-AbC_1")
+    assert render.parse_feedback_value(down) == ("down", "k3y-AbC_1")
+    assert render.parse_feedback_value("sideways:k") == ("", "") and render.parse_feedback_value("up:") == (
+        "",
+        "",
+    )
+
+
+def test_streamed_text_hides_markers_even_half_written_and_pings_nobody() -> None:
+    raw = "The engine <@U1> publishes [Data: Sources (1)]. Then @channel [Data: Ent"
+    assert render.streamed_markdown(raw) == neutralise_mentions("The engine <@U1> publishes. Then @channel")
+    assert (
+        render.streamed_markdown("Done [") == "Done"
+        and render.streamed_markdown("a [link](x)") == "a [link](x)"
+    )
+    # Token by token, each text shown starts with the one before (a stream can only grow).
+    tokens = [
+        "It",
+        " runs",
+        " [",
+        "Data",
+        ": Sources",
+        " (1)]",
+        ".",
+        " Then",
+        " [link",
+        "](x)",
+        "\n\n",
+        "End.",
+    ]
+    shown = [render.streamed_markdown("".join(tokens[: i + 1])) for i in range(len(tokens))]
+    assert all(later.startswith(earlier) for earlier, later in zip(shown, shown[1:], strict=False))
+    assert shown[-1] == "It runs. Then [link](x)\n\nEnd."
+    message = render.live_message("## Title\n\n" + "word " * 2000)
+    validate(message.blocks)
+    assert message.blocks[-1]["elements"][0]["text"] == render.WRITING_MORE
+
+
+def test_reason_prompt_and_suggested_prompts_are_valid() -> None:
+    prompt = render.reason_prompt("k1", {"wrong": "Wrong or made up", "outdated": "Out of date"})
+    validate(prompt.blocks)
+    buttons = prompt.blocks[1]["elements"]
+    assert [render.parse_reason_value(b["value"]) for b in buttons] == [("wrong", "k1"), ("outdated", "k1")]
+    assert len({b["action_id"] for b in buttons}) == 2  # unique within the block, as Slack requires
+    long = "What do the documents say about " + "a very long community title " * 5 + "?"
+    [short, cut] = render.suggested_prompts(["What is the Beacon API?", long])
+    assert short == {"title": "What is the Beacon API?", "message": "What is the Beacon API?"}
+    assert len(cut["title"]) == render.PROMPT_TITLE_CHARS and cut["message"] == long

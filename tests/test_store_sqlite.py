@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kg.model import Feedback
 from kg.store import open_store
 from kg.store.base import StoreError
 from kg.store.sqlite.fulltext import cheapest_terms, match_expression, split_by_cost
@@ -123,7 +124,30 @@ async def test_a_schema_2_store_gains_the_graph_tables_and_links_after_republish
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    conn.close()
+
+
+async def test_a_schema_3_store_gains_the_feedback_table_and_keeps_its_index(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SqliteStore(path)
+    await store.publish("ns", sample_index())
+    await store.close()
+    with sqlite3.connect(path) as conn:  # what a store written before feedback looks like
+        conn.execute("DROP TABLE feedback")
+        conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        assert await store.feedback("ns") == []
+        vote = Feedback("ns", "slack", "T1", "a1", "U1", "up", question="q?")
+        assert await store.record_feedback(vote) is True
+        assert [f.vote for f in await store.feedback("ns")] == ["up"]
+        assert [e.title for e in await store.get_entities("ns", ["Transformer"])] == ["Transformer"]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     conn.close()
 
 

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.cli import apps, ask, chat, demo, graphrag, index, stats
+from bot.cli import apps, ask, chat, demo, feedback, graphrag, index, stats
 from bot.cli.output import UserError, console
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kgbot", description="Knowledge-graph answers with citations.")
     parser.add_argument("--version", action=_Version, help="show kgbot's version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (index, stats, ask, chat, demo):
+    for module in (index, stats, ask, chat, demo, feedback):
         module.add_command(commands)
     apps.add_commands(commands)
     graphrag.add_commands(commands)

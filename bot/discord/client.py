@@ -22,7 +22,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.core import Assistant, Question, Reply
+from bot.core import Assistant, Event, Question, Reply
 from bot.discord import render
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class DiscordBot(discord.Client):
         self.assistant = assistant
         self.guild_ids = list(guild_ids)
         self.tree = CommandTree(self)
+        self.edit_interval = 1.0  # seconds between two edits of an answer being written
         self._handling = 0  # mentions and commands being handled, for `drain`
         self._idle = asyncio.Event()
         self._idle.set()
@@ -111,13 +112,16 @@ class DiscordBot(discord.Client):
         """True once per interaction or message ("interaction" | "message" and its id)."""
         return await self.assistant.first_delivery("discord", f"{kind}:{snowflake}")
 
-    async def answer(self, question: Question) -> Reply | None:
-        """The assistant's reply; a failure becomes a one-line notice, with the details in the log."""
+    async def stream(self, question: Question) -> AsyncIterator[Event]:
+        """The assistant's events for a question; a failure ends them with a one-line notice, the details
+        in the log."""
         try:
-            return await self.assistant.answer(question)
+            async with contextlib.aclosing(self.assistant.stream(question)) as events:
+                async for event in events:
+                    yield event
         except Exception:  # noqa: BLE001 - one line to the user, the details to the log
             log.exception("answering failed")
-            return Reply(render.FAILED, kind="notice")
+            yield Reply(render.FAILED, kind="notice")
 
     # --- start --------------------------------------------------------------------------------------
 

@@ -70,6 +70,26 @@ def answer_messages(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[str]:
     return split_message(text, limit)
 
 
+_OPEN_MARKER = re.compile(r"\[(?:D(?:a(?:t(?:a(?::[^\]]*)?)?)?)?)?$")
+WRITING_MORE = " …"  # after text still being written
+
+
+def streamed_text(raw: str, limit: int = MESSAGE_LIMIT) -> str:
+    """What to show of an answer while it is written: `[Data: ...]` markers removed (the final edit numbers
+    them), a marker still being written held back, at most `limit` characters with the "still writing" mark."""
+    text = _OPEN_MARKER.sub("", MARKER.sub("", raw)).strip()
+    room = limit - len(WRITING_MORE)
+    if len(text) > room:
+        text = text[:room].rsplit(" ", 1)[0]
+    return text + WRITING_MORE if text else ""
+
+
+VOTE_THANKS = "Thanks for the feedback."
+VOTE_REPEATED = "Your vote on this answer is already counted."
+REASON_QUESTION = "Thanks — what was wrong with this answer?"
+REASON_THANKS = "Thanks, noted. It helps us improve the answers."
+
+
 def _footer(reply: Reply) -> str:
     parts = [f"{reply.search} search"] if reply.search else []
     if reply.mode:

@@ -9,6 +9,7 @@ Starting, stopping and the tokens are bot/slack/adapter.py's business.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Coroutine
@@ -23,12 +24,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import Assistant, Question, Reply
+from bot.core import Assistant, Question, Status, TextDelta
 from bot.slack import render
+from bot.slack.live import EDIT_INTERVAL, LiveAnswer, send
 
 log = logging.getLogger(__name__)
 
-_INVALID_BLOCKS = {"invalid_blocks", "invalid_blocks_format"}
 _NO_PERMISSION = {"missing_scope", "not_allowed_token_type", "no_permission", "unknown_method"}
 
 
@@ -60,6 +61,8 @@ class SlackBot:
         self.containers_accepted = True  # until Slack rejects a collapsible container block
         self.reactions_allowed = True  # until reactions.add reports a missing scope
         self.status_refused: set[str] = set()  # channel kinds ("C", "G", "D") where setStatus failed
+        self.streaming_refused: set[str] = set()  # channel kinds where chat.startStream failed
+        self.edit_interval = EDIT_INTERVAL  # seconds between two changes of an answer being written
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -124,6 +127,7 @@ class WorkIndicator:
         self.channel, self.thread_ts, self.message_ts = channel, thread_ts, message_ts
         self.kind = ""
         self.placeholder_ts = ""
+        self.text_shown = False
 
     async def start(self) -> None:
         channel_kind = self.channel[:1]
@@ -156,6 +160,21 @@ class WorkIndicator:
         except SlackApiError as exc:
             log.warning("could not show that work is under way (%s)", _error_code(exc))
 
+    async def status(self, text: str) -> None:
+        """Show what the assistant is doing, while the status line is how work is shown and no text is."""
+        if self.kind != "status" or self.text_shown:
+            return
+        try:
+            await self.client.assistant_threads_setStatus(
+                channel_id=self.channel, thread_ts=self.thread_ts, status=render.status_line(text)
+            )
+        except SlackApiError as exc:
+            log.info("could not update the status (%s)", _error_code(exc))
+
+    async def text_started(self) -> None:
+        """The answer's text is on screen: no more status lines (Slack clears the status with the reply)."""
+        self.text_shown = True
+
     def take_placeholder(self) -> str:
         """The placeholder's ts, once: the first message of the reply replaces it."""
         ts, self.placeholder_ts = self.placeholder_ts, ""
@@ -177,44 +196,6 @@ class WorkIndicator:
             log.info("could not clear the working indicator (%s)", _error_code(exc))
 
 
-async def _send(
-    client: AsyncWebClient, channel: str, thread_ts: str, message: render.Message, replace_ts: str
-) -> None:
-    if replace_ts:
-        await client.chat_update(channel=channel, ts=replace_ts, **message.payload())
-    else:
-        await client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message.payload()
-        )
-
-
-async def post_reply(
-    bot: SlackBot,
-    client: AsyncWebClient,
-    channel: str,
-    thread_ts: str,
-    reply: Reply,
-    indicator: WorkIndicator,
-) -> None:
-    """Post a reply in the thread (replacing the placeholder if there is one). A collapsible container
-    that Slack rejects is replaced by the "Show sources" button, for this and every later answer."""
-    messages = render.answer_messages(reply, collapsible=bot.containers_accepted)
-    i = 0
-    while i < len(messages):
-        try:
-            await _send(client, channel, thread_ts, messages[i], indicator.placeholder_ts)
-        except SlackApiError as exc:
-            has_container = any(b.get("type") == "container" for b in messages[i].blocks)
-            if not (has_container and _error_code(exc) in _INVALID_BLOCKS):
-                raise
-            log.info("Slack rejected the collapsible sources container; using the Show sources button")
-            bot.containers_accepted = False
-            messages = render.answer_messages(reply, collapsible=False)  # splits as before
-            continue
-        indicator.take_placeholder()
-        i += 1
-
-
 async def answer_in_thread(
     bot: SlackBot, client: AsyncWebClient, question: Question, channel: str, thread_ts: str, message_ts: str
 ) -> None:
@@ -222,14 +203,22 @@ async def answer_in_thread(
     reach the person as one line in the thread."""
     indicator = WorkIndicator(bot, client, channel, thread_ts, message_ts)
     await indicator.start()
+    live = LiveAnswer(bot, client, question, channel, thread_ts, indicator, bot.edit_interval)
     try:
-        reply = await bot.assistant.answer(question)
-        if reply is not None:
-            await post_reply(bot, client, channel, thread_ts, reply, indicator)
+        async with contextlib.aclosing(bot.assistant.stream(question)) as events:  # closed even on failure
+            async for event in events:
+                if isinstance(event, Status):
+                    await indicator.status(event.text)
+                elif isinstance(event, TextDelta):
+                    await live.add(event.text)
+                else:
+                    await live.finish(event)
     except Exception as exc:  # noqa: BLE001 - one line to the person, details to the log
         log.exception("answering in %s failed", channel)
         try:
-            await _send(client, channel, thread_ts, render.error_notice(exc), indicator.take_placeholder())
+            await send(
+                client, channel, thread_ts, render.error_notice(exc), live.ts or indicator.take_placeholder()
+            )
         except SlackApiError as post_exc:
             log.warning("could not report the failure in %s (%s)", channel, _error_code(post_exc))
     finally:

@@ -19,7 +19,9 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
     ContainerBlock,
+    ContextActionsBlock,
     ContextBlock,
+    FeedbackButtonsElement,
     MarkdownTextObject,
     SectionBlock,
 )
@@ -32,14 +34,16 @@ MAX_BLOCKS = 50  # Slack's limit for blocks in one message
 CONTAINER_CHILDREN = 10  # Slack's limit for a container's child blocks
 SOURCE_SECTIONS = CONTAINER_CHILDREN  # the sources list never takes more sections than a container holds
 # What the last message of an answer keeps free: the sources expanded (the fallback's "Show sources"
-# puts them in the message) plus their button and the footer. The same for both forms, so an answer
+# puts them in the message) plus their button, the footer and the feedback buttons. The same for both forms, so an answer
 # re-rendered in the fallback form splits exactly as before.
-_TAIL_RESERVE = SOURCE_SECTIONS + 2
+_TAIL_RESERVE = SOURCE_SECTIONS + 3
 
 SHOW_SOURCES = "kgbot_show_sources"
 HIDE_SOURCES = "kgbot_hide_sources"
 SOURCES_BLOCK = "kgbot_sources"  # prefix of every block id that belongs to the sources part
 FOOTER_BLOCK = "kgbot_footer"
+FEEDBACK = "kgbot_feedback"  # the action id of the 👍/👎 buttons and the block id of their block
+WRITING_MORE = "_…_"  # under text still being written, where it is shown by message edits
 
 WORKING_EMOJI = "hourglass_flowing_sand"
 WORKING_STATUS = "is searching the knowledge graph…"
@@ -393,6 +397,54 @@ def _preview(text: str) -> str:
     return safe(plain if len(plain) <= 150 else plain[:149].rsplit(" ", 1)[0] + "…") or "Answer"
 
 
+def feedback_block(answer_id: str) -> dict[str, Any]:
+    """The 👍/👎 buttons under an answer; each button's value carries the vote and the answer's id."""
+    return ContextActionsBlock(
+        block_id=FEEDBACK,
+        elements=[
+            FeedbackButtonsElement(
+                action_id=FEEDBACK,
+                positive_button={
+                    "text": {"type": "plain_text", "text": "👍"},
+                    "accessibility_label": "Good answer",
+                    "value": f"up:{answer_id}",
+                },
+                negative_button={
+                    "text": {"type": "plain_text", "text": "👎"},
+                    "accessibility_label": "Bad answer",
+                    "value": f"down:{answer_id}",
+                },
+            )
+        ],
+    ).to_dict()
+
+
+def parse_feedback_value(value: str) -> tuple[str, str]:
+    """The vote ("up" | "down") and answer id a feedback button carries; ("", "") for anything else."""
+    vote, _, answer_id = value.partition(":")
+    return (vote, answer_id) if vote in ("up", "down") and answer_id else ("", "")
+
+
+_OPEN_MARKER = re.compile(r"\[(?:D(?:a(?:t(?:a(?::[^\]]*)?)?)?)?)?$")
+
+
+def streamed_markdown(raw: str) -> str:
+    """The part of an answer's raw text that can be shown while it is written: `[Data: ...]` markers
+    removed (the final message numbers them), a marker still being written held back, mentions neutralised.
+    Trailing whitespace waits for the text after it, since a marker coming next takes the space before it: what
+    this returns for more text starts with what it returned before, as a stream that only grows needs."""
+    text = MARKER.sub("", raw)
+    text = _OPEN_MARKER.sub("", text)
+    return neutralise_mentions(text).rstrip()
+
+
+def live_message(markdown: str) -> Message:
+    """Text still being written, as a message edited while it grows (where Slack cannot stream)."""
+    sections = [_section(t) for t in split_mrkdwn(to_mrkdwn(markdown) or "…")][: MAX_BLOCKS - 1]
+    more = ContextBlock(elements=[MarkdownTextObject(text=WRITING_MORE)]).to_dict()
+    return Message(text=_preview(markdown), blocks=[*sections, more])
+
+
 def answer_messages(reply: Reply, collapsible: bool = True) -> list[Message]:
     """The messages of an answer (usually one), each within Slack's limits. The sources and footer go
     on the last one; `collapsible=False` gives the "Show sources" button instead of a container."""
@@ -407,6 +459,8 @@ def answer_messages(reply: Reply, collapsible: bool = True) -> list[Message]:
             tail.append(sources_container(reply.sources))
         else:
             tail.append(_toggle_button(reply.sources_key, len(reply.sources), show=True))
+    if reply.answer_id:
+        tail.append(feedback_block(reply.answer_id))
     tail.append(_footer(reply))
 
     groups: list[list[dict[str, Any]]] = []
@@ -429,7 +483,7 @@ def toggle_sources(
     """An answer message's blocks with its sources shown (listed, with a "Hide sources" button) or
     hidden again (a "Show sources" button). Blocks are the message's own, as Slack sends them back."""
     kept = [b for b in blocks if not str(b.get("block_id", "")).startswith(SOURCES_BLOCK)]
-    at = next((i for i, b in enumerate(kept) if b.get("block_id") == FOOTER_BLOCK), len(kept))
+    at = next((i for i, b in enumerate(kept) if b.get("block_id") in (FEEDBACK, FOOTER_BLOCK)), len(kept))
     if show and sources:
         part = [_section(t, f"{SOURCES_BLOCK}:list:{i}") for i, t in enumerate(sources_texts(sources))]
         part.append(_toggle_button(key, len(sources), show=False))
@@ -461,3 +515,47 @@ def asked_message(user: str, question: str) -> Message:
 def reindex_text(line: str) -> str:
     """A /reindex progress line or summary, as the text of the one message that shows it."""
     return safe(line)
+
+
+def status_line(text: str) -> str:
+    """A stage of the answer as the assistant status line shows it."""
+    return safe(text)
+
+
+FEEDBACK_REASON = "kgbot_feedback_reason"  # action id prefix of the "what was wrong?" buttons
+REASON_QUESTION = "Thanks — what was wrong with this answer?"
+REASON_THANKS = "Thanks, noted. It helps us improve the answers."
+
+
+def reason_prompt(answer_id: str, reasons: dict[str, str]) -> Message:
+    """The private "what was wrong?" question after a 👎: one button per reason."""
+    buttons = [
+        ButtonElement(text=label, action_id=f"{FEEDBACK_REASON}:{key}", value=f"{key}:{answer_id}")
+        for key, label in reasons.items()
+    ]
+    return Message(
+        text=REASON_QUESTION,
+        blocks=[
+            _section(REASON_QUESTION),
+            ActionsBlock(block_id=FEEDBACK_REASON, elements=buttons).to_dict(),
+        ],
+    )
+
+
+def parse_reason_value(value: str) -> tuple[str, str]:
+    """The reason key and answer id a "what was wrong?" button carries."""
+    key, _, answer_id = value.partition(":")
+    return key, answer_id
+
+
+PROMPTS_TITLE = "Ask about your team's documents"
+PROMPT_TITLE_CHARS = 75  # what the panel shows of a suggestion; the whole question is sent
+
+
+def suggested_prompts(questions: Sequence[str]) -> list[dict[str, str]]:
+    """Suggested prompts for the assistant panel: a short title each, the full question as its message."""
+    prompts = []
+    for question in questions:
+        title = question if len(question) <= PROMPT_TITLE_CHARS else question[: PROMPT_TITLE_CHARS - 1] + "…"
+        prompts.append({"title": title, "message": question})
+    return prompts

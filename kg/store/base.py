@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kg.model import CommunityReport, Entity, GraphIndex, Relationship, TextUnit
+from kg.model import CommunityReport, Entity, Feedback, GraphIndex, Relationship, TextUnit
 
 
 class StoreError(RuntimeError):
@@ -125,5 +125,20 @@ class GraphStore(Protocol):
         ...
 
     async def namespaces(self) -> list[str]: ...
+
+    async def record_feedback(self, feedback: Feedback) -> bool:
+        """Keep a vote, idempotently: True when it is new or changes the person's vote on that answer, False
+        when it repeats it (a double click, a redelivery). A changed vote replaces the old one and its reason;
+        `created_at`/`updated_at` are set here. Feedback outlives republishing its namespace."""
+        ...
+
+    async def set_feedback_reason(self, feedback: Feedback) -> bool:
+        """Attach `feedback.reason` to the person's existing vote on that answer (found by its key); False
+        when there is no such vote."""
+        ...
+
+    async def feedback(self, namespace: str) -> list[Feedback]:
+        """Every vote of one namespace, oldest first."""
+        ...
 
     async def close(self) -> None: ...

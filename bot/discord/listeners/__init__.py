@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.discord.client import DiscordBot
-from bot.discord.listeners import ask_command, mention, reindex_command, sources_button
+from bot.discord.listeners import ask_command, feedback_buttons, mention, reindex_command, sources_button
 
-MODULES = (mention, ask_command, reindex_command, sources_button)
+MODULES = (mention, ask_command, reindex_command, sources_button, feedback_buttons)
 
 
 def register(bot: DiscordBot) -> None:

@@ -4,16 +4,18 @@ its author sees, before anything public appears."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.core import MAX_QUESTION_CHARS, Question, QuestionError, clean_question
+from bot.core import MAX_QUESTION_CHARS, Question, QuestionError, Reply, TextDelta, clean_question
 from bot.discord import render
 from bot.discord.client import NO_PINGS, THREAD_ARCHIVE_MINUTES, DiscordBot, where
-from bot.discord.listeners.sources_button import sources_view
+from bot.discord.listeners.feedback_buttons import answer_view
+from bot.discord.live import LiveReply
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,10 @@ async def ask_command(bot: DiscordBot, interaction: discord.Interaction[Any], te
         # "thinking" message the defer created: that message's id is the conversation's from the start.
         anchor = callback.message_id if callback is not None else None
         thread_id = str(anchor or (await interaction.original_response()).id)
-    reply = await bot.answer(
+    sender = _Sender(interaction)
+    live = LiveReply(sender.send, answer_view, bot.edit_interval)
+    reply: Reply | None = None
+    events = bot.stream(
         Question(
             platform="discord",
             workspace=str(interaction.guild_id),
@@ -53,22 +58,15 @@ async def ask_command(bot: DiscordBot, interaction: discord.Interaction[Any], te
             text=text,
         )
     )
+    async with contextlib.aclosing(events):  # closed even when showing the answer fails
+        async for event in events:
+            if isinstance(event, TextDelta):
+                await live.add(event.text)
+            elif isinstance(event, Reply):
+                reply = event
     if reply is None:
         return
-    # The first part replaces the "thinking" message (Edit Original Interaction Response, which Discord
-    # recommends over a first follow-up after a defer); further parts are follow-up messages.
-    messages = render.answer_messages(reply) or [render.FAILED]
-    first: discord.Message | None = None
-    for n, content in enumerate(messages, 1):
-        view = sources_view(reply) if n == len(messages) else None
-        if first is None:
-            first = await interaction.edit_original_response(
-                content=content, view=view, allowed_mentions=NO_PINGS
-            )
-        else:
-            await interaction.followup.send(
-                content, wait=True, allowed_mentions=NO_PINGS, **({"view": view} if view else {})
-            )
+    first = (await live.finish(reply))[0]
     channel = interaction.channel
     if reply.kind == "answer" and first is not None and isinstance(channel, discord.TextChannel):
         try:
@@ -77,3 +75,22 @@ async def ask_command(bot: DiscordBot, interaction: discord.Interaction[Any], te
             )
         except discord.HTTPException as exc:
             log.warning("could not open a thread on the /ask answer: %s", exc)
+
+
+class _Sender:
+    """The messages of an /ask answer: the first replaces the "thinking" message (Edit Original Interaction
+    Response, which Discord recommends over a first follow-up after a defer); further parts are follow-ups."""
+
+    def __init__(self, interaction: discord.Interaction[Any]) -> None:
+        self.interaction = interaction
+        self.started = False
+
+    async def send(self, content: str, view: discord.ui.View | None, answer: bool) -> discord.Message:
+        if not self.started:
+            self.started = True
+            return await self.interaction.edit_original_response(
+                content=content, view=view, allowed_mentions=NO_PINGS
+            )
+        return await self.interaction.followup.send(
+            content, wait=True, allowed_mentions=NO_PINGS, **({"view": view} if view else {})
+        )

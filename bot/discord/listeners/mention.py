@@ -1,19 +1,21 @@
 """A mention of the bot in a server: answered in a thread created from the person's message, or, inside a
 thread, right there with the thread's history (`Question.thread` is the thread id, which is also the id of
-the message the thread was created from)."""
+the message the thread was created from). The answer appears with its first text and is edited as it grows."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
 
 import discord
 
-from bot.core import Question, Reply
+from bot.core import Question, Reply, TextDelta
 from bot.discord import render
 from bot.discord.client import NO_PINGS, THREAD_ARCHIVE_MINUTES, DiscordBot, where
-from bot.discord.listeners.sources_button import sources_view
+from bot.discord.listeners.feedback_buttons import answer_view
+from bot.discord.live import LiveReply
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,11 @@ async def answer_mention(bot: DiscordBot, message: discord.Message) -> None:
             log.warning("cannot see channel %s: %s", message.channel.id, exc)
             return
     channel_id, thread_id = where(channel)
+    destination = _Destination(message, channel, thread_id, text)
+    live = LiveReply(destination.send, answer_view, bot.edit_interval)
+    reply: Reply | None = None
     async with channel.typing():
-        reply = await bot.answer(
+        events = bot.stream(
             Question(
                 platform="discord",
                 workspace=str(message.guild.id),
@@ -51,36 +56,47 @@ async def answer_mention(bot: DiscordBot, message: discord.Message) -> None:
                 text=text,
             )
         )
-    if reply is None:
-        return
-    target: discord.abc.Messageable = channel
-    reference: discord.Message | None = None
-    if thread_id is None and reply.kind == "answer" and isinstance(channel, discord.TextChannel):
-        try:
-            target = await message.create_thread(
-                name=render.thread_name(text), auto_archive_duration=THREAD_ARCHIVE_MINUTES
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not create a thread, answering in the channel: %s", exc)
-            reference = message
-    elif thread_id is None:
-        reference = message  # a notice: reply in place, no thread
-    await post(target, reply, reference=reference)
+        async with contextlib.aclosing(events):  # closed even when showing the answer fails
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    await live.add(event.text)
+                elif isinstance(event, Reply):
+                    reply = event
+    if reply is not None:
+        await live.finish(reply)
 
 
-async def post(
-    target: discord.abc.Messageable, reply: Reply, reference: discord.Message | None = None
-) -> list[discord.Message]:
-    sent = []
-    messages = render.answer_messages(reply) or [render.FAILED]
-    for n, content in enumerate(messages, 1):
-        sent.append(
-            await target.send(
-                content,
-                view=sources_view(reply) if n == len(messages) else None,  # type: ignore[arg-type]
-                reference=reference if n == 1 else None,  # type: ignore[arg-type]
-                mention_author=False,
-                allowed_mentions=NO_PINGS,
-            )
+class _Destination:
+    """Where the answer goes, decided with its first message: a new thread on the question for an answer in
+    a channel (a reply in the channel when Discord refuses the thread), in place inside a thread, and a
+    notice as a reply to the question."""
+
+    def __init__(self, question: discord.Message, channel: Any, thread_id: str | None, text: str) -> None:
+        self.question, self.channel, self.thread_id, self.text = question, channel, thread_id, text
+        self.target: discord.abc.Messageable | None = None
+        self.reference: discord.Message | None = None
+
+    async def _resolve(self, answer: bool) -> discord.abc.Messageable:
+        self.target = self.channel
+        if self.thread_id is None and answer and isinstance(self.channel, discord.TextChannel):
+            try:
+                self.target = await self.question.create_thread(
+                    name=render.thread_name(self.text), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+                )
+            except discord.HTTPException as exc:
+                log.warning("could not create a thread, answering in the channel: %s", exc)
+                self.reference = self.question
+        elif self.thread_id is None:
+            self.reference = self.question  # a notice: reply in place, no thread
+        return self.target
+
+    async def send(self, content: str, view: discord.ui.View | None, answer: bool) -> discord.Message:
+        target = self.target or await self._resolve(answer)
+        reference, self.reference = self.reference, None  # only the first message replies to the question
+        return await target.send(
+            content,
+            view=view,  # type: ignore[arg-type]
+            reference=reference,  # type: ignore[arg-type]
+            mention_author=False,
+            allowed_mentions=NO_PINGS,
         )
-    return sent

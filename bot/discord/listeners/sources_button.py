@@ -9,7 +9,6 @@ from typing import Any, cast
 
 import discord
 
-from bot.core import Reply
 from bot.discord import render
 from bot.discord.client import NO_PINGS, DiscordBot
 
@@ -49,15 +48,6 @@ class SourcesButton(
             await interaction.response.send_message(
                 embed=render.sources_embed(sources), ephemeral=True, allowed_mentions=NO_PINGS
             )
-
-
-def sources_view(reply: Reply) -> discord.ui.View | None:
-    """The view carrying the button, for the last message of an answer that has sources."""
-    if reply.kind != "answer" or not reply.sources or not reply.sources_key:
-        return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(SourcesButton(reply.sources_key, len(reply.sources)))
-    return view
 
 
 def register(bot: DiscordBot) -> None:

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 from bot.slack.app import SlackBot
-from bot.slack.listeners import ask_command, direct_message, mention, reindex_command, sources_action
+from bot.slack.listeners import (
+    ask_command,
+    assistant_panel,
+    direct_message,
+    feedback_action,
+    mention,
+    reindex_command,
+    sources_action,
+)
 
-MODULES = (mention, direct_message, ask_command, reindex_command, sources_action)
+MODULES = (
+    assistant_panel,
+    mention,
+    direct_message,
+    ask_command,
+    reindex_command,
+    sources_action,
+    feedback_action,
+)
 
 
 def register(bot: SlackBot) -> None:

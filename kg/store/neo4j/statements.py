@@ -14,7 +14,7 @@ The graph these statements read and write is pictured in kg/store/neo4j/__init__
 
 from __future__ import annotations
 
-NODE_LABELS = ("Namespace", "Document", "Chunk", "Entity", "Community", "Report")
+NODE_LABELS = ("Namespace", "Document", "Chunk", "Entity", "Community", "Report", "Feedback")
 RELATIONSHIP_TYPES = ("PART_OF", "MENTIONS", "RELATED", "IN_COMMUNITY", "CHILD_OF", "HAS_REPORT")
 
 # Entity type (as extracted, upper case) -> the extra label its node gets. Other types get only :Entity.
@@ -82,6 +82,20 @@ PARAMETERS: dict[str, object] = {
     "embedding_dimensions": 1536,
     "embedding_count": 5,
     "vector_index_dimensions": 1536,
+    "key": "default|slack|T1|a1|U1",
+    "platform": "slack",
+    "workspace": "T1",
+    "answer_id": "a1",
+    "user": "U1",
+    "vote": "down",
+    "reason": "wrong source",
+    "question": "What is attention?",
+    "answer": "Attention weighs tokens.",
+    "cited": ["Sources:1"],
+    "search": "local",
+    "mode": "llm",
+    "model": "gpt-4o-mini",
+    "now": "2024-05-01T12:00:00+00:00",
 }
 
 # ---------------------------------------------------------------------------------------------- schema
@@ -135,8 +149,19 @@ CREATE FULLTEXT INDEX kg_entity_link_keys IF NOT EXISTS
 FOR (e:Entity) ON EACH [e.link_keys]
 OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword'}}
 """
+# A vote's key joins namespace, platform, workspace, answer and user: one vote per person and answer.
+CREATE_FEEDBACK_CONSTRAINT = """
+CREATE CONSTRAINT kg_feedback_key IF NOT EXISTS
+FOR (f:Feedback) REQUIRE f.key IS UNIQUE
+"""
+CREATE_FEEDBACK_INDEX = """
+CREATE INDEX kg_feedback_namespace IF NOT EXISTS
+FOR (f:Feedback) ON (f.namespace, f.created_at)
+"""
 SCHEMA_STATEMENTS = (
     CREATE_NAMESPACE_CONSTRAINT,
+    CREATE_FEEDBACK_CONSTRAINT,
+    CREATE_FEEDBACK_INDEX,
     CREATE_DOCUMENT_CONSTRAINT,
     CREATE_CHUNK_CONSTRAINT,
     CREATE_ENTITY_CONSTRAINT,
@@ -589,3 +614,40 @@ RETURN"""
     + _REPORT_FIELDS
     + "\n"
 )
+
+# ---------------------------------------------------------------------------------------------- feedback
+# Votes on answers: one :Feedback node per person and answer, outside every generation (a republish keeps them).
+
+# Returns the vote the node had before (null for a new one); the same vote again changes nothing.
+RECORD_FEEDBACK = """
+MERGE (f:Feedback {key: $key})
+ON CREATE SET f.namespace = $namespace, f.platform = $platform, f.workspace = $workspace,
+              f.answer_id = $answer_id, f.user = $user, f.question = $question, f.answer = $answer,
+              f.cited = $cited, f.generation = $generation, f.search = $search, f.mode = $mode,
+              f.model = $model, f.created_at = $now
+WITH f, f.vote AS previous
+SET f.reason = CASE WHEN previous = $vote THEN f.reason ELSE $reason END,
+    f.updated_at = CASE WHEN previous = $vote THEN f.updated_at ELSE $now END,
+    f.vote = $vote
+RETURN previous
+"""
+SET_FEEDBACK_REASON = """
+MATCH (f:Feedback {key: $key})
+WHERE f.namespace = $namespace
+SET f.reason = $reason, f.updated_at = $now
+RETURN count(f) AS updated
+"""
+DELETE_NAMESPACE_FEEDBACK = """
+MATCH (f:Feedback)
+WHERE f.namespace = $namespace
+DETACH DELETE f
+"""
+FEEDBACK_OF_NAMESPACE = """
+MATCH (f:Feedback)
+WHERE f.namespace = $namespace
+RETURN f.platform AS platform, f.workspace AS workspace, f.answer_id AS answer_id, f.user AS user,
+       f.vote AS vote, f.reason AS reason, f.question AS question, f.answer AS answer, f.cited AS cited,
+       f.generation AS generation, f.search AS search, f.mode AS mode, f.model AS model,
+       f.created_at AS created_at, f.updated_at AS updated_at
+ORDER BY created_at, answer_id, user
+"""

@@ -25,8 +25,9 @@ from typing import Any
 from neo4j import AsyncGraphDatabase, Query, RoutingControl, unit_of_work
 from neo4j.exceptions import AuthError, ConfigurationError, Forbidden, Neo4jError
 
-from kg.model import Entity, GraphIndex, Relationship, TextUnit
+from kg.model import Entity, Feedback, GraphIndex, Relationship, TextUnit
 from kg.store.base import ChildReport, LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.feedback import now as feedback_now
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j.errors import check_server_version, error_detail, redact_url, split_url, store_error
 from kg.store.neo4j.fulltext import CHUNK_SEARCH_FIELDS, ENTITY_SEARCH_FIELDS, fulltext_query, link_query
@@ -310,7 +311,11 @@ class Neo4jStore:
             )
 
     async def drop_namespace(self, namespace: str) -> None:
-        """Delete a namespace and every build of it (not part of GraphStore: an admin and test helper)."""
+        """Delete a namespace, every build of it and its feedback (not part of GraphStore: an admin and test
+        helper)."""
+        await self._query(
+            cypher.DELETE_NAMESPACE_FEEDBACK, {"namespace": namespace}, action="delete feedback", write=True
+        )
         records = await self._query(
             cypher.NAMESPACE_GENERATIONS, {"namespace": namespace}, action="read namespace generations"
         )
@@ -532,6 +537,64 @@ class Neo4jStore:
     async def namespaces(self) -> list[str]:
         records = await self._query(cypher.PUBLISHED_NAMESPACES, {}, action="list namespaces")
         return [r["name"] for r in records]
+
+    # ------------------------------------------------------------------ feedback
+
+    @staticmethod
+    def _feedback_key(f: Feedback) -> str:
+        # "|" separates the parts; each part's length leads it, so no two keys of different votes can be equal.
+        parts = (f.namespace, f.platform, f.workspace, f.answer_id, f.user)
+        return "|".join(f"{len(p)}:{p}" for p in parts)
+
+    async def record_feedback(self, feedback: Feedback) -> bool:
+        await self._ensure_schema(None)
+        f = feedback
+        records = await self._query(
+            cypher.RECORD_FEEDBACK,
+            {
+                "key": self._feedback_key(f),
+                "namespace": f.namespace,
+                "platform": f.platform,
+                "workspace": f.workspace,
+                "answer_id": f.answer_id,
+                "user": f.user,
+                "vote": f.vote,
+                "reason": f.reason,
+                "question": f.question,
+                "answer": f.answer,
+                "cited": list(f.cited),
+                "generation": f.generation,
+                "search": f.search,
+                "mode": f.mode,
+                "model": f.model,
+                "now": feedback_now(),
+            },
+            action="record feedback",
+            write=True,
+        )
+        return records[0]["previous"] != f.vote
+
+    async def set_feedback_reason(self, feedback: Feedback) -> bool:
+        records = await self._query(
+            cypher.SET_FEEDBACK_REASON,
+            {
+                "key": self._feedback_key(feedback),
+                "namespace": feedback.namespace,
+                "reason": feedback.reason,
+                "now": feedback_now(),
+            },
+            action="record a feedback reason",
+            write=True,
+        )
+        return bool(records[0]["updated"])
+
+    async def feedback(self, namespace: str) -> list[Feedback]:
+        records = await self._query(
+            cypher.FEEDBACK_OF_NAMESPACE, {"namespace": namespace}, action="read feedback"
+        )
+        return [
+            Feedback(namespace=namespace, **{**dict(r), "cited": list(r["cited"] or [])}) for r in records
+        ]
 
     async def close(self) -> None:
         if self._closed:

@@ -12,7 +12,8 @@ from pathlib import Path
 from kg.store.base import StoreError
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 3  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities
+SCHEMA_VERSION = 4  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
+# 4: feedback
 TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -93,6 +94,15 @@ CREATE TABLE IF NOT EXISTS community_reports (
     title TEXT NOT NULL, summary TEXT NOT NULL, full_content TEXT NOT NULL, rank REAL NOT NULL,
     findings TEXT NOT NULL, UNIQUE (ns, community)
 );
+-- Votes on answers, by namespace name: they outlive every build (a republish never touches them).
+CREATE TABLE IF NOT EXISTS feedback (
+    namespace TEXT NOT NULL, platform TEXT NOT NULL, workspace TEXT NOT NULL, answer_id TEXT NOT NULL,
+    user TEXT NOT NULL, vote TEXT NOT NULL, reason TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
+    cited TEXT NOT NULL, generation INTEGER, search TEXT NOT NULL, mode TEXT NOT NULL, model TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (namespace, platform, workspace, answer_id, user)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback (namespace, created_at)
 """
 
 # Full-text indexes are one pair of FTS5 tables per namespace (named by its integer id, never by user text):
@@ -111,6 +121,7 @@ def fts_table(kind: str, ns: int) -> str:
 
 
 TEXT_UNIT_TERMS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_terms" in s)
+FEEDBACK_TABLES = [s for s in SCHEMA.split(";\n") if "EXISTS feedback" in s]
 GRAPH_TABLES = [
     s for s in SCHEMA.split(";\n") if "EXISTS entity_keys" in s or "EXISTS text_unit_entities" in s
 ]
@@ -179,6 +190,13 @@ def create_or_migrate(conn: sqlite3.Connection, path: Path) -> None:
                     for statement in GRAPH_TABLES:
                         conn.execute(statement)
                     conn.execute("PRAGMA user_version = 3")
+                conn.execute("COMMIT")
+            if version < 4:
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 4:
+                    for statement in FEEDBACK_TABLES:
+                        conn.execute(statement)
+                    conn.execute("PRAGMA user_version = 4")
                 conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable kgbot store: {exc}") from exc

@@ -21,8 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kg.model import Entity, GraphIndex, Relationship, TextUnit
+from kg.model import Entity, Feedback, GraphIndex, Relationship, TextUnit
 from kg.store.base import ChildReport, LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.sqlite import feedback as feedback_rows
 from kg.store.sqlite.fulltext import (
     cheapest_terms,
     hits_mean_tokens,
@@ -510,6 +511,24 @@ class SqliteStore:
     @staticmethod
     def _namespaces(conn: sqlite3.Connection) -> list[str]:
         return [row[0] for row in conn.execute("SELECT name FROM namespaces ORDER BY name")]
+
+    # ------------------------------------------------------------------ feedback
+
+    async def record_feedback(self, feedback: Feedback) -> bool:
+        return await self._run(self._writer, self._write, feedback_rows.record, feedback)
+
+    async def set_feedback_reason(self, feedback: Feedback) -> bool:
+        return await self._run(self._writer, self._write, feedback_rows.set_reason, feedback)
+
+    async def feedback(self, namespace: str) -> list[Feedback]:
+        return await self._read(feedback_rows.of_namespace, namespace)
+
+    def _write(self, fn: Callable[[sqlite3.Connection, Feedback], bool], feedback: Feedback) -> bool:
+        conn = self._connect(read_only=False)
+        try:
+            return fn(conn, feedback)
+        finally:
+            conn.close()
 
     async def close(self) -> None:
         if self._closed:
