@@ -4,10 +4,12 @@ extractively, against the local fake Slack Web API. Loopback only.
     .venv/bin/python bench/slack_load.py                      # N = 10, 50, 100
     .venv/bin/python bench/slack_load.py --n 10 --no-record
     .venv/bin/python bench/slack_load.py --n 100 --fallback   # a Slack without streaming: post, then edit
+    .venv/bin/python bench/slack_load.py --n 100 --model      # a streaming stand-in model writes the answers
 
 The bot is the real CLI, `kgbot slack --http` (Bolt's AsyncApp over aiohttp, bot/slack/app.py), in its own
 process, with SLACK_API_URL pointing at tests/slack_fake.py's FakeSlack served by this process, in-process
-memory (no Redis), no chat model (extractive answers), over kgbot's offline index of A Christmas Carol
+memory (no Redis), no chat model (extractive answers; with --model, tests/fake_openai.py's OpenAI-compatible
+stand-in streams a 60-word answer, one word every 20 ms), over kgbot's offline index of A Christmas Carol
 (../shared/eval). For each N a fresh bot process is started, answers 3 warm-up questions one at a time, then
 receives N events at once, each from a different user (so per-user rate limits do not apply), each signed like
 Slack signs them (v0 HMAC-SHA256). Questions are bench/synthetic.py's make_questions over that index.
@@ -42,7 +44,14 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 
 from bench.common import EVAL, load_average, machine, percentile, record  # noqa: E402
+from tests.fake_openai import FakeOpenAI  # noqa: E402
 from tests.slack_fake import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, mention, sign  # noqa: E402
+
+# What the stand-in model streams with --model: 60 words, one chunk each, 20 ms apart (1.2 s of writing).
+MODEL_ANSWER = (
+    "Scrooge keeps the counting-house with Bob Cratchit [Data: Sources (1)]. " + "He works late. " * 17
+)
+MODEL_CHUNK_DELAY = 0.02
 
 KGBOT = ROOT / ".venv" / "bin" / "kgbot"
 CHANNEL = "C0BENCH"
@@ -118,7 +127,7 @@ def build_index(home: Path) -> None:
     subprocess.run([str(KGBOT), "index", str(docs), "--quiet"], env=env, check=True, capture_output=True)
 
 
-def _bot_env(home: Path, api_port: int) -> dict[str, str]:
+def _bot_env(home: Path, api_port: int, model_url: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "KG_", "SLACK_", "REDIS_"))}
     env.update(
         KG_HOME=str(home),
@@ -128,6 +137,8 @@ def _bot_env(home: Path, api_port: int) -> dict[str, str]:
         SLACK_API_URL=f"http://127.0.0.1:{api_port}/api/",
         PYTHONHASHSEED="0",
     )
+    if model_url:
+        env.update(OPENAI_BASE_URL=model_url, KG_CHAT_MODEL="stand-in", KG_SEARCH="local")
     return env
 
 
@@ -151,18 +162,25 @@ def questions(home: Path, count: int) -> list[str]:
     return [q.text for q in make_questions(material, count * 3, 0) if not q.history][:count]
 
 
-async def burst(n: int, home: Path, texts: list[str], answer_timeout: float, fallback: bool = False) -> dict:
+async def burst(
+    n: int, home: Path, texts: list[str], answer_timeout: float, fallback: bool = False, model: bool = False
+) -> dict:
     fake = TimedSlack()
     if fallback:
         fake.streaming_error = "unknown_method"  # an older workspace: the bot posts, then edits
     await fake.start()
+    stand_in = None
+    if model:
+        stand_in = await FakeOpenAI(
+            lambda body: {"content": MODEL_ANSWER, "chunk_delay": MODEL_CHUNK_DELAY}
+        ).start()
     port = _free_port()
     log_path = home.parent / f"bot-{n}.log"
     with log_path.open("wb") as log:  # a file, not a pipe: the bot's logs never block it
         bot = await asyncio.create_subprocess_exec(
             str(KGBOT),
             *("slack", "--http", "--host", "127.0.0.1", "--port", str(port)),
-            env=_bot_env(home, fake.port),
+            env=_bot_env(home, fake.port, stand_in.url if stand_in else ""),
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
         )
@@ -218,6 +236,8 @@ async def burst(n: int, home: Path, texts: list[str], answer_timeout: float, fal
                 bot.kill()
                 await bot.wait()
         await fake.close()
+        if stand_in is not None:
+            await stand_in.stop()
     acks = [a * 1000 for a, _, _, _ in results]
     firsts = [t * 1000 for _, t, _, _ in results if t is not None]
     answers = [t * 1000 for _, _, t, _ in results if t is not None]
@@ -262,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each answer")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     parser.add_argument(
+        "--model", action="store_true", help="a streaming stand-in model writes the answers (not extractive)"
+    )
+    parser.add_argument(
         "--fallback",
         action="store_true",
         help="a Slack that refuses streaming: answers are posted, then edited",
@@ -275,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         texts = questions(home, 200)
         rows = []
         for n in args.n:
-            row = asyncio.run(burst(n, home, texts, args.timeout, args.fallback))
+            row = asyncio.run(burst(n, home, texts, args.timeout, args.fallback, args.model))
             print(
                 f"  N={n}: ack p50 {row['ack_p50']:.1f} ms p99 {row['ack_p99']:.1f} ms, first text p50 "
                 f"{row['first_p50']:.0f} ms p95 {row['first_p95']:.0f} ms, final p50 "
@@ -298,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             "N = "
             + ", ".join(map(str, args.n))
             + (", streaming refused (post, then edit)" if args.fallback else "")
+            + (", a streaming stand-in model" if args.model else "")
         )
         record(HEADING, INTRO, title, body, command.strip())
     return 0

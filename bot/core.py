@@ -23,6 +23,7 @@ from kg.config import Settings
 from kg.llm.models import configured_models
 from kg.model import Embed, Feedback, Turn, Usage
 from kg.search.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRef, ask, clean_question
+from kg.search.progress import Progress, Stage
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
 
@@ -135,29 +136,6 @@ class TextDelta:
 # What `Assistant.stream` yields: statuses, then text deltas, then exactly one Reply (the checked answer, whose
 # text is what to show in the end: it may differ from the deltas where an invalid citation was dropped).
 Event = Status | TextDelta | Reply
-
-SEARCHING = "Searching the graph…"
-WRITING = "Writing the answer…"
-_SENTENCE_END = re.compile(r"[.!?](?:\s+|$)|\n+")
-
-
-def reading(passages: int) -> str:
-    """The status line once the context is chosen."""
-    return f"Reading {passages} passage{'s' if passages != 1 else ''}…"
-
-
-def sentence_deltas(text: str) -> list[str]:
-    """`text` cut after each sentence end and line break, pieces joined back giving `text` exactly."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.end() > start:
-            pieces.append(text[start : match.end()])
-            start = match.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return pieces
-
 
 GENERIC_QUESTIONS = (
     "What are the main themes of the documents?",
@@ -337,9 +315,18 @@ class Assistant:
             return
         history = await self.memory.history(q.thread_key)
         namespace = self.namespace_for(q.channel)
-        yield Status(SEARCHING)
-        try:
-            answer = await ask(
+        # ask() runs as a task reporting its stages and text into a queue, read here as they happen: the
+        # status line changes while the graph is searched, and a model's text shows while it is written.
+        events: asyncio.Queue[Event] = asyncio.Queue()
+
+        async def on_stage(stage: Stage) -> None:
+            events.put_nowait(Status(stage.text))
+
+        async def on_text(chunk: str) -> None:
+            events.put_nowait(TextDelta(chunk))
+
+        work = asyncio.ensure_future(
+            ask(
                 self.store,
                 q.text,
                 history=history,
@@ -351,7 +338,18 @@ class Assistant:
                 timeout=self.settings.kg_llm_timeout,
                 search=self.settings.kg_search,
                 concurrency=self.settings.kg_llm_concurrency,
+                progress=Progress(on_stage, on_text),
             )
+        )
+        try:
+            while not work.done() or not events.empty():
+                getter = asyncio.ensure_future(events.get())
+                await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            answer = work.result()
         except QuestionError as exc:
             metrics.ERRORS.labels("bad_question").inc()
             yield Reply(str(exc), kind="notice")
@@ -361,10 +359,8 @@ class Assistant:
             metrics.ERRORS.labels("store_unavailable").inc()
             yield Reply(UNAVAILABLE, kind="notice")
             return
-        yield Status(reading(len(answer.context.sources)))
-        yield Status(WRITING)
-        for piece in sentence_deltas(answer.text):
-            yield TextDelta(piece)
+        finally:
+            work.cancel()  # a consumer that stopped early stops the answer too
         yield await self._finish(q, namespace, answer)
 
     async def _finish(self, q: Question, namespace: str, answer: Answer) -> Reply:

@@ -131,6 +131,8 @@ class FakeOpenAI:
             )
         if body.get("stream"):
             return await self._stream(request, body, spec)
+        if spec.get("chunk_delay"):  # a model takes as long to write an answer it does not stream
+            await asyncio.sleep(spec["chunk_delay"] * len(re.findall(r"\S+", spec.get("content") or "")))
         message: dict[str, Any] = {"role": "assistant", "content": spec.get("content")}
         completion = count_tokens(spec.get("content") or "")
         if spec.get("tool_calls"):

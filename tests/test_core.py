@@ -321,14 +321,6 @@ async def test_stream_shows_stages_then_text_then_the_checked_reply(indexed: Set
     assert [e async for e in assistant.stream(again)] == []
 
 
-def test_sentence_deltas_join_back_to_the_text() -> None:
-    from bot.core import sentence_deltas
-
-    text = "First one. Second!\n\n- a list\n- item\nNo end"
-    assert "".join(sentence_deltas(text)) == text
-    assert sentence_deltas(text)[:2] == ["First one. ", "Second!\n\n"]
-
-
 async def test_a_vote_counts_only_in_the_workspace_and_platform_of_its_answer(indexed: Settings) -> None:
     from bot.core import Vote
 

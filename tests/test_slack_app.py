@@ -34,6 +34,7 @@ from kg.config import Settings
 from kg.index.pipeline import build_index
 from kg.store import open_store
 from tests.conftest import RedisServer
+from tests.scripted_model import ScriptedChatModel, text_reply
 from tests.slack_fake import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -848,6 +849,34 @@ async def test_a_mention_shows_its_status_then_streams_text_before_the_answer_is
     assert answer.args["ts"] == key[1] and "Tomas Lindqvist" in sections_text(answer.args["blocks"])
     assert re.search(r"\[\d", sections_text(answer.args["blocks"]))  # the final edit numbers the citations
     assert_within_limits(answer.args["blocks"])
+
+
+async def test_a_streaming_model_shows_status_within_a_second_and_text_before_it_has_finished(
+    slack_app: Any, fake: FakeSlack, indexed: Settings
+) -> None:
+    words = "Tomas Lindqvist maintains the data pipeline [Data: Sources (1)]. " + "It runs nightly. " * 20
+    model = ScriptedChatModel(replies=[text_reply(words)], chunk_delay=0.05)
+    fake.status_channel_kinds = {"C", "D"}  # a workspace with the assistant status in channels
+    slack = await slack_app(make_assistant(indexed, model=model))
+    slack.bot.edit_interval = 0
+    asked = time.monotonic()
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700002050.000100"))
+    status_after = first_text_at_chunk = None
+    while first_text_at_chunk is None and time.monotonic() - asked < 30:
+        if status_after is None and fake.of("assistant.threads.setStatus"):
+            status_after = time.monotonic() - asked
+        if any(
+            c.args.get("markdown_text") for c in fake.of("chat.startStream") + fake.of("chat.appendStream")
+        ):
+            first_text_at_chunk = model.chunks_sent
+        await asyncio.sleep(0.01)
+    await slack.bot.drain()
+    total = len(words.split())
+    assert status_after is not None and status_after < 1.0
+    assert first_text_at_chunk is not None and first_text_at_chunk < total  # the model was still writing
+    assert model.chunks_sent == total
+    [answer] = answers(fake)
+    assert "Tomas Lindqvist" in sections_text(answer.args["blocks"])
 
 
 async def test_an_offline_answer_streams_at_most_once_a_second(slack_app: Any, fake: FakeSlack) -> None:
