@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from kg.store.neo4j import statements as cypher
+from kg.store.neo4j import vocabulary
 from tests.node import node_binary
 
 LINT_DIR = Path(__file__).parent / "cypher_lint"
@@ -73,9 +74,9 @@ def run_linter(statements: dict[str, str]) -> dict[str, Any]:
     for part in range(workers):
         payload = {
             "statements": {name: statements[name] for name in names[part::workers]},
-            "labels": [*cypher.NODE_LABELS, *cypher.ENTITY_LABELS],
-            "relationshipTypes": list(cypher.RELATIONSHIP_TYPES),
-            "parameters": cypher.PARAMETERS,
+            "labels": [*vocabulary.NODE_LABELS, *vocabulary.ENTITY_LABELS],
+            "relationshipTypes": list(vocabulary.RELATIONSHIP_TYPES),
+            "parameters": vocabulary.PARAMETERS,
         }
         process = subprocess.Popen(
             [node, str(LINT_DIR / "lint.mjs")],

@@ -162,3 +162,14 @@ def test_provider_packages_only_in_kg_llm() -> None:
         and any(m.split(".")[0] in PROVIDER_PACKAGES for m in _imports(path))
     }
     assert offenders == set()
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """A module a newcomer opens fits on a few screens; past 600 lines it holds more than one thing."""
+    long = {
+        str(path.relative_to(ROOT)): n
+        for folder in ("kg", "bot")
+        for path in (ROOT / folder).rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert long == {}

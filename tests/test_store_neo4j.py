@@ -23,6 +23,7 @@ from kg.model import Community, CommunityReport, Entity, Finding, GraphIndex, Re
 from kg.store import open_store
 from kg.store.base import StoreError
 from kg.store.neo4j import statements as cypher
+from kg.store.neo4j import vocabulary
 from kg.store.neo4j.errors import check_server_version, redact_url, server_version, split_url, store_error
 from kg.store.neo4j.fulltext import (
     CHUNK_SEARCH_FIELDS,
@@ -615,16 +616,16 @@ def test_server_version() -> None:
 
 
 def test_entity_labels_come_from_the_allow_list() -> None:
-    assert cypher.entity_label("PERSON") == "Person"
-    assert cypher.entity_label(" organization ") == "Organization"
-    assert cypher.entity_label("GEO") == "Location"
-    assert cypher.entity_label("MODEL") is None
-    assert cypher.entity_label("Person`) DETACH DELETE (x") is None
-    assert set(cypher.CREATE_ENTITIES_BY_LABEL) == {None, *cypher.ENTITY_LABELS}
+    assert vocabulary.entity_label("PERSON") == "Person"
+    assert vocabulary.entity_label(" organization ") == "Organization"
+    assert vocabulary.entity_label("GEO") == "Location"
+    assert vocabulary.entity_label("MODEL") is None
+    assert vocabulary.entity_label("Person`) DETACH DELETE (x") is None
+    assert set(cypher.CREATE_ENTITIES_BY_LABEL) == {None, *vocabulary.ENTITY_LABELS}
 
 
 def test_statements_use_only_allowed_labels_and_types() -> None:
-    allowed_labels = set(cypher.NODE_LABELS) | set(cypher.ENTITY_LABELS)
+    allowed_labels = set(vocabulary.NODE_LABELS) | set(vocabulary.ENTITY_LABELS)
     statements = statement_names()
     assert len(statements) >= 40
     for statement, name in statements.items():
@@ -632,10 +633,10 @@ def test_statements_use_only_allowed_labels_and_types() -> None:
         for group in labels:
             assert set(group.strip(":").split(":")) <= allowed_labels, (name, group)
         types = set(re.findall(r"\[\w*:(\w+)", statement))
-        assert types <= set(cypher.RELATIONSHIP_TYPES), (name, types)
+        assert types <= set(vocabulary.RELATIONSHIP_TYPES), (name, types)
         assert "{labels}" not in statement and "{label}" not in statement, name
         parameters = set(re.findall(r"\$(\w+)", statement))
-        assert parameters <= set(cypher.PARAMETERS), (name, parameters - set(cypher.PARAMETERS))
+        assert parameters <= set(vocabulary.PARAMETERS), (name, parameters - set(vocabulary.PARAMETERS))
 
 
 def test_every_query_filters_by_namespace() -> None:

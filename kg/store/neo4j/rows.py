@@ -13,6 +13,7 @@ from kg.model import (
     CommunityReport,
     Document,
     Entity,
+    Feedback,
     Finding,
     GraphIndex,
     Relationship,
@@ -20,6 +21,7 @@ from kg.model import (
 )
 from kg.store.base import StoreError
 from kg.store.neo4j import statements as cypher
+from kg.store.neo4j import vocabulary
 from kg.store.neo4j.fulltext import search_text
 from kg.text.names import entity_keys
 
@@ -129,7 +131,7 @@ def build_rows(index: GraphIndex) -> BuildRows:
             rows.embedding_count += 1
             if len(dimensions) > 1:
                 raise StoreError(f"entity embeddings have different dimensions: {sorted(dimensions)}")
-        rows.entities.setdefault(cypher.entity_label(e.type), []).append(
+        rows.entities.setdefault(vocabulary.entity_label(e.type), []).append(
             {
                 "seq": i,
                 "id": e.id,
@@ -329,3 +331,31 @@ async def export_build(tx: Any, namespace: str) -> GraphIndex | None:
         extractor=meta["extractor"],
         usage=usage_from(meta["usage"]),
     )
+
+
+def feedback_key(f: Feedback) -> str:
+    """One vote's identity: "|" separates the parts and each part's length leads it, so no two different
+    (namespace, platform, workspace, answer, user) give the same key."""
+    parts = (f.namespace, f.platform, f.workspace, f.answer_id, f.user)
+    return "|".join(f"{len(p)}:{p}" for p in parts)
+
+
+def feedback_row(f: Feedback) -> dict[str, Any]:
+    """The parameters of RECORD_FEEDBACK for one vote (but `now`, which the store stamps)."""
+    return {
+        "key": feedback_key(f),
+        "namespace": f.namespace,
+        "platform": f.platform,
+        "workspace": f.workspace,
+        "answer_id": f.answer_id,
+        "user": f.user,
+        "vote": f.vote,
+        "reason": f.reason,
+        "question": f.question,
+        "answer": f.answer,
+        "cited": list(f.cited),
+        "generation": f.generation,
+        "search": f.search,
+        "mode": f.mode,
+        "model": f.model,
+    }

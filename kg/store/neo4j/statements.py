@@ -1,9 +1,9 @@
 """Every Cypher statement the Neo4j store sends, as named constants.
 
 Rules (checked by tests/test_cypher_lint.py with Neo4j's own Cypher linter, and by tests/test_store_neo4j.py):
-- Values only ever travel as parameters (`$name`, declared in `PARAMETERS`); no user or document text is
-  formatted into a statement.
-- Labels and relationship types come from the allow-lists below. Statements that differ only by label (one per
+- Values only ever travel as parameters (`$name`, declared in `PARAMETERS` of kg/store/neo4j/vocabulary.py); no
+  user or document text is formatted into a statement.
+- Labels and relationship types come from the allow-lists of kg/store/neo4j/vocabulary.py. Statements that differ only by label (one per
   entity type label, one per node label to clean up) are built once, at import time, from those allow-lists
   and kept in dicts named `*_BY_LABEL`.
 - Every public module-level UPPER_CASE string, and every value of a `*_BY_LABEL` dict, is a statement;
@@ -14,89 +14,7 @@ The graph these statements read and write is pictured in kg/store/neo4j/__init__
 
 from __future__ import annotations
 
-NODE_LABELS = ("Namespace", "Document", "Chunk", "Entity", "Community", "Report", "Feedback")
-RELATIONSHIP_TYPES = ("PART_OF", "MENTIONS", "RELATED", "IN_COMMUNITY", "CHILD_OF", "HAS_REPORT")
-
-# Entity type (as extracted, upper case) -> the extra label its node gets. Other types get only :Entity.
-_ENTITY_TYPE_LABELS = {
-    "PERSON": "Person",
-    "ORGANIZATION": "Organization",
-    "ORGANISATION": "Organization",
-    "GEO": "Location",
-    "LOCATION": "Location",
-    "PLACE": "Location",
-    "EVENT": "Event",
-    "TECHNOLOGY": "Technology",
-    "PRODUCT": "Product",
-    "CONCEPT": "Concept",
-}
-ENTITY_LABELS = tuple(sorted(set(_ENTITY_TYPE_LABELS.values())))
-
-# The key property of each node label that belongs to a generation (what its uniqueness constraint is on).
-_GENERATION_KEYS = {
-    "Document": "id",
-    "Chunk": "id",
-    "Entity": "id",
-    "Community": "id",
-    "Report": "community",
-}
-
-
-def entity_label(entity_type: str) -> str | None:
-    """The extra node label of an entity type, or None when the type is not in the allow-list."""
-    return _ENTITY_TYPE_LABELS.get(entity_type.strip().upper())
-
-
-# Every parameter a statement may use, with an example value (the linter checks statements against these names).
-PARAMETERS: dict[str, object] = {
-    "namespace": "default",
-    "generation": 2,
-    "generations": [1, 3],
-    "rows": [{"id": "e1"}],
-    "batch_size": 1000,
-    "timeout_seconds": 120,
-    "dimensions": 1536,
-    "query": "attention OR title:(attention)^10",
-    "vector": [0.1, 0.2],
-    "vector_norm": 0.2236,
-    "candidates": 100,
-    "limit": 10,
-    "top": 50,
-    "titles": ["Transformer"],
-    "ids": ["t1"],
-    "entity_ids": ["e1"],
-    "keys": ["transformer", "ADHD"],
-    "queries": ['"transformer" OR "ADHD"'],
-    "parents": [-1, 0],
-    "communities": [0, 1],
-    "built_at": "2024-05-01T12:00:00+00:00",
-    "seconds": 12.5,
-    "extractor": "nlp",
-    "usage": '{"extract": {"calls": 3, "prompt_tokens": 900, "completion_tokens": 120}}',
-    "document_count": 2,
-    "chunk_count": 3,
-    "entity_count": 5,
-    "relationship_count": 5,
-    "community_count": 3,
-    "report_count": 3,
-    "embedding_dimensions": 1536,
-    "embedding_count": 5,
-    "vector_index_dimensions": 1536,
-    "key": "default|slack|T1|a1|U1",
-    "platform": "slack",
-    "workspace": "T1",
-    "answer_id": "a1",
-    "user": "U1",
-    "vote": "down",
-    "reason": "wrong source",
-    "question": "What is attention?",
-    "answer": "Attention weighs tokens.",
-    "cited": ["Sources:1"],
-    "search": "local",
-    "mode": "llm",
-    "model": "gpt-4o-mini",
-    "now": "2024-05-01T12:00:00+00:00",
-}
+from kg.store.neo4j.vocabulary import ENTITY_LABELS, GENERATION_KEYS
 
 # ---------------------------------------------------------------------------------------------- schema
 # Idempotent (IF NOT EXISTS). Uniqueness constraints (available in Community Edition) are on
@@ -331,7 +249,7 @@ RETURN count(*) AS deleted
 """
 # One statement per node label; each call deletes at most $batch_size nodes (and their relationships).
 DELETE_GENERATIONS_BY_LABEL: dict[str, str] = {
-    label: _DELETE_GENERATIONS.format(label=label, key=key) for label, key in _GENERATION_KEYS.items()
+    label: _DELETE_GENERATIONS.format(label=label, key=key) for label, key in GENERATION_KEYS.items()
 }
 
 NAMESPACE_GENERATIONS = """

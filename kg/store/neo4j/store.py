@@ -39,6 +39,8 @@ from kg.store.neo4j.rows import (
     build_rows,
     entity_from,
     export_build,
+    feedback_key,
+    feedback_row,
     relationship_from,
     report_from,
     text_unit_from,
@@ -540,45 +542,21 @@ class Neo4jStore:
 
     # ------------------------------------------------------------------ feedback
 
-    @staticmethod
-    def _feedback_key(f: Feedback) -> str:
-        # "|" separates the parts; each part's length leads it, so no two keys of different votes can be equal.
-        parts = (f.namespace, f.platform, f.workspace, f.answer_id, f.user)
-        return "|".join(f"{len(p)}:{p}" for p in parts)
-
     async def record_feedback(self, feedback: Feedback) -> bool:
         await self._ensure_schema(None)
-        f = feedback
         records = await self._query(
             cypher.RECORD_FEEDBACK,
-            {
-                "key": self._feedback_key(f),
-                "namespace": f.namespace,
-                "platform": f.platform,
-                "workspace": f.workspace,
-                "answer_id": f.answer_id,
-                "user": f.user,
-                "vote": f.vote,
-                "reason": f.reason,
-                "question": f.question,
-                "answer": f.answer,
-                "cited": list(f.cited),
-                "generation": f.generation,
-                "search": f.search,
-                "mode": f.mode,
-                "model": f.model,
-                "now": feedback_now(),
-            },
+            {**feedback_row(feedback), "now": feedback_now()},
             action="record feedback",
             write=True,
         )
-        return records[0]["previous"] != f.vote
+        return records[0]["previous"] != feedback.vote
 
     async def set_feedback_reason(self, feedback: Feedback) -> bool:
         records = await self._query(
             cypher.SET_FEEDBACK_REASON,
             {
-                "key": self._feedback_key(feedback),
+                "key": feedback_key(feedback),
                 "namespace": feedback.namespace,
                 "reason": feedback.reason,
                 "now": feedback_now(),
