@@ -6,13 +6,14 @@ answers continue in further messages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import discord
 
-from bot.core import Reply
+from bot.core import Event, Reply, TextDelta
 from bot.discord import render
 from bot.discord.client import NO_PINGS
 
@@ -70,3 +71,15 @@ class LiveReply:
             else:
                 sent.append(await self.send(content, last_view, reply.kind == "answer"))
         return sent
+
+
+async def follow(events: AsyncIterator[Event], live: LiveReply) -> Reply | None:
+    """Show an answer's text as it streams; the final Reply (None when there is none) for the caller to show."""
+    reply: Reply | None = None
+    async with contextlib.aclosing(events):  # closed even when showing the answer fails
+        async for event in events:
+            if isinstance(event, TextDelta):
+                await live.add(event.text)
+            elif isinstance(event, Reply):
+                reply = event
+    return reply

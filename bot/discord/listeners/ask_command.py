@@ -4,18 +4,17 @@ its author sees, before anything public appears."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.core import MAX_QUESTION_CHARS, Question, QuestionError, Reply, TextDelta, clean_question
+from bot.core import MAX_QUESTION_CHARS, Question, QuestionError, clean_question
 from bot.discord import render
 from bot.discord.client import NO_PINGS, THREAD_ARCHIVE_MINUTES, DiscordBot, where
 from bot.discord.listeners.feedback_buttons import answer_view
-from bot.discord.live import LiveReply
+from bot.discord.live import LiveReply, follow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ async def ask_command(bot: DiscordBot, interaction: discord.Interaction[Any], te
         thread_id = str(anchor or (await interaction.original_response()).id)
     sender = _Sender(interaction)
     live = LiveReply(sender.send, answer_view, bot.edit_interval)
-    reply: Reply | None = None
     events = bot.stream(
         Question(
             platform="discord",
@@ -58,12 +56,7 @@ async def ask_command(bot: DiscordBot, interaction: discord.Interaction[Any], te
             text=text,
         )
     )
-    async with contextlib.aclosing(events):  # closed even when showing the answer fails
-        async for event in events:
-            if isinstance(event, TextDelta):
-                await live.add(event.text)
-            elif isinstance(event, Reply):
-                reply = event
+    reply = await follow(events, live)
     if reply is None:
         return
     first = (await live.finish(reply))[0]

@@ -4,18 +4,17 @@ the message the thread was created from). The answer appears with its first text
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from typing import Any
 
 import discord
 
-from bot.core import Question, Reply, TextDelta
+from bot.core import Question
 from bot.discord import render
 from bot.discord.client import NO_PINGS, THREAD_ARCHIVE_MINUTES, DiscordBot, where
 from bot.discord.listeners.feedback_buttons import answer_view
-from bot.discord.live import LiveReply
+from bot.discord.live import LiveReply, follow
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,6 @@ async def answer_mention(bot: DiscordBot, message: discord.Message) -> None:
     channel_id, thread_id = where(channel)
     destination = _Destination(message, channel, thread_id, text)
     live = LiveReply(destination.send, answer_view, bot.edit_interval)
-    reply: Reply | None = None
     async with channel.typing():
         events = bot.stream(
             Question(
@@ -56,12 +54,7 @@ async def answer_mention(bot: DiscordBot, message: discord.Message) -> None:
                 text=text,
             )
         )
-        async with contextlib.aclosing(events):  # closed even when showing the answer fails
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    await live.add(event.text)
-                elif isinstance(event, Reply):
-                    reply = event
+        reply = await follow(events, live)
     if reply is not None:
         await live.finish(reply)
 
