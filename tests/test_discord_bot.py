@@ -32,6 +32,7 @@ from kg.model import Turn
 from kg.store import open_store
 from tests.conftest import RedisServer
 from tests.discord_fake import EPHEMERAL, Call, FakeDiscord
+from tests.scripted_model import ScriptedChatModel, text_reply
 
 G, C = FakeDiscord.GUILD_ID, FakeDiscord.CHANNEL_ID
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
@@ -668,6 +669,30 @@ async def test_a_mention_shows_its_first_text_then_edits_at_most_once_a_second(
         later - earlier >= bot.edit_interval * 0.9 for earlier, later in zip(times, times[1:], strict=False)
     )
     assert answer["content"] == edits[-1].body["content"] and "[1]" in answer["content"]
+    assert_nothing_pings(fake)
+
+
+async def test_a_streaming_model_shows_text_on_discord_before_it_has_finished(
+    fake: FakeDiscord, indexed: Settings, start_bot: Starter
+) -> None:
+    words = "Tomas Lindqvist maintains the data pipeline [Data: Sources (1)]. " + "It runs nightly. " * 20
+    model = ScriptedChatModel(replies=[text_reply(words)], chunk_delay=0.05)
+    bot = await start_bot(make_assistant(indexed, model=model))
+    bot.edit_interval = 0.2
+    mention = fake.user_message(C, f"<@{FakeDiscord.BOT_ID}> Who maintains the data pipeline?", person())
+    bot._connection.parse_message_create(mention)
+    first_text_at_chunk = None
+    for _ in range(3000):  # bounded: 30 s
+        if fake.find("POST", rf"/channels/{mention['id']}/messages"):
+            first_text_at_chunk = model.chunks_sent
+            break
+        await asyncio.sleep(0.01)
+    [answer] = await answered(bot, fake, mention["id"])
+    total = len(words.split())
+    assert first_text_at_chunk is not None and first_text_at_chunk < total  # the model was still writing
+    assert model.chunks_sent == total and "Tomas Lindqvist" in answer["content"]
+    edits = fake.find("PATCH", rf"/channels/{mention['id']}/messages/{answer['id']}")
+    assert len(edits) >= 2  # edited as the text grew, then finished
     assert_nothing_pings(fake)
 
 
