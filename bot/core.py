@@ -374,10 +374,6 @@ class Assistant:
             for s in answer.citations
         ]
         key = secrets.token_urlsafe(9)
-        try:
-            generation = await self.store.generation(namespace)
-        except StoreError:
-            generation = None
         await self.memory.save_sources(
             key,
             {
@@ -387,7 +383,7 @@ class Assistant:
                 "model": self.model_name if answer.mode == "llm" else "",
                 "search": answer.search,
                 "namespace": namespace,
-                "generation": generation,
+                "generation": answer.context.generation,
                 "platform": q.platform,
                 "workspace": q.workspace,
                 "sources": [asdict(s) for s in sources],

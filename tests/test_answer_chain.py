@@ -19,8 +19,9 @@ from kg.model import Turn
 from kg.search.answer import Answer, QuestionError, ask
 from kg.search.chain import STAGE_EVENT, answer_chain
 from kg.search.extractive import NOTICE
-from kg.search.progress import Stage, differs_from_streamed, sentence_pieces
+from kg.search.progress import Stage, differs_from_streamed
 from kg.store.sqlite.store import SqliteStore
+from kg.text.sentences import sentence_pieces
 from tests.fake_openai import FakeOpenAI, ServerThread
 from tests.scripted_model import BrokenStream, ScriptedChatModel, text_reply
 from tests.small_graph import small_store

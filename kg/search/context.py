@@ -22,6 +22,7 @@ class Context:
     documents: dict[str, tuple[str, str]] = field(default_factory=dict)  # document id -> (title, source)
     tokens: int = 0
     history: list[Turn] = field(default_factory=list)  # the recent turns the question follows up on
+    generation: int | None = None  # the namespace's build the rows were read from (feedback records it)
 
     @property
     def empty(self) -> bool:

@@ -206,10 +206,11 @@ async def build_global_context(
     store: GraphStore, namespace: str, question: str, budget: int = 12000, rate: Rate | None = None
 ) -> GlobalContext:
     """The reports global search answers `question` from, in map batches of `budget` tokens, with sources."""
+    generation = await store.generation(namespace)  # read first: the reports are of this build or a later one
     selection = await select_reports(store, namespace, question, rate)
     batches, reports = _batches(selection.reports, budget)
     subject = subject_terms(question)
-    context = Context(question=question, reports=reports)
+    context = Context(question=question, reports=reports, generation=generation)
     context.text = "\n\n".join(batches)
     context.tokens = sum(count_tokens(b) for b in batches)
     result = GlobalContext(context=context, selection=selection, batches=batches, subject=subject)

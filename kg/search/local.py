@@ -207,6 +207,7 @@ async def build_context(
         before = await store.generation(namespace)
         context = await _read_context(store, question, history, namespace, budget, top_k, embed)
         if await store.generation(namespace) == before:
+            context.generation = before
             return context
     raise StoreError(
         f"namespace {namespace!r} was republished {READ_ATTEMPTS} times while one question was read; ask again"

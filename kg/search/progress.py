@@ -6,9 +6,10 @@ LangChain stream. No LangChain here: chat front-ends and the offline path may im
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from kg.text.sentences import sentence_pieces
 
 SEARCH, READ, WRITE = "search", "read", "write"
 
@@ -24,23 +25,6 @@ class Stage:
 
 StageSink = Callable[[Stage], Awaitable[None]]
 TextSink = Callable[[str], Awaitable[None]]
-
-# Where a streamed piece of a finished text ends: after a sentence's closing punctuation (and any quote,
-# bracket or emphasis mark closing it) with the blanks that follow, or at a blank line.
-_PIECE_END = re.compile(r"[.!?][\"')\]_*”’]*[ \t]+|\s*\n\s*")
-
-
-def sentence_pieces(text: str) -> list[str]:
-    """`text` cut into sentence-sized pieces that join back into exactly `text`, to stream a finished answer
-    the way a model streams one."""
-    pieces, start = [], 0
-    for end in _PIECE_END.finditer(text):
-        if end.end() > start and text[start : end.end()].strip():
-            pieces.append(text[start : end.end()])
-            start = end.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return pieces
 
 
 def differs_from_streamed(streamed: str, final: str) -> bool:

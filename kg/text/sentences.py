@@ -148,6 +148,22 @@ def chunk_sentences(text: str) -> tuple[list[str], set[int]]:
     return found, headings
 
 
+_PIECE_END = re.compile(_SENTENCE_END.pattern + r"|\s*\n\s*")
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """`text` cut after each sentence end and line break into pieces that join back into exactly `text`, to
+    stream a finished answer the way a model streams one."""
+    pieces, start = [], 0
+    for end in _PIECE_END.finditer(text):
+        if end.end() > start and text[start : end.end()].strip():
+            pieces.append(text[start : end.end()])
+            start = end.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
 def _cut(segment: str) -> list[str]:
     """The sentences of one paragraph-free line of text."""
     found: list[str] = []
