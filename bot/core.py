@@ -26,6 +26,7 @@ from kg.search.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRe
 from kg.search.progress import Progress, Stage
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
+from kg.text.clean import readable_mentions
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -163,8 +164,10 @@ _MENTION_PATTERNS = (
 
 
 def neutralise_mentions(text: str) -> str:
-    """Text that cannot notify anyone: broadcast words and user/role/channel mention syntax are broken
-    with a zero-width space, whoever wrote them (a document or the model)."""
+    """Text that cannot notify anyone, whoever wrote it (a document or the model), and that still reads as
+    written: mention markup becomes what people see ("<!channel>" is "@channel", "<@U1|maria>" is
+    "@maria"), then broadcast words and any markup left are broken with a zero-width space."""
+    text = readable_mentions(text)
     for pattern, replacement in _MENTION_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

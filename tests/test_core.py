@@ -235,6 +235,9 @@ def test_neutralise_mentions_covers_both_platforms() -> None:
     for raw in ("@everyone", "<!here>", "<@U1>", "<@!42>", "<@&7>", "@All"):
         assert raw not in out
     assert "me@example.com" in out
+    # read as written, not as broken markup: "<\u200b!here>" is what a person would have seen before
+    assert out == "hi @\u200beveryone @\u200bhere @U1 @42 @7 #C1 @\u200bAll email me@example.com"
+    assert neutralise_mentions("tell <@U9|maria> in <#C1|general>") == "tell @maria in #general"
 
 
 async def _no_progress(line: str) -> None:

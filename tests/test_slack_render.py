@@ -168,7 +168,7 @@ def test_showing_and_hiding_sources_in_a_message() -> None:
 
 def test_notices_are_one_plain_line() -> None:
     message = render.notice("You're asking\nfaster than <!here> I can keep up")
-    assert message.payload() == {"text": "You're asking faster than &lt;\u200b!here&gt; I can keep up"}
+    assert message.payload() == {"text": "You're asking faster than @\u200bhere I can keep up"}
     [notice] = render.answer_messages(Reply("Please slow down", kind="notice"))
     assert notice.blocks == [] and notice.text == "Please slow down"
     error = render.error_notice(RuntimeError("secret detail"))
@@ -178,8 +178,8 @@ def test_notices_are_one_plain_line() -> None:
 def test_asked_message_names_the_asker_and_neutralises_the_question() -> None:
     message = render.asked_message("U123ABC", "What about @channel <!here> & co?")
     validate(message.blocks)
-    assert message.text.startswith("<@U123ABC> asked: What about @\u200bchannel &lt;")
-    assert render.asked_message("not a user id <!x>", "q").text.startswith("not a user id &lt;\u200b!x&gt;")
+    assert message.text.startswith("<@U123ABC> asked: What about @\u200bchannel @\u200bhere &amp; co?")
+    assert render.asked_message("not a user id <!x>", "q").text.startswith("not a user id @x")
     long = render.asked_message("U1", "why " * 2000)
     validate(long.blocks)
 
