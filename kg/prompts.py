@@ -89,6 +89,15 @@ Question: {question}
 
 Report: {report}"""
 
+FOLLOW_UP_SYSTEM = """\
+You rewrite a follow-up question from a conversation so that it can be understood on its own. Replace
+pronouns ("it", "they", "he") and elided parts ("and in May?") with what they refer to in the conversation.
+Keep the question's meaning, language and wording otherwise; do not answer it and do not add facts. If it is
+already understood on its own, return it unchanged. Reply with the rewritten question only, on one line."""
+
+FOLLOW_UP_HUMAN = """\
+{history}Follow-up question: {question}"""
+
 ROUTE_SYSTEM = """\
 You route questions about a collection of documents. Reply with one word only:
 - local: the question is about specific things (people, places, components, events) and their details;

@@ -92,8 +92,11 @@ async def test_follow_ups_carry_their_own_threads_history(indexed: Settings) -> 
     await assistant.answer(q("Who designed the Lantern Engine?", thread="A"))
     await assistant.answer(q("And who maintains its pipeline?", thread="A"))
     await assistant.answer(q("What is the Beacon API?", thread="B"))
+    # thread A's follow-up ("its") is rewritten by the model from thread A's turns, then answered with them
+    assert len(model.prompts) == 4 and model.prompts[1].startswith("You rewrite a follow-up question")
     assert "Who designed the Lantern Engine?" in model.prompts[1]
-    assert "Who designed the Lantern Engine?" not in model.prompts[2]
+    assert "Who designed the Lantern Engine?" in model.prompts[2]
+    assert "Who designed the Lantern Engine?" not in model.prompts[3]  # thread B stands alone: no rewrite
     history = await assistant.memory.history(q("x", thread="A").thread_key)
     assert [t.role for t in history] == ["user", "assistant", "user", "assistant"]
     await assistant.close()

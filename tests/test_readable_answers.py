@@ -20,6 +20,7 @@ from kg.search.extractive import NOTICE
 from kg.search.follow_up import resolve_follow_up
 from kg.store.sqlite.store import SqliteStore
 from kg.text.sentences import sentences, units
+from tests.scripted_model import ScriptedChatModel, text_reply
 
 TEAM_DOCS = Path(__file__).parent / "team_docs"
 NOVEL = ("Joe", "Martha", "lighthouse", "stranger")
@@ -191,3 +192,47 @@ async def test_a_how_to_question_keeps_to_its_own_document(tmp_path: Path) -> No
     assert lines(answer)[0].startswith("To connect kgbot to Slack, create a Slack app")
     assert "Discord" not in answer.text and "merged" not in answer.text
     assert_clean(answer)
+
+
+async def test_with_a_model_a_follow_up_is_rewritten_in_one_call(store: SqliteStore) -> None:
+    history = [
+        Turn("user", "Who owns the Ledger Service?"),
+        Turn("assistant", "Ledger Service is owned by Tomas Berg [Data: Sources (3)]."),
+    ]
+    answer_reply = text_reply("INC-101 involved the Ledger Service [Data: Sources (1)].")
+    model = ScriptedChatModel(
+        replies=[text_reply("Which incidents involved the Ledger Service?"), answer_reply]
+    )
+    answer = await ask(store, "What incidents involved it?", history=history, model=model)
+    assert (
+        answer.resolved_question == "Which incidents involved the Ledger Service?"
+    )  # the model's, not the rules'
+    assert answer.usage.llm_calls == 2 and len(model.calls) == 2
+    rewrite = "\n".join(str(m.content) for m in model.calls[0][0])
+    assert "user: Who owns the Ledger Service?" in rewrite and "[Data:" not in rewrite
+    assert rewrite.endswith("Follow-up question: What incidents involved it?")
+    assert "Question: Which incidents involved the Ledger Service?" in str(model.calls[1][0][-1].content)
+
+    # a question that stands alone costs no rewrite
+    model = ScriptedChatModel(replies=[answer_reply])
+    alone = await ask(store, "Who owns the Billing API?", history=history, model=model)
+    assert len(model.calls) == 1 and alone.resolved_question == "Who owns the Billing API?"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        RuntimeError("model down"),
+        text_reply("INC-101 involved it."),  # an answer, not a question
+        text_reply("Which incidents?\nAlso: what about Tomas?"),  # not one question
+        text_reply("   "),
+    ],
+)
+async def test_a_failed_or_unusable_rewrite_falls_back_to_the_offline_reading(
+    store: SqliteStore, reply: object
+) -> None:
+    history = [Turn("user", "Who owns the Ledger Service?"), Turn("assistant", "Tomas Berg owns it.")]
+    model = ScriptedChatModel(replies=[reply, text_reply("INC-101 [Data: Sources (1)].")])
+    answer = await ask(store, "What incidents involved it?", history=history, model=model)
+    assert answer.resolved_question == "What incidents involved the Ledger Service?"
+    assert answer.mode == "llm" and answer.usage.llm_calls == 2

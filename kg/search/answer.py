@@ -29,7 +29,7 @@ from kg.llm.calls import complete, history_text, stream_complete, timed_out
 from kg.model import Embed, Turn, Usage
 from kg.search.context import Context
 from kg.search.extractive import extractive_answer, quoted_sentences
-from kg.search.follow_up import resolve_follow_up
+from kg.search.follow_up import resolve_follow_up, rewrite_follow_up
 from kg.search.global_answer import extractive_global_answer, map_reduce_answer, model_rater
 from kg.search.global_context import build_global_context, global_wording, names
 from kg.search.local import build_context, mapping_query
@@ -396,13 +396,21 @@ async def ask(
     if search not in (*SEARCHES, "auto"):
         raise ValueError(f"unknown search {search!r}: use local, global or auto")
     original = clean_question(question)
-    question = resolve_follow_up(original, history)  # what retrieval and the answer writers read
     started = time.perf_counter()
     if namespace not in await store.namespaces():
         raise QuestionError(
             f"There is no index in namespace '{namespace}' yet: run `kgbot index PATH` first."
         )
     usage = Usage()
+    # what retrieval and the answer writers read: a follow-up made to stand alone
+    if model is None:
+        question = resolve_follow_up(original, history)
+    else:
+        rewritten = await rewrite_follow_up(model, original, history, usage, timeout)
+        try:
+            question = clean_question(rewritten)
+        except QuestionError:  # the rewrite came back longer than a question may be
+            question = resolve_follow_up(original, history)
     await progress.stage(SEARCH, "Searching the graph…")
     routed = search == "auto"
     if routed:

@@ -4,7 +4,9 @@ on call in April?" as "Who is on call in May?".
 
 Retrieval and the extractive answerer see only one question; without this, a pronoun or an elided subject
 leaves them matching "incidents" or "May" alone. The rules are small on purpose: a question that names what it
-asks about is left as it is.
+asks about is left as it is. With a model configured, the model rewrites the question instead, in one small
+call (it reads "the second one" or "the same for staging", which no rule does); when that call fails or its
+reply is not a question of sensible length, the rules' reading stands.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from kg import prompts
 from kg.citations import MARKER
-from kg.model import Turn
+from kg.llm.calls import complete, history_text
+from kg.model import Turn, Usage
 from kg.search.question import names_in
 from kg.text.sentences import sentences
 
@@ -27,8 +32,63 @@ _PREPOSITION = re.compile(r"^(?P<prep>in|on|at|for|during|by|from|after|before|s
 _THING = re.compile(r"\b(?:it|its)\b|\b(?:this|that)(?=\s*\?)", re.I)
 _PERSON = re.compile(r"\b(?:he|she|him|his|they|them|their)\b", re.I)
 _POSSESSIVE = {"its", "his", "their"}
+_REFERRING = re.compile(
+    r"\b(?:it|its|this|that|these|those|they|them|their|he|she|him|his|her|there|then|same|former|latter|"
+    r"above|one|ones|else|other)\b",
+    re.I,
+)
 _MAX_ELIDED_WORDS = 6
+_REWRITE_TURNS = 4  # the turns a model rewrite reads: the last two questions and their answers
+_MAX_REWRITE_GROWTH = 200  # characters a rewrite may add: it names what is referred to, it does not answer
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+
+async def rewrite_follow_up(
+    model: BaseChatModel,
+    question: str,
+    history: Sequence[Turn],
+    usage: Usage,
+    timeout: float | None,  # noqa: ASYNC109 - bounds the model call
+) -> str:
+    """`question` as the model rewrites it to stand alone, in one call; the offline reading when the thread has
+    no earlier question, the call fails, or the reply is not one line of sensible length."""
+    offline = resolve_follow_up(question, history)
+    if not any(t.role == "user" and t.text.strip() for t in history) or not refers_back(question):
+        return offline
+    turns = [Turn(t.role, MARKER.sub("", t.text)) for t in history][-_REWRITE_TURNS:]
+    usage.llm_calls += 1
+    try:
+        reply = await complete(
+            model,
+            prompts.FOLLOW_UP_SYSTEM,
+            prompts.FOLLOW_UP_HUMAN,
+            {"history": history_text(turns), "question": question},
+            timeout,
+        )
+    except Exception as exc:  # noqa: BLE001 - the offline reading stands
+        log.warning("rewriting a follow-up with the model failed (%s)", type(exc).__name__)
+        return offline
+    usage.prompt_tokens += reply.prompt_tokens
+    usage.completion_tokens += reply.completion_tokens
+    lines = [line.strip().strip("\"'`*") for line in reply.text.strip().splitlines() if line.strip()]
+    rewritten = " ".join(lines[0].split()) if len(lines) == 1 else ""
+    rewritten = re.sub(r"^(?:rewritten question|question)\s*:\s*", "", rewritten, flags=re.I)
+    asks = rewritten.endswith("?") or not question.endswith("?")  # an answer is not a rewritten question
+    if not rewritten or not asks or len(rewritten) > len(question) + _MAX_REWRITE_GROWTH:
+        log.info("the model's rewrite of %r was not one question; read offline as %r", question, offline)
+        return offline
+    if rewritten != question:
+        log.info("follow-up %r rewritten by the model as %r", question, rewritten)
+    return rewritten
+
+
+def refers_back(question: str) -> bool:
+    """Whether `question` leans on what was said before (a pronoun, "the same", an elided "and in May?"):
+    only then is a model asked to rewrite it, so a question that stands alone costs no call."""
+    return bool(_ELLIPSIS.match(question.strip()) or _REFERRING.search(question))
 
 
 def resolve_follow_up(question: str, history: Sequence[Turn]) -> str:
