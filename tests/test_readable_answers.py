@@ -14,9 +14,10 @@ import pytest
 from kg.citations import MARKER, cited_ids
 from kg.config import Settings
 from kg.index.pipeline import build_index
-from kg.model import Turn
+from kg.model import TextUnit, Turn
 from kg.search.answer import Answer, ask
-from kg.search.extractive import NOTICE
+from kg.search.context import Context
+from kg.search.extractive import NOTICE, extractive_answer
 from kg.search.follow_up import resolve_follow_up
 from kg.store.sqlite.store import SqliteStore
 from kg.text.sentences import sentences, units
@@ -236,3 +237,19 @@ async def test_a_failed_or_unusable_rewrite_falls_back_to_the_offline_reading(
     answer = await ask(store, "What incidents involved it?", history=history, model=model)
     assert answer.resolved_question == "What incidents involved the Ledger Service?"
     assert answer.mode == "llm" and answer.usage.llm_calls == 2
+
+
+def test_a_plain_text_title_line_is_not_quoted_as_a_sentence() -> None:
+    title = "Alexandria International Airport (Louisiana)"
+    text = (
+        f"{title}\n\nAlexandria International Airport is a public use airport west of Alexandria, in Rapides "
+        "Parish, Louisiana. The airport is operated by the England Authority.\n"
+    )
+    context = Context(
+        question="Which airports are in Louisiana?",
+        sources=[TextUnit("u1", 1, "d1", text, 40)],
+        documents={"d1": (title, "airport.txt")},
+    )
+    said = [MARKER.sub("", line).strip() for line in extractive_answer(context).split("\n\n")[1:]]
+    assert said and all(not s.startswith(title) for s in said)  # the title line is the frame, not a sentence
+    assert said[0].startswith("Alexandria International Airport is a public use airport west of Alexandria")

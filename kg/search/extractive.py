@@ -95,8 +95,8 @@ def _candidates(context: Context) -> list[_Candidate]:
         title = context.documents.get(document, ("", ""))[0] if document else ""
         for i, unit in enumerate(found):
             s = defuse_markers(unit.text)
-            if not _plausible(s):
-                continue
+            if not _plausible(s) or (title and _same_words(s, title)):
+                continue  # a document's title line is what it is about (its frame), not a sentence to quote
             if cut_start and i == 0 and s[0].islower():
                 continue  # a chunk that starts mid-sentence
             if cut_end and i == len(found) - 1 and not s.endswith((".", "!", "?", '"', "'", ")", "\u201d")):
@@ -308,6 +308,10 @@ def _bridged(c: _Candidate, brought: set[str], asked: Asked) -> bool:
 
 def _repeats(cand: _Candidate, chosen: list[_Candidate]) -> bool:
     return any(len(cand.terms & c.terms) / max(1, len(cand.terms | c.terms)) > 0.5 for c in chosen)
+
+
+def _same_words(a: str, b: str) -> bool:
+    return re.sub(r"\W+", "", a.lower()) == re.sub(r"\W+", "", b.lower())
 
 
 def _ensure_period(text: str) -> str:
