@@ -256,14 +256,18 @@ class Assistant:
         """
         event = f"{platform}:{key}"
         if not await self.memory.first_time(event):
+            metrics.DUPLICATES.labels(platform, "memory").inc()
             return False
         if self.deliveries is None:
             return True
         try:
-            return await self.deliveries.claim(event, self.memory.limits.dedupe_ttl)
+            first = await self.deliveries.claim(event, self.memory.limits.dedupe_ttl)
         except StoreError as exc:
             log.warning("could not record a delivered event in the store (%s); answering it", exc)
             return True
+        if not first:
+            metrics.DUPLICATES.labels(platform, "store").inc()
+        return first
 
     async def answer(self, q: Question) -> Reply | None:
         """The reply to post, or None when this delivery of the event was already answered (`stream`'s last

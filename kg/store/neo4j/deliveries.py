@@ -8,6 +8,7 @@ PURGE_EVERY per process, so the label holds about one dedupe TTL of events.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -30,15 +31,22 @@ class Neo4jDeliveries:
         self._store = store
         self._clock = clock
         self._schema_ready = False
+        self._schema_lock = asyncio.Lock()  # one schema creation, however many first claims run at once
         self._next_purge = 0.0
 
-    async def claim(self, key: str, ttl: float) -> bool:
-        if not self._schema_ready:
+    async def _ensure_schema(self) -> None:
+        async with self._schema_lock:
+            if self._schema_ready:
+                return
             for statement in (cypher.CREATE_DELIVERY_CONSTRAINT, cypher.CREATE_DELIVERY_INDEX):
                 await self._store._query(
                     statement, {}, action="create the delivered-events schema", write=True
                 )
             self._schema_ready = True
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        if not self._schema_ready:
+            await self._ensure_schema()
         now = self._clock()
         if now >= self._next_purge:
             self._next_purge = now + self.PURGE_EVERY
