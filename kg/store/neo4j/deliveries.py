@@ -39,9 +39,14 @@ class Neo4jDeliveries:
             if self._schema_ready:
                 return
             for statement in (cypher.CREATE_DELIVERY_CONSTRAINT, cypher.CREATE_DELIVERY_INDEX):
-                await self._store._query(
-                    statement, {}, action="create the delivered-events schema", write=True
-                )
+                try:
+                    await self._store._query(
+                        statement, {}, action="create the delivered-events schema", write=True
+                    )
+                except StoreError as exc:  # IF NOT EXISTS still fails when another process creates it now
+                    code = getattr(exc.__cause__, "code", "") or ""
+                    if code != "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists":
+                        raise
             self._schema_ready = True
 
     async def claim(self, key: str, ttl: float) -> bool:
