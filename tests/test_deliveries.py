@@ -136,7 +136,7 @@ async def test_sqlite_records_expire_and_are_deleted(settings: Settings) -> None
     store = open_store(settings.store_url)
     assert isinstance(store, SqliteStore)
     now = [1_000_000.0]
-    ledger = SqliteDeliveries(store.path, clock=lambda: now[0])
+    ledger = SqliteDeliveries(store.path.with_name("ledger.db"), clock=lambda: now[0])
     for i in range(100):
         assert await ledger.claim(f"slack:Ev{i}", 60)
     assert await ledger.claim("slack:Ev0", 60) is False
@@ -172,4 +172,20 @@ async def test_neo4j_claims_are_atomic_and_expire(neo4j_url: str) -> None:
     )
     assert left["n"] == 2  # the renewed Ev0 and the new one: every expired record was deleted
     await other._store.close()
+    await store.close()
+
+
+async def test_sqlite_claims_do_not_wait_for_a_publish_holding_the_store(settings: Settings) -> None:
+    store = open_store(settings.store_url)
+    assert isinstance(store, SqliteStore)
+    ledger = delivery_ledger(store)
+    assert ledger is not None
+    publishing = sqlite3.connect(store.path, isolation_level=None)
+    publishing.execute("BEGIN IMMEDIATE")  # the store's write lock, as a publish holds it while it writes
+    try:
+        assert await ledger.claim("slack:EvDuringPublish", 60) is True
+    finally:
+        publishing.execute("ROLLBACK")
+        publishing.close()
+    await ledger.close()
     await store.close()

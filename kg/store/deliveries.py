@@ -37,7 +37,7 @@ def delivery_ledger(store: GraphStore) -> DeliveryLedger | None:
     if isinstance(store, SqliteStore):
         from kg.store.sqlite.deliveries import SqliteDeliveries
 
-        return SqliteDeliveries(store.path)
+        return SqliteDeliveries(store.path.with_name(store.path.name + ".deliveries"))
     from kg.store.neo4j.store import Neo4jStore
 
     if isinstance(store, Neo4jStore):

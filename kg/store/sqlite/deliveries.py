@@ -1,8 +1,9 @@
-"""The delivered-events ledger (kg.store.deliveries) in the SQLite store's file.
+"""The delivered-events ledger (kg.store.deliveries) of a SQLite store, in a file beside the store's.
 
-A table of its own, on a connection and thread of its own, so a claim never waits behind a search or a
-publish of the graph. Several processes on one host share the file; SQLite's write lock (BEGIN IMMEDIATE)
-makes purge-then-insert one atomic step between them.
+A file of its own (`<store>.deliveries`), not a table in the store's: SQLite has one writer per file, and a
+publish holds the store's write lock for as long as it replaces a namespace, so a claim there would wait for a
+reindex before a question could be answered. The processes sharing the store share this file too; SQLite's
+write lock (BEGIN IMMEDIATE) makes purge-then-insert one atomic step between them.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def claim(conn: sqlite3.Connection, key: str, ttl: float, now: float) -> bool:
 
 
 class SqliteDeliveries:
-    """`DeliveryLedger` in the table `delivered_events` of a SQLite store file (wall-clock expiry, as the
+    """`DeliveryLedger` in the table `delivered_events` of the SQLite file `path` (wall-clock expiry, as the
     processes sharing the file share no other clock)."""
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
@@ -52,6 +53,8 @@ class SqliteDeliveries:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+            conn.execute("PRAGMA journal_mode = WAL")  # a claim commits without waiting for readers
+            conn.execute("PRAGMA synchronous = NORMAL")
             for statement in _SCHEMA:
                 conn.execute(statement)
             self._conn = conn
