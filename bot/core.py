@@ -26,6 +26,7 @@ from kg.search.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRe
 from kg.search.progress import Progress, Stage
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
+from kg.store.deliveries import DeliveryLedger, delivery_ledger
 from kg.text.clean import readable_mentions
 
 if TYPE_CHECKING:
@@ -205,10 +206,12 @@ class Assistant:
         model: BaseChatModel | None = None,
         progress_interval: float = 1.5,
         embed: Embed | None = None,
+        deliveries: DeliveryLedger | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.memory = memory
+        self.deliveries = deliveries  # the store's record of delivered events (kg.store.deliveries)
         self.model = model
         self.embed = embed  # embeds questions for vector entity search (None: full text only)
         self.progress_interval = progress_interval
@@ -221,12 +224,14 @@ class Assistant:
     def from_settings(cls, settings: Settings) -> Assistant:
         limits = Limits(history_turns=settings.kg_history_turns, rate_per_minute=settings.kg_rate_per_minute)
         model, embed = configured_models(settings)
+        store = store_from_settings(settings)
         return cls(
             settings,
-            store_from_settings(settings),
+            store,
             open_memory(settings.redis_url, limits),
             model,
             embed=embed,
+            deliveries=delivery_ledger(store),
         )
 
     @property
@@ -245,8 +250,27 @@ class Assistant:
         return platform_admin or user in self.settings.admins
 
     async def first_delivery(self, platform: str, key: str) -> bool:
-        """True once per platform message: lets an adapter skip redeliveries before showing any "working" sign."""
-        return await self.memory.first_time(f"{platform}:{key}")
+        """True once per platform message: lets an adapter skip redeliveries before showing any "working" sign.
+
+        Memory (Redis, or this process) turns away most redeliveries at no store cost; a delivery it has not
+        seen is then claimed in the store's ledger, which every process shares and which outlives a Redis
+        restart or outage, so a retry landing on another process then is still answered once. When the store
+        cannot record the claim, the delivery is answered: a rare double answer beats a dropped question.
+        """
+        event = f"{platform}:{key}"
+        if not await self.memory.first_time(event):
+            metrics.DUPLICATES.labels(platform, "memory").inc()
+            return False
+        if self.deliveries is None:
+            return True
+        try:
+            first = await self.deliveries.claim(event, self.memory.limits.dedupe_ttl)
+        except StoreError as exc:
+            log.warning("could not record a delivered event in the store (%s); answering it", exc)
+            return True
+        if not first:
+            metrics.DUPLICATES.labels(platform, "store").inc()
+        return first
 
     async def answer(self, q: Question) -> Reply | None:
         """The reply to post, or None when this delivery of the event was already answered (`stream`'s last
@@ -521,5 +545,7 @@ class Assistant:
         )
 
     async def close(self) -> None:
+        if self.deliveries is not None:
+            await self.deliveries.close()
         await self.store.close()
         await self.memory.close()

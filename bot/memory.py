@@ -32,6 +32,8 @@ class Limits:
 
 
 class Memory(Protocol):
+    limits: Limits
+
     async def history(self, thread: str) -> list[Turn]: ...
     async def remember(self, thread: str, *turns: Turn) -> None: ...
     async def first_time(self, event: str) -> bool:

@@ -31,6 +31,14 @@ FEEDBACK_VOTES = Counter(
     ["vote", "mode"],
     registry=REGISTRY,
 )
+# "memory": Redis or this process had seen it; "store": only the store's ledger had (a retry after a Redis
+# restart or outage, or one that reached another process): how often the ledger saved a double answer.
+DUPLICATES = Counter(
+    "kgbot_duplicate_deliveries",
+    "Redeliveries of an event already answered, turned away, by what recognised them",
+    ["platform", "by"],
+    registry=REGISTRY,
+)
 REINDEX_RUNS = Counter("kgbot_reindex_runs", "Reindex runs by outcome", ["outcome"], registry=REGISTRY)
 
 

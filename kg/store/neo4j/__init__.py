@@ -10,6 +10,7 @@ The graph, as it reads in Neo4j Browser (every node also carries `namespace`, `g
     (:Entity)-[:RELATED {description, weight, rank}]->(:Entity)
     (:Entity)-[:IN_COMMUNITY]->(:Community {level})-[:CHILD_OF]->(:Community)
     (:Community)-[:HAS_REPORT]->(:Report {title, summary, rank})
+    (:DeliveredEvent {key, claim, expires})            chat events answered (`deliveries`); no namespace
 
 A build is written as a new generation of nodes; readers only ever see the namespace's `current_generation`,
 which a publish switches in one transaction.

@@ -569,3 +569,19 @@ RETURN f.platform AS platform, f.workspace AS workspace, f.answer_id AS answer_i
        f.created_at AS created_at, f.updated_at AS updated_at
 ORDER BY created_at, answer_id, user
 """
+
+# ------------------------------------------------------------------------------------- delivered events
+# kg.store.deliveries: one :DeliveredEvent per chat event answered; MERGE on the unique key makes a claim atomic.
+CREATE_DELIVERY_CONSTRAINT = """
+CREATE CONSTRAINT kg_delivery_key IF NOT EXISTS FOR (d:DeliveredEvent) REQUIRE d.key IS UNIQUE
+"""
+CREATE_DELIVERY_INDEX = "CREATE INDEX kg_delivery_expiry IF NOT EXISTS FOR (d:DeliveredEvent) ON (d.expires)"
+# The claim token is written by the one claim that creates the record, or renews an expired one.
+CLAIM_DELIVERY = """
+MERGE (d:DeliveredEvent {key: $key})
+ON CREATE SET d.claim = $claim, d.expires = $expires
+ON MATCH SET d.claim = CASE WHEN d.expires <= $clock THEN $claim ELSE d.claim END,
+             d.expires = CASE WHEN d.expires <= $clock THEN $expires ELSE d.expires END
+RETURN d.claim = $claim AS claimed
+"""
+PURGE_DELIVERIES = "MATCH (d:DeliveredEvent) WHERE d.expires <= $clock WITH d LIMIT $limit DELETE d"

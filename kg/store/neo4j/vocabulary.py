@@ -7,7 +7,16 @@ short list; the statements are built from them at import time.
 
 from __future__ import annotations
 
-NODE_LABELS = ("Namespace", "Document", "Chunk", "Entity", "Community", "Report", "Feedback")
+NODE_LABELS = (
+    "Namespace",
+    "Document",
+    "Chunk",
+    "Entity",
+    "Community",
+    "Report",
+    "Feedback",
+    "DeliveredEvent",
+)
 RELATIONSHIP_TYPES = ("PART_OF", "MENTIONS", "RELATED", "IN_COMMUNITY", "CHILD_OF", "HAS_REPORT")
 
 # Entity type (as extracted, upper case) -> the extra label its node gets. Other types get only :Entity.
@@ -76,6 +85,9 @@ PARAMETERS: dict[str, object] = {
     "embedding_count": 5,
     "vector_index_dimensions": 1536,
     "key": "default|slack|T1|a1|U1",
+    "claim": "3f2a9c",
+    "expires": 1714565700.0,
+    "clock": 1714564800.0,
     "platform": "slack",
     "workspace": "T1",
     "answer_id": "a1",
