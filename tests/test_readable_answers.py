@@ -253,3 +253,32 @@ def test_a_plain_text_title_line_is_not_quoted_as_a_sentence() -> None:
     said = [MARKER.sub("", line).strip() for line in extractive_answer(context).split("\n\n")[1:]]
     assert said and all(not s.startswith(title) for s in said)  # the title line is the frame, not a sentence
     assert said[0].startswith("Alexandria International Airport is a public use airport west of Alexandria")
+
+
+def test_an_initial_before_a_name_does_not_end_a_sentence() -> None:
+    assert sentences("It is the third album by singer-songwriter M. Ward. It came out in 2003.") == [
+        "It is the third album by singer-songwriter M. Ward.",
+        "It came out in 2003.",
+    ]
+    assert sentences("Multiply by the matrix Q. The result is a score.") == [
+        "Multiply by the matrix Q.",
+        "The result is a score.",
+    ]
+
+
+def test_a_two_hop_answer_goes_on_into_the_document_the_first_sentence_leads_to() -> None:
+    penn = (
+        "Dawn Penn (born in 1952 in Kingston, Jamaica) is a Jamaican reggae singer, most known for her single "
+        '"Night Rain". She toured Europe in 1995.'
+    )
+    song = (
+        '"Night Rain" is a song by Dawn Penn. The single was produced by Steely Clevie in '
+        "Kingston. It reached number three in the charts."
+    )
+    context = Context(
+        question="Who produced the single that the Jamaican reggae singer born in 1952 was most known for?",
+        sources=[TextUnit("u1", 1, "d1", penn, 40), TextUnit("u2", 2, "d2", song, 40)],
+        documents={"d1": ("Dawn Penn", "penn.txt"), "d2": ("Night Rain", "song.txt")},
+    )
+    said = " ".join(MARKER.sub("", line) for line in extractive_answer(context).split("\n\n")[1:])
+    assert "produced by Steely Clevie" in said

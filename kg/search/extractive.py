@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kg.citations import defuse_markers, format_marker
@@ -30,6 +31,8 @@ MAX_SENTENCES = 5
 WORD_BUDGET = 100  # a chat reply, not a page
 SUPPORT_FLOOR = 0.6  # once answered, a sentence must score this share of the best to be added
 FOLLOW_FLOOR = 0.35  # while not yet answered
+BRIDGE_STEPS = 2
+BRIDGE_FLOOR = 0.05  # a closing sentence from a document the answer led to, as a share of the best score
 
 
 @dataclass
@@ -223,6 +226,12 @@ def extractive_answer(context: Context) -> str:
         answered = answered or (hops == 1 and not wanted)
         if answered and len(chosen) >= 2:
             break
+    for _ in range(BRIDGE_STEPS):  # what the question still asks, said in a document the answer led to
+        step = _bridge(candidates, chosen, asked, brought, weight)
+        if step is None or step[0] < BRIDGE_FLOOR * best:
+            break
+        chosen.append(step[1])
+        brought |= _names_of(step[1])
     leading = _leading(chosen, asked, hops)
     chosen.remove(leading)
     chosen.insert(0, leading)
@@ -265,6 +274,34 @@ def _leading(chosen: list[_Candidate], asked: Asked, hops: int) -> _Candidate:
     if answering and not signs_of(first.text, asked.kinds, asked.terms):
         return answering[0]
     return first
+
+
+def _bridge(
+    candidates: list[_Candidate],
+    chosen: list[_Candidate],
+    asked: Asked,
+    brought: set[str],
+    weight: Callable[[str], float],
+) -> tuple[float, _Candidate] | None:
+    """The best sentence of a document the answer so far named but did not quote, by the question's words it
+    has not yet said ("Who produced the single ... known for?" goes on from the singer into the single)."""
+    said = set().union(*(c.terms | c.frame for c in chosen))
+    quoted = set().union(*(c.documents for c in chosen))
+    residual = asked.terms - said
+    found = [
+        (
+            sum(weight(t) for t in c.terms & residual)
+            * (1.8 if signs_of(c.text, asked.kinds, asked.terms) else 1),
+            c,
+        )
+        for c in candidates
+        if c.terms & residual
+        and c.documents
+        and not c.documents & quoted
+        and _bridged(c, brought, asked)
+        and not _repeats(c, chosen)
+    ]
+    return max(found, key=lambda x: (x[0], -x[1].order)) if found else None
 
 
 def _titled_documents(

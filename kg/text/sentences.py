@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kg.text.stopwords import HONORIFICS, words
+from kg.text.stopwords import FUNCTION_WORDS, HONORIFICS, words
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
@@ -170,7 +170,12 @@ def _cut(segment: str) -> list[str]:
     start = 0
     for m in _SENTENCE_END.finditer(segment):
         before = re.search(r"(\S*?)\s*([^\W\d_]+)[.!?]*$", segment[start : m.start() + 1])
-        if m.group().startswith(".") and before and is_abbreviation(before.group(2), before.group(1)):
+        following = re.match(r"[^\w\s]*(\w+)", segment[m.end() :])
+        if (
+            m.group().startswith(".")
+            and before
+            and is_abbreviation(before.group(2), before.group(1), following.group(1) if following else "")
+        ):
             continue
         found.append(segment[start : m.end()].strip())
         start = m.end()
@@ -179,11 +184,16 @@ def _cut(segment: str) -> list[str]:
     return found
 
 
-def is_abbreviation(word: str, previous: str = "") -> bool:
-    """ "Mr." or an initial ("Aidan N. Gomez", "J. B. Smith"); "matrix Q." ends a sentence."""
+def is_abbreviation(word: str, previous: str = "", following: str = "") -> bool:
+    """ "Mr." or an initial ("Aidan N. Gomez", "J. B. Smith", "songwriter M. Ward"); "matrix Q. The" ends a
+    sentence: an initial stands before a name, and a name does not start with a function word."""
     if word.lower() in _ABBREVIATIONS:
         return True
-    return len(word) == 1 and word.isupper() and (not previous or previous[:1].isupper())
+    if len(word) != 1 or not word.isupper():
+        return False
+    if not previous or previous[:1].isupper():
+        return True
+    return following[:1].isupper() and following.lower() not in FUNCTION_WORDS
 
 
 def _segments(text: str) -> list[tuple[str, bool]]:
