@@ -70,7 +70,15 @@ refuse (3,000-char section text, 50 blocks, 10 container children, 2,000-char me
 description 4,096, 25 fields, field 1,024, total 6,000) or a multi-line or unprintable message; a live mention
 is Slack `<@…>`/`<!…>`/`<#…>` or Discord `<@…>`/`<#…>`/`@everyone`/`@here` in an output.
 """
-SHARES = {"questions": 0.2, "documents": 0.05, "citations": 0.2, "slack": 0.275, "discord": 0.275}
+SHARES = {
+    "questions": 0.2,
+    "documents": 0.05,
+    "citations": 0.15,
+    "slack": 0.275,
+    "discord": 0.275,
+    "pictures": 0.05,
+}
+PICTURE_MS = 300  # the most a picture may take to draw (issue 26)
 
 
 @dataclass
@@ -214,12 +222,57 @@ def discord(n: int, seed_value: int, tally: Tally, workdir: Path) -> None:
     _campaign(n, replies(), seed_value, lambda r: tally.check(lambda: one(r)))
 
 
+def pictures(n: int, seed_value: int, tally: Tally, workdir: Path) -> None:
+    """Hostile labels (names, types, descriptions, documents, the question) drawn as PNG and SVG, some with
+    10,000 nodes: a picture within PICTURE_MS, its SVG well-formed with no control or bidi character."""
+    import xml.etree.ElementTree as ET
+
+    from kg.search.picture.draw import render
+    from kg.search.picture.evidence import CITED, NEIGHBOUR, Edge, Evidence, Node
+    from kg.search.picture.labels import clean_label, short_description
+    from kg.search.picture.scene import compose
+
+    def one(labels: list[str], many: bool) -> list[str]:
+        count = 10_000 if many else len(labels)
+        nodes = [
+            Node(
+                f"k{i}",
+                clean_label(labels[i % len(labels)]),
+                clean_label(labels[-1 - i % len(labels)], 16),
+                CITED if i % 3 else NEIGHBOUR,
+                i,
+            )
+            for i in range(count)
+        ]
+        edges = [
+            Edge(f"k{i}", f"k{(i * 7 + 1) % count}", short_description(labels[i % len(labels)]))
+            for i in range(count)
+        ]
+        started = time.perf_counter()
+        scene = compose(Evidence(nodes, edges, labels[:3], labels[0]))
+        png, svg = render(scene, "png"), render(scene, "svg").decode("utf-8")
+        ms = (time.perf_counter() - started) * 1000 / 2
+        problems = [f"picture took {ms:.0f} ms (over {PICTURE_MS} ms)"] if ms > PICTURE_MS else []
+        if not png.startswith(b"\x89PNG"):
+            problems.append("not a PNG")
+        ET.fromstring(svg)  # a malformed SVG is a traceback
+        if any(ch in svg for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\x00\x1b"):
+            problems.append("a control or bidi character in the SVG")
+        return problems
+
+    strategy = st.tuples(
+        st.lists(hostile_text(), min_size=1, max_size=30), st.integers(0, 19).map(lambda i: i == 0)
+    )
+    _campaign(n, strategy, seed_value, lambda v: tally.check(lambda: one(*v)))
+
+
 TARGETS = {
     "questions": questions,
     "documents": documents,
     "citations": citations,
     "slack": slack,
     "discord": discord,
+    "pictures": pictures,
 }
 
 

@@ -416,6 +416,17 @@ class StoreContract:
         assert await store.community_text_units("ns", []) == {}
         assert await store.community_text_units("nope", [0]) == {}
 
+    async def test_community_entities_most_connected_first(self, store: GraphStore) -> None:
+        await store.publish("ns", sample_index())
+        found = await store.community_entities("ns", [0, 1, 99, 0], 2)
+        assert {c: [e.title for e in members] for c, members in found.items()} == {
+            0: ["Transformer", "Multi-Head Attention"],  # degree 4, then 2 (BLEU, degree 1, is cut)
+            1: ["Ashish Vaswani", "Google Brain"],  # equal degrees: by title
+        }
+        assert found[0][0].type == "MODEL" and found[0][0].text_unit_ids == ["t1", "t2"]
+        assert await store.community_entities("ns", [], 5) == {}
+        assert await store.community_entities("nope", [0], 5) == {}
+
     async def test_get_text_units_in_asked_order(self, store: GraphStore) -> None:
         index = sample_index()
         await store.publish("ns", index)

@@ -278,3 +278,35 @@ def test_chat_routes_each_question_and_takes_a_mode(
     assert main(["chat", "--mode", "global"]) == 0
     forced = " ".join(capsys.readouterr().out.split())
     assert "global search ·" in forced and "local search ·" not in forced
+
+
+def test_ask_graph_writes_a_png_of_the_cited_entities(
+    indexed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    from kg.search.picture.labels import clean_label
+
+    data = ask_json(capsys, "--graph", "evidence.png", "Who maintains the data pipeline?")
+    image = Image.open(indexed / "evidence.png")
+    image.load()
+    assert image.format == "PNG" and image.size[0] >= 1000
+    graph = data["graph"]
+    assert graph["path"] == "evidence.png" and graph["draw_ms"] > 0
+    cited = {clean_label(c["title"]) for c in data["citations"] if c["dataset"] == "Entities"}
+    for c in data["citations"]:
+        if c["dataset"] == "Relationships":
+            cited |= {clean_label(end) for end in c["title"].split(" → ")}
+    drawn = {n["name"] for n in graph["nodes"] if n["role"] == "cited"}
+    assert cited and drawn == cited
+    names = {n["name"] for n in graph["nodes"]}
+    assert all(e["source"] in names or e["source"].startswith("community:") for e in graph["edges"])
+
+
+def test_ask_graph_refuses_other_formats_in_one_line(
+    indexed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "--graph", "evidence.gif", ENGINE_QUESTION]) != 0
+    captured = capsys.readouterr()
+    assert ".png or .svg" in captured.err and "Traceback" not in captured.err
+    assert not (indexed / "evidence.gif").exists()

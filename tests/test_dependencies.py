@@ -32,7 +32,13 @@ NOT_DECLARED = {
     "pandas": "benchmarks only, installed into bench/.venv-graphrag",
 }
 # Import name -> distribution name, where they differ.
-DISTRIBUTION = {"discord": "discord.py", "bs4": "beautifulsoup4", "yaml": "pyyaml", "igraph": "igraph"}
+DISTRIBUTION = {
+    "discord": "discord.py",
+    "bs4": "beautifulsoup4",
+    "yaml": "pyyaml",
+    "igraph": "igraph",
+    "PIL": "pillow",
+}
 
 
 def _canonical(name: str) -> str:

@@ -103,6 +103,13 @@ class GraphStore(Protocol):
         """community id -> ids of the text units its entities come from (what a report's claims rest on)."""
         ...
 
+    async def community_entities(
+        self, namespace: str, communities: Sequence[int], limit: int
+    ) -> dict[int, list[Entity]]:
+        """community id -> its `limit` most connected entities (degree, then title): what a picture of a
+        global answer draws for each report it cites."""
+        ...
+
     async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]: ...
 
     async def document_titles(

@@ -466,6 +466,19 @@ RETURN c.id AS id, c.text_unit_ids AS text_unit_ids
 """
 )
 
+# The most connected entities of each community a picture of a global answer draws.
+COMMUNITY_ENTITIES = (
+    _CURRENT
+    + """MATCH (e:Entity {namespace: $namespace, generation: n.current_generation})-[:IN_COMMUNITY]->(c:Community)
+WHERE c.id IN $communities
+WITH c.id AS community, e ORDER BY e.degree DESC, e.title
+WITH community, collect(e)[..$limit] AS members
+UNWIND members AS e
+RETURN community,"""
+    + _ENTITY_FIELDS
+    + "\n"
+)
+
 GET_CHUNKS = (
     _CURRENT
     + """UNWIND range(0, size($ids) - 1) AS i

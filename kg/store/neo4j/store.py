@@ -492,6 +492,22 @@ class Neo4jStore:
         )
         return {r["id"]: list(r["text_unit_ids"] or []) for r in records}
 
+    async def community_entities(
+        self, namespace: str, communities: Sequence[int], limit: int
+    ) -> dict[int, list[Entity]]:
+        communities = [int(c) for c in dict.fromkeys(communities)]
+        if not communities or limit < 1:
+            return {}
+        records = await self._query(
+            cypher.COMMUNITY_ENTITIES,
+            {"namespace": namespace, "communities": communities, "limit": limit},
+            action="read communities",
+        )
+        found: dict[int, list[Entity]] = {}
+        for r in records:
+            found.setdefault(r["community"], []).append(entity_from(r))
+        return found
+
     async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]:
         ids = list(dict.fromkeys(ids))
         if not ids:

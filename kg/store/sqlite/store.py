@@ -436,6 +436,31 @@ class SqliteStore:
         ).fetchall()
         return {row[0]: json.loads(row[1]) for row in rows}
 
+    async def community_entities(
+        self, namespace: str, communities: Sequence[int], limit: int
+    ) -> dict[int, list[Entity]]:
+        return await self._read(self._community_entities, namespace, communities, limit)
+
+    def _community_entities(
+        self, conn: sqlite3.Connection, namespace: str, communities: Sequence[int], limit: int
+    ) -> dict[int, list[Entity]]:
+        ns = self._namespace_id(conn, namespace)
+        if ns is None or not communities or limit < 1:
+            return {}
+        rows = conn.execute(
+            f"""SELECT c.community, {ENTITY_COLUMNS} FROM json_each(?1) AS j
+                CROSS JOIN community_entities AS c ON c.ns = ?2 AND c.community = j.value
+                JOIN entities AS e ON e.ns = ?2 AND e.id = c.entity_id
+                ORDER BY c.community, e.degree DESC, e.title""",
+            (json.dumps([int(c) for c in dict.fromkeys(communities)]), ns),
+        ).fetchall()
+        found: dict[int, list[Entity]] = {}
+        for row in rows:
+            members = found.setdefault(row[0], [])
+            if len(members) < limit:
+                members.append(entity_from(row[1:]))
+        return found
+
     async def get_text_units(self, namespace: str, ids: Sequence[str]) -> list[TextUnit]:
         return await self._read(self._get_text_units, namespace, ids)
 
