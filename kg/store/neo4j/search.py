@@ -53,6 +53,12 @@ def link_queries(keys: Sequence[str]) -> list[str]:
     return [link_query(batch) for batch in batched(list(keys), MAX_LINK_KEYS_PER_QUERY)]
 
 
+def searchable(vector: Sequence[float], limit: int) -> bool:
+    """Whether a vector search can find anything: a positive limit and a finite, non-zero query."""
+    norm = math.sqrt(sum(float(x) * float(x) for x in vector))
+    return limit > 0 and norm > 0.0 and math.isfinite(norm)
+
+
 async def vector_search(
     store: Neo4jStore, namespace: str, state: Any, vector: Sequence[float], limit: int
 ) -> list[ScoredEntity]:

@@ -372,6 +372,8 @@ class Neo4jStore:
     async def search_entities_by_vector(
         self, namespace: str, vector: Sequence[float], limit: int
     ) -> list[ScoredEntity]:
+        if not search.searchable(vector, limit):  # nothing to ask the server
+            return []
         return await search.vector_search(self, namespace, await self._published(namespace), vector, limit)
 
     async def find_passages(self, namespace: str, search_: PassageSearch) -> PassageHits:
