@@ -331,18 +331,43 @@ async def test_a_publish_between_the_reads_of_one_question_does_not_mix_builds(s
     from kg.search.answer import ask
 
     reader, writer, namespace, settings, root = stores
-    search = reader.search_entities
+    search = reader.find_passages
     corpora = iter([root / "birch"])
 
     async def publish_after_search(*args: Any) -> Any:
         found = await search(*args)
-        for corpus in corpora:  # once: the next build lands between this read and the next ones
+        for corpus in corpora:  # once: the next build lands between this read and the next one
             await build_index([corpus], writer, settings, namespace)
         return found
 
-    reader.search_entities = publish_after_search
+    reader.find_passages = publish_after_search
     answer = await ask(reader, QUESTION, namespace=namespace)
     assert markers_in(answer.to_json()) == {"Birch"}
+
+
+async def test_a_publish_between_the_reads_of_a_global_question_does_not_mix_builds(stores: Any) -> None:
+    from kg.index.pipeline import build_index
+    from kg.search.global_context import build_global_context
+
+    reader, writer, namespace, settings, root = stores
+    child_reports = reader.child_reports
+    corpora = iter([root / "birch"])
+
+    async def publish_after_the_roots(*args: Any) -> Any:
+        found = await child_reports(*args)
+        for corpus in corpora:  # once: the next build lands between the roots and the reads after them
+            await build_index([corpus], writer, settings, namespace)
+        return found
+
+    reader.child_reports = publish_after_the_roots
+    found = await build_global_context(
+        reader, namespace, "Who maintains the Lantern Engine and the Beacon API?"
+    )
+    context = found.context
+    assert context.reports and context.sources
+    text = json.dumps([context.text, [u.text for u in context.sources], found.batches])
+    assert {m for m in MARKERS if m in text} == {"Birch"}
+    assert context.generation == await writer.generation(namespace)
 
 
 async def test_a_question_read_during_endless_publishes_fails_in_one_line(stores: Any) -> None:
@@ -351,14 +376,14 @@ async def test_a_question_read_during_endless_publishes_fails_in_one_line(stores
     from kg.store.base import StoreError
 
     reader, writer, namespace, settings, root = stores
-    search = reader.search_entities
+    search = reader.find_passages
 
     async def publish_after_search(*args: Any) -> Any:
         found = await search(*args)
         await build_index([root / "birch"], writer, settings, namespace)
         return found
 
-    reader.search_entities = publish_after_search
+    reader.find_passages = publish_after_search
     with pytest.raises(StoreError, match="republished 3 times while one question was read") as raised:
         await ask(reader, QUESTION, namespace=namespace)
     assert "\n" not in str(raised.value)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from kg.store.neo4j import search_statements, vocabulary
 from kg.store.neo4j import statements as cypher
-from kg.store.neo4j import vocabulary
 from tests.node import node_binary
 
 LINT_DIR = Path(__file__).parent / "cypher_lint"
@@ -42,9 +42,10 @@ BROKEN = {
 
 
 def module_statements() -> dict[str, str]:
-    """Every statement of kg.store.neo4j.statements by name: public UPPER_CASE strings and `*_BY_LABEL` dict values."""
+    """Every statement of kg.store.neo4j.statements and search_statements by name: public UPPER_CASE strings and
+    `*_BY_LABEL` dict values."""
     statements: dict[str, str] = {}
-    for name, value in vars(cypher).items():
+    for name, value in [*vars(cypher).items(), *vars(search_statements).items()]:
         if not name.isupper() or name.startswith("_"):
             continue
         if isinstance(value, str):

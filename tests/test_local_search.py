@@ -10,7 +10,7 @@ import pytest
 
 from kg.model import Turn
 from kg.search.context import Context
-from kg.search.local import _map_entities, build_context
+from kg.search.local import build_context, find_passages
 from kg.store.sqlite.store import SqliteStore
 from kg.text.tokens import count_tokens
 from tests.small_graph import ENTITIES, keyword_embed, small_index, small_store
@@ -203,8 +203,8 @@ async def test_vector_search_finds_an_entity_no_word_matches(store: SqliteStore)
 
 async def test_vector_and_text_rankings_are_fused(store: SqliteStore) -> None:
     question = "Which hardware does the Transformer need?"  # text: Transformer; vector: GPU (hardware)
-    text_only = await _map_entities(store, "default", question, 2, None)
-    fused = await _map_entities(store, "default", question, 2, keyword_embed)
+    text_only = (await find_passages(store, "default", question, 2, None)).mapped
+    fused = (await find_passages(store, "default", question, 2, keyword_embed)).mapped
     assert "GPU" not in [e.title for e in text_only]
     assert {e.title for e in fused} == {"Transformer", "GPU"}
     assert len(ENTITIES) > len(fused)  # top-k still applies after fusion

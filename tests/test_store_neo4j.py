@@ -22,8 +22,8 @@ from neo4j.exceptions import ServiceUnavailable
 from kg.model import Community, CommunityReport, Entity, Finding, GraphIndex, Relationship, TextUnit
 from kg.store import open_store
 from kg.store.base import StoreError
+from kg.store.neo4j import search_statements, vocabulary
 from kg.store.neo4j import statements as cypher
-from kg.store.neo4j import vocabulary
 from kg.store.neo4j.errors import check_server_version, redact_url, server_version, split_url, store_error
 from kg.store.neo4j.fulltext import (
     CHUNK_SEARCH_FIELDS,
@@ -35,7 +35,8 @@ from kg.store.neo4j.fulltext import (
     search_text,
 )
 from kg.store.neo4j.rows import BATCH_SIZE, batched, build_rows
-from kg.store.neo4j.store import MAX_VECTOR_CANDIDATES, Neo4jStore, vector_candidates
+from kg.store.neo4j.search import MAX_VECTOR_CANDIDATES, vector_candidates
+from kg.store.neo4j.store import Neo4jStore
 from tests.fake_bolt import Failure, FakeBolt, Rows
 from tests.store_contract import StoreContract, large_index, sample_index
 
@@ -498,7 +499,7 @@ def scripted(
 
 def statement_names() -> dict[str, str]:
     names = {}
-    for name, value in vars(cypher).items():
+    for name, value in [*vars(cypher).items(), *vars(search_statements).items()]:
         if name.isupper() and not name.startswith("_"):
             if isinstance(value, str):
                 names[value] = name

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from kg.model import CommunityReport
 from kg.search.context import Context
-from kg.store.base import ChildReport, GraphStore
+from kg.store.base import ChildReport, GraphStore, StoreError
 from kg.text.bm25 import bm25
 from kg.text.tables import cell
 from kg.text.tokens import count_tokens, truncate
@@ -57,6 +57,7 @@ OVERVIEW_REPORTS = 10  # root reports an overview question takes, most important
 MAX_BATCHES = 4  # map calls at most (each fills the budget)
 REPORT_TOKENS = 600  # one report's content in a batch at most
 SOURCES_PER_REPORT = 2
+READ_ATTEMPTS = 3  # a question is read again when a publish lands between its reads, at most this often
 
 Rate = Callable[[str, CommunityReport], Awaitable[int]]  # a model's 0-5 relevance of a report to a question
 
@@ -205,12 +206,29 @@ def _batches(reports: Sequence[CommunityReport], budget: int) -> tuple[list[str]
 async def build_global_context(
     store: GraphStore, namespace: str, question: str, budget: int = 12000, rate: Rate | None = None
 ) -> GlobalContext:
-    """The reports global search answers `question` from, in map batches of `budget` tokens, with sources."""
-    generation = await store.generation(namespace)  # read first: the reports are of this build or a later one
+    """The reports global search answers `question` from, in map batches of `budget` tokens, with sources.
+
+    Selection reads the hierarchy level by level, then the sources: a publish landing between two of those
+    reads would mix two builds (the roots of one, the children or passages of the next). As local search
+    does, the question is read again when the namespace's build changed while it was read."""
+    for _ in range(READ_ATTEMPTS):
+        before = await store.generation(namespace)
+        found = await _read_global_context(store, namespace, question, budget, rate)
+        if await store.generation(namespace) == before:
+            found.context.generation = before
+            return found
+    raise StoreError(
+        f"namespace {namespace!r} was republished {READ_ATTEMPTS} times while one question was read; ask again"
+    )
+
+
+async def _read_global_context(
+    store: GraphStore, namespace: str, question: str, budget: int, rate: Rate | None
+) -> GlobalContext:
     selection = await select_reports(store, namespace, question, rate)
     batches, reports = _batches(selection.reports, budget)
     subject = subject_terms(question)
-    context = Context(question=question, reports=reports, generation=generation)
+    context = Context(question=question, reports=reports)
     context.text = "\n\n".join(batches)
     context.tokens = sum(count_tokens(b) for b in batches)
     result = GlobalContext(context=context, selection=selection, batches=batches, subject=subject)

@@ -1,8 +1,9 @@
 """GraphRAG local search: map a question to entities, rank passages through the graph, and fill a token budget.
 
-Every read is set-at-a-time, so a question costs the same handful of store queries at 1k or 100k entities:
-three concurrent first reads (entity search, chunk search, entity linking), one for the entities of the top
-chunks, then three concurrent ones (relationships, reports, the texts of passages only the graph found).
+Every read is set-at-a-time, so a question costs two store reads at 1k or 100k entities, each one round trip
+from one build: `find_passages` (entity search, chunk search, entity linking, the entities of the top chunks),
+then `read_graph` of what the ranking chose (relationships, reports, the texts of passages only the graph found,
+the documents of the passages).
 Improvements over GraphRAG's context builder:
 - entities are linked offline by name (kg.text.names: titles, aliases, acronyms, case and plural variants) as
   well as mapped by full-text BM25 fused with vector similarity by reciprocal rank;
@@ -17,7 +18,6 @@ Improvements over GraphRAG's context builder:
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +34,16 @@ from kg.search.passages import (
     seeds_of,
     spread,
 )
-from kg.store.base import GraphStore, StoreError
-from kg.text.names import longest_mentions, question_mentions
+from kg.store.base import (
+    GraphRead,
+    GraphRows,
+    GraphStore,
+    LinkedEntity,
+    PassageHits,
+    PassageSearch,
+    StoreError,
+)
+from kg.text.names import Mention, longest_mentions, question_mentions
 from kg.text.tables import cell
 from kg.text.tokens import count_tokens, truncate
 
@@ -98,18 +106,11 @@ def mapping_query(question: str, history: Sequence[Turn]) -> str:
     return " ".join([question, *reversed(recent)])
 
 
-async def _map_entities(
-    store: GraphStore, namespace: str, query: str, top_k: int, embed: Embed | None
-) -> list[Entity]:
-    oversample = top_k * 2
-    text_hits = await store.search_entities(namespace, query, oversample)
-    rankings = [[h.entity.id for h in text_hits]]
-    by_id = {h.entity.id: h.entity for h in text_hits}
-    if embed is not None:
-        vector_hits = await store.search_entities_by_vector(namespace, await embed(query), oversample)
-        rankings.append([h.entity.id for h in vector_hits])
-        by_id.update((h.entity.id, h.entity) for h in vector_hits)
-    fused = _rrf(*rankings)
+def _fuse(hits: PassageHits, top_k: int) -> list[Entity]:
+    """The entity search's and the vector search's rankings fused by reciprocal rank: the top `top_k`."""
+    rankings = [[h.entity.id for h in hits.entities], [h.entity.id for h in hits.vector_entities]]
+    by_id = {h.entity.id: h.entity for h in [*hits.entities, *hits.vector_entities]}
+    fused = _rrf(*(r for r in rankings if r))
     ranked = sorted(fused, key=lambda k: -fused[k])
     return [by_id[k] for k in ranked[:top_k]]
 
@@ -130,13 +131,9 @@ def _rank_relationships(selected: Sequence[Entity], candidates: Sequence[Relatio
     return inside + outside
 
 
-async def _link_entities(store: GraphStore, namespace: str, query: str) -> list[Entity]:
+def _linked(mentions: Sequence[Mention], found: Sequence[LinkedEntity]) -> list[Entity]:
     """Entities the question names (kg.text.names), longest mention first; a span naming several entities
     links to all of them."""
-    mentions = question_mentions(query)
-    if not mentions:
-        return []
-    found = await store.link_entities(namespace, [m.key for m in mentions])
     by_key: dict[str, list[Entity]] = {}
     for x in found:
         by_key.setdefault(x.key, []).append(x.entity)
@@ -146,33 +143,41 @@ async def _link_entities(store: GraphStore, namespace: str, query: str) -> list[
 
 @dataclass
 class Found:
-    """What the first reads found: entities named and matched, full-text hits, seeds and ranked passages."""
+    """What the first read found: entities named and matched, full-text hits, seeds and ranked passages, and
+    the build they come from."""
 
     linked: list[Entity]
     mapped: list[Entity]
     text_hits: list[tuple[TextUnit, float]]
     seeds: list[Seed]
     ranked: list[RankedPassage]
+    generation: int | None
 
 
 async def find_passages(
     store: GraphStore, namespace: str, query: str, top_k: int, embed: Embed | None
 ) -> Found:
-    """Link and map the query's entities, search the chunks, and rank passages through the graph: three
-    concurrent reads, then one for the top passages' entities."""
-    mapped, unit_hits, linked = await asyncio.gather(
-        _map_entities(store, namespace, query, top_k, embed),
-        store.search_text_units(namespace, query, max(top_k, MAX_SOURCE_CANDIDATES)),
-        _link_entities(store, namespace, query),
+    """Link and map the query's entities, search the chunks and read the top passages' entities (one store
+    read), then rank passages through the graph."""
+    mentions = question_mentions(query)
+    hits = await store.find_passages(
+        namespace,
+        PassageSearch(
+            query=query,
+            link_keys=[m.key for m in mentions],
+            entity_limit=top_k * 2,  # oversampled: fusion with the vector ranking picks the top_k
+            chunk_limit=max(top_k, MAX_SOURCE_CANDIDATES),
+            seed_passages=SEED_PASSAGES,
+            passage_entity_limit=MAX_PASSAGE_ENTITIES,
+            vector=list(await embed(query)) if embed is not None else None,
+        ),
     )
-    text_scores = normalised_text_scores(unit_hits)
-    seed_units = [u.id for u, _ in unit_hits[:SEED_PASSAGES]]
-    passage_entities = (
-        await store.entities_in_text_units(namespace, seed_units, MAX_PASSAGE_ENTITIES) if seed_units else []
-    )
-    seeds = seeds_of(linked, mapped, passage_entities, text_scores, seed_units)
+    linked, mapped = _linked(mentions, hits.linked), _fuse(hits, top_k)
+    text_scores = normalised_text_scores(hits.chunks)
+    seed_units = [u.id for u, _ in hits.chunks[:SEED_PASSAGES]]
+    seeds = seeds_of(linked, mapped, hits.passage_entities, text_scores, seed_units)
     ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES)
-    return Found(linked, mapped, unit_hits, seeds, ranked)
+    return Found(linked, mapped, hits.chunks, seeds, ranked, hits.generation)
 
 
 def _select_entities(
@@ -200,14 +205,12 @@ async def build_context(
 ) -> Context:
     """The local-search context of `question` within `budget` tokens. Makes no model call.
 
-    A question takes several reads; a publish landing between them would mix two builds in one answer (the
-    entities of one, the relationships of the next). The namespace's build number is read before and after:
-    when it changed, the context is read again from the new build."""
+    A question takes two reads (`GraphStore.find_passages`, then `read_graph` of what the first found); a
+    publish landing between them would mix two builds in one answer (the entities of one, the relationships
+    of the next). Each read names the build it came from: when they differ, the question is read again."""
     for _ in range(READ_ATTEMPTS):
-        before = await store.generation(namespace)
         context = await _read_context(store, question, history, namespace, budget, top_k, embed)
-        if await store.generation(namespace) == before:
-            context.generation = before
+        if context is not None:
             return context
     raise StoreError(
         f"namespace {namespace!r} was republished {READ_ATTEMPTS} times while one question was read; ask again"
@@ -222,7 +225,8 @@ async def _read_context(
     budget: int,
     top_k: int,
     embed: Embed | None,
-) -> Context:
+) -> Context | None:
+    """The context, or None when a publish landed between the two reads."""
     context = Context(question=question)
     query = mapping_query(question, history)
     found = await find_passages(store, namespace, query, top_k, embed)
@@ -230,14 +234,25 @@ async def _read_context(
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
     titles = [e.title for e in selected]
     known = {u.id: u for u, _ in unit_hits}
-    missing = [p.id for p in ranked if p.id not in known]
-    candidates, scored_reports, fetched = await asyncio.gather(
-        store.relationships_of(namespace, titles, MAX_RELATIONSHIPS) if titles else _none(),
-        store.reports_for(namespace, [e.id for e in selected]) if selected else _none(),
-        store.get_text_units(namespace, missing) if missing else _none(),
-    )
-    relationships = _rank_relationships(selected, candidates)
-    known.update((u.id, u) for u in fetched)
+    graph = GraphRows(None)
+    if found.generation is not None:
+        graph = await store.read_graph(
+            namespace,
+            GraphRead(
+                generation=found.generation,
+                titles=titles,
+                entity_ids=[e.id for e in selected],
+                relationship_limit=MAX_RELATIONSHIPS,
+                text_unit_ids=[p.id for p in ranked if p.id not in known],
+                document_ids=list(dict.fromkeys(u.document_id for u in known.values())),
+            ),
+        )
+        if graph.generation != found.generation:
+            return None
+    context.generation = found.generation
+    relationships = _rank_relationships(selected, graph.relationships)
+    scored_reports = graph.reports
+    known.update((u.id, u) for u in graph.text_units)
     units = [known[p.id] for p in ranked if p.id in known]
 
     tables: list[_Table] = []
@@ -290,10 +305,6 @@ async def _read_context(
     context.tokens = sum(
         t.used for t in rendered
     )  # = count_tokens(context.text): no token spans a line break
-    doc_ids = list(dict.fromkeys(u.document_id for u in context.sources))
-    context.documents = await store.document_titles(namespace, doc_ids) if doc_ids else {}
+    doc_ids = dict.fromkeys(u.document_id for u in context.sources)
+    context.documents = {d: graph.documents[d] for d in doc_ids if d in graph.documents}
     return context
-
-
-async def _none() -> list:
-    return []

@@ -43,6 +43,53 @@ class ChildReport:
 
 
 @dataclass
+class PassageSearch:
+    """The first read of a local-search question: everything that depends only on the question's words.
+
+    A store answers it in one round trip (Neo4j: one statement; SQLite: one snapshot), with the number of the
+    build it read, so that the second read (`GraphRead`) can be pinned to that build."""
+
+    query: str  # full-text query: entity search (title, description) and chunk search
+    link_keys: list[str]  # kg.text.names keys of the question's mentions
+    entity_limit: int
+    chunk_limit: int
+    seed_passages: int  # the best chunk hits whose entities are read (the graph's passage seeds)
+    passage_entity_limit: int
+    vector: list[float] | None = None  # the query's embedding, for the vector entity search
+
+
+@dataclass
+class PassageHits:
+    generation: int | None  # the published build all of it was read from; None before the first publish
+    entities: list[ScoredEntity] = field(default_factory=list)  # full-text entity search, best first
+    vector_entities: list[ScoredEntity] = field(default_factory=list)  # by embedding, best first
+    chunks: list[tuple[TextUnit, float]] = field(default_factory=list)  # full-text chunk search, best first
+    linked: list[LinkedEntity] = field(default_factory=list)  # as `link_entities`
+    passage_entities: list[Entity] = field(default_factory=list)  # as `entities_in_text_units` of the seeds
+
+
+@dataclass
+class GraphRead:
+    """The second read of a local-search question, from the build the first one read (`generation`)."""
+
+    generation: int
+    titles: list[str]  # relationships with an end among these
+    entity_ids: list[str]  # reports of the communities holding these
+    relationship_limit: int
+    text_unit_ids: list[str]  # passages to read whole
+    document_ids: list[str]  # documents to name, besides those of `text_unit_ids`
+
+
+@dataclass
+class GraphRows:
+    generation: int | None  # the published build now; when it is not the one asked, the rows are empty
+    relationships: list[Relationship] = field(default_factory=list)
+    reports: list[ScoredReport] = field(default_factory=list)
+    text_units: list[TextUnit] = field(default_factory=list)  # in the order asked
+    documents: dict[str, tuple[str, str]] = field(default_factory=dict)  # document id -> (title, source)
+
+
+@dataclass
 class StoreStats:
     counts: dict[str, int]
     top_entities: list[dict[str, object]] = field(default_factory=list)  # {title, type, degree}
@@ -69,6 +116,16 @@ class GraphStore(Protocol):
 
     async def search_text_units(self, namespace: str, query: str, limit: int) -> list[tuple[TextUnit, float]]:
         """Full-text (BM25) search over chunk text; best first."""
+        ...
+
+    async def find_passages(self, namespace: str, search: PassageSearch) -> PassageHits:
+        """Local search's first read in one round trip, from one build (see `PassageSearch`)."""
+        ...
+
+    async def read_graph(self, namespace: str, read: GraphRead) -> GraphRows:
+        """Local search's second read in one round trip: relationships, reports, passages and documents of
+        build `read.generation`, with the build published now. A question whose two reads name the same build
+        never mixes two builds; when they differ it is read again."""
         ...
 
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]: ...

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,11 +25,23 @@ from neo4j import AsyncGraphDatabase, Query, RoutingControl, unit_of_work
 from neo4j.exceptions import AuthError, ConfigurationError, Forbidden, Neo4jError
 
 from kg.model import Entity, Feedback, GraphIndex, Relationship, TextUnit
-from kg.store.base import ChildReport, LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.base import (
+    ChildReport,
+    GraphRead,
+    GraphRows,
+    LinkedEntity,
+    PassageHits,
+    PassageSearch,
+    ScoredEntity,
+    ScoredReport,
+    StoreError,
+    StoreStats,
+)
 from kg.store.feedback import now as feedback_now
+from kg.store.neo4j import search
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j.errors import check_server_version, error_detail, redact_url, split_url, store_error
-from kg.store.neo4j.fulltext import CHUNK_SEARCH_FIELDS, ENTITY_SEARCH_FIELDS, fulltext_query, link_query
+from kg.store.neo4j.fulltext import CHUNK_SEARCH_FIELDS, ENTITY_SEARCH_FIELDS, fulltext_query
 from kg.store.neo4j.rows import (
     BATCH_SIZE,
     COUNT_FIELDS,
@@ -48,19 +59,6 @@ from kg.store.neo4j.rows import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_VECTOR_CANDIDATES = 10_000
-MAX_LINK_KEYS_PER_QUERY = 1_000  # Lucene refuses a query of more than 1,024 clauses
-
-
-# ---------------------------------------------------------------------------------------------- vectors
-
-
-def vector_candidates(limit: int) -> int:
-    """How many neighbours to ask the shared vector index for, so that `limit` of them are likely this
-    namespace's current generation (the index also holds other namespaces and the previous generation)."""
-    return max(1, min(limit * 10 + 100, MAX_VECTOR_CANDIDATES))
-
 
 # ---------------------------------------------------------------------------------------------- the store
 
@@ -374,42 +372,15 @@ class Neo4jStore:
     async def search_entities_by_vector(
         self, namespace: str, vector: Sequence[float], limit: int
     ) -> list[ScoredEntity]:
-        query = [float(x) for x in vector]
-        norm = math.sqrt(sum(x * x for x in query))
-        if limit <= 0 or norm == 0.0 or not math.isfinite(norm):
+        if not search.searchable(vector, limit):  # nothing to ask the server
             return []
-        state = await self._published(namespace)
-        if state is None or not state["embedding_dimensions"]:
-            return []
-        if state["embedding_dimensions"] != len(query):
-            raise StoreError(
-                f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
-                f"{state['embedding_dimensions']}: reindex with the current embedding model"
-            )
-        parameters = {
-            "namespace": namespace,
-            "generation": state["generation"],
-            "vector": query,
-            "vector_norm": norm,
-            "limit": int(limit),
-        }
-        wanted = min(int(limit), state["embedding_count"] or 0)
-        if state["vector_index_dimensions"] == len(query):
-            try:
-                records = await self._query(
-                    cypher.VECTOR_SEARCH_INDEX,
-                    {**parameters, "candidates": vector_candidates(limit)},
-                    action="search entity embeddings",
-                )
-            except StoreError as exc:
-                if not isinstance(exc.__cause__, Neo4jError):
-                    raise
-                log.warning("the vector index could not serve %r, searching exactly: %s", namespace, exc)
-            else:
-                if len(records) >= wanted:
-                    return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
-        records = await self._query(cypher.VECTOR_SEARCH_EXACT, parameters, action="search entity embeddings")
-        return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
+        return await search.vector_search(self, namespace, await self._published(namespace), vector, limit)
+
+    async def find_passages(self, namespace: str, search_: PassageSearch) -> PassageHits:
+        return await search.find_passages(self, namespace, search_)
+
+    async def read_graph(self, namespace: str, read: GraphRead) -> GraphRows:
+        return await search.read_graph(self, namespace, read)
 
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]:
         titles = list(dict.fromkeys(titles))
@@ -429,7 +400,7 @@ class Neo4jStore:
             {
                 "namespace": namespace,
                 "keys": keys,
-                "queries": [link_query(batch) for batch in batched(keys, MAX_LINK_KEYS_PER_QUERY)],
+                "queries": search.link_queries(keys),
             },
             action="link entities",
         )

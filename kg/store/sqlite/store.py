@@ -22,7 +22,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kg.model import Entity, Feedback, GraphIndex, Relationship, TextUnit
-from kg.store.base import ChildReport, LinkedEntity, ScoredEntity, ScoredReport, StoreError, StoreStats
+from kg.store.base import (
+    ChildReport,
+    GraphRead,
+    GraphRows,
+    LinkedEntity,
+    PassageHits,
+    PassageSearch,
+    ScoredEntity,
+    ScoredReport,
+    StoreError,
+    StoreStats,
+)
 from kg.store.sqlite import feedback as feedback_rows
 from kg.store.sqlite.fulltext import (
     cheapest_terms,
@@ -59,6 +70,7 @@ T = TypeVar("T")
 # rarest is commoner than that, only the first MAX_TEXT_POSTINGS / 4 chunks holding a query word are ranked.
 MAX_TEXT_POSTINGS = 1000
 RESCORED_HITS = 20  # chunk hits re-scored with Okapi BM25 (okapi_rescored)
+_STATE = "SELECT id, generation FROM namespaces WHERE name = ?"
 
 
 class SqliteStore:
@@ -268,43 +280,86 @@ class SqliteStore:
     def _search_entities_by_vector(
         self, conn: sqlite3.Connection, namespace: str, vector: Sequence[float], limit: int
     ) -> list[ScoredEntity]:
+        with snapshot(conn):
+            row = conn.execute(_STATE, (namespace,)).fetchone()
+            return self._vector_hits(conn, namespace, row, vector, limit) if row is not None else []
+
+    def _vector_hits(
+        self, conn: sqlite3.Connection, namespace: str, state: Any, vector: Sequence[float], limit: int
+    ) -> list[ScoredEntity]:
+        """The vector search of the build `state` (namespace id, generation), inside the caller's snapshot."""
         import numpy as np
 
         query = np.asarray(vector, dtype=np.float32).ravel()
         norm = float(np.linalg.norm(query))
         if limit <= 0 or norm == 0.0 or not np.isfinite(norm):
             return []
-        with snapshot(conn):
+        ns, generation = state
+        vectors = self._vectors.get(namespace)
+        if vectors is None or vectors.generation != generation:
+            vectors = load_vectors(conn, ns, generation)
+            self._remember_vectors(namespace, vectors)
+        if not len(vectors.entity_pks):
+            return []
+        if vectors.matrix.shape[1] != len(query):
+            raise StoreError(
+                f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
+                f"{vectors.matrix.shape[1]}: reindex with the current embedding model"
+            )
+        pks, scores = vectors.nearest(query / norm, limit)
+        rows = conn.execute(
+            f"""SELECT {ENTITY_COLUMNS} FROM json_each(?) AS j CROSS JOIN entities AS e ON e.pk = j.value
+                ORDER BY j.key""",
+            (json.dumps(pks),),
+        ).fetchall()
+        return [ScoredEntity(entity_from(r), s) for r, s in zip(rows, scores, strict=True)]
+
+    # ------------------------------------------------------------------ local search's two reads
+
+    async def find_passages(self, namespace: str, search: PassageSearch) -> PassageHits:
+        return await self._read(self._find_passages, namespace, search)
+
+    def _find_passages(self, conn: sqlite3.Connection, namespace: str, search: PassageSearch) -> PassageHits:
+        with snapshot(conn):  # every read below sees one build
             row = conn.execute(
                 "SELECT id, generation FROM namespaces WHERE name = ?", (namespace,)
             ).fetchone()
             if row is None:
-                return []
-            ns, generation = row
-            vectors = self._vectors.get(namespace)
-            if vectors is None or vectors.generation != generation:
-                vectors = load_vectors(conn, ns, generation)
-                self._remember_vectors(namespace, vectors)
-            if not len(vectors.entity_pks):
-                return []
-            if vectors.matrix.shape[1] != len(query):
-                raise StoreError(
-                    f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
-                    f"{vectors.matrix.shape[1]}: reindex with the current embedding model"
-                )
-            # einsum, not `@`: a multi-threaded BLAS would spin its threads after every product and take the
-            # cores the event loop and this thread need; one thread is as fast for a matrix-vector product.
-            scores = np.einsum("ij,j->i", vectors.matrix, query / norm)
-            k = min(limit, len(scores))
-            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-            top = top[np.argsort(-scores[top], kind="stable")]
-            pks = [int(pk) for pk in vectors.entity_pks[top]]
-            rows = conn.execute(
-                f"""SELECT {ENTITY_COLUMNS} FROM json_each(?) AS j CROSS JOIN entities AS e ON e.pk = j.value
-                    ORDER BY j.key""",
-                (json.dumps(pks),),
-            ).fetchall()
-        return [ScoredEntity(entity_from(r), float(s)) for r, s in zip(rows, scores[top], strict=True)]
+                return PassageHits(None)
+            chunks = self._search_text_units(conn, namespace, search.query, search.chunk_limit)
+            seeds = [u.id for u, _ in chunks[: search.seed_passages]]
+            return PassageHits(
+                row[1],
+                entities=self._search_entities(conn, namespace, search.query, search.entity_limit),
+                vector_entities=(
+                    self._vector_hits(conn, namespace, row, search.vector, search.entity_limit)
+                    if search.vector is not None
+                    else []
+                ),
+                chunks=chunks,
+                linked=self._link_entities(conn, namespace, search.link_keys),
+                passage_entities=self._entities_in_text_units(
+                    conn, namespace, seeds, search.passage_entity_limit
+                ),
+            )
+
+    async def read_graph(self, namespace: str, read: GraphRead) -> GraphRows:
+        return await self._read(self._read_graph, namespace, read)
+
+    def _read_graph(self, conn: sqlite3.Connection, namespace: str, read: GraphRead) -> GraphRows:
+        with snapshot(conn):  # a publish replaces a namespace's rows: only the current build can be read
+            generation = self._generation(conn, namespace)
+            if generation != read.generation:
+                return GraphRows(generation)
+            units = self._get_text_units(conn, namespace, read.text_unit_ids)
+            documents = [*read.document_ids, *(u.document_id for u in units)]
+            return GraphRows(
+                generation,
+                relationships=self._relationships_of(conn, namespace, read.titles, read.relationship_limit),
+                reports=self._reports_for(conn, namespace, read.entity_ids),
+                text_units=units,
+                documents=self._document_titles(conn, namespace, list(dict.fromkeys(documents))),
+            )
 
     async def get_entities(self, namespace: str, titles: Sequence[str]) -> list[Entity]:
         return await self._read(self._get_entities, namespace, titles)

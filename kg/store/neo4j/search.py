@@ -1,0 +1,169 @@
+"""Local search's reads on Neo4j: `find_passages` and `read_graph` (one statement each, in
+kg.store.neo4j.search_statements), and the vector entity search they and `search_entities_by_vector` share."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from neo4j.exceptions import Neo4jError
+
+from kg.store.base import (
+    GraphRead,
+    GraphRows,
+    LinkedEntity,
+    PassageHits,
+    PassageSearch,
+    ScoredEntity,
+    ScoredReport,
+    StoreError,
+)
+from kg.store.neo4j import search_statements as search_cypher
+from kg.store.neo4j import statements as cypher
+from kg.store.neo4j.fulltext import CHUNK_SEARCH_FIELDS, ENTITY_SEARCH_FIELDS, fulltext_query, link_query
+from kg.store.neo4j.rows import batched, entity_from, relationship_from, report_from, text_unit_from
+
+
+class Neo4jStore(Protocol):
+    """What these reads need of kg.store.neo4j.store.Neo4jStore (named here without importing it: it imports
+    this module)."""
+
+    async def _query(
+        self, statement: str, parameters: dict[str, Any], *, action: str, write: bool = False
+    ) -> list[Any]: ...
+
+    async def generation(self, namespace: str) -> int | None: ...
+
+
+log = logging.getLogger(__name__)
+
+MAX_VECTOR_CANDIDATES = 10_000
+MAX_LINK_KEYS_PER_QUERY = 1_000  # Lucene refuses a query of more than 1,024 clauses
+
+
+def vector_candidates(limit: int) -> int:
+    """How many neighbours to ask the shared vector index for, so that `limit` of them are likely this
+    namespace's current generation (the index also holds other namespaces and the previous generation)."""
+    return max(1, min(limit * 10 + 100, MAX_VECTOR_CANDIDATES))
+
+
+def link_queries(keys: Sequence[str]) -> list[str]:
+    return [link_query(batch) for batch in batched(list(keys), MAX_LINK_KEYS_PER_QUERY)]
+
+
+def searchable(vector: Sequence[float], limit: int) -> bool:
+    """Whether a vector search can find anything: a positive limit and a finite, non-zero query."""
+    norm = math.sqrt(sum(float(x) * float(x) for x in vector))
+    return limit > 0 and norm > 0.0 and math.isfinite(norm)
+
+
+async def vector_search(
+    store: Neo4jStore, namespace: str, state: Any, vector: Sequence[float], limit: int
+) -> list[ScoredEntity]:
+    """Entities nearest to `vector` in the build `state` describes (a NAMESPACE_STATE record or alike)."""
+    query = [float(x) for x in vector]
+    norm = math.sqrt(sum(x * x for x in query))
+    if limit <= 0 or norm == 0.0 or not math.isfinite(norm):
+        return []
+    if state is None or not state["embedding_dimensions"]:
+        return []
+    if state["embedding_dimensions"] != len(query):
+        raise StoreError(
+            f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
+            f"{state['embedding_dimensions']}: reindex with the current embedding model"
+        )
+    parameters = {
+        "namespace": namespace,
+        "generation": state["generation"],
+        "vector": query,
+        "vector_norm": norm,
+        "limit": int(limit),
+    }
+    wanted = min(int(limit), state["embedding_count"] or 0)
+    if state["vector_index_dimensions"] == len(query):
+        try:
+            records = await store._query(
+                cypher.VECTOR_SEARCH_INDEX,
+                {**parameters, "candidates": vector_candidates(limit)},
+                action="search entity embeddings",
+            )
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, Neo4jError):
+                raise
+            log.warning("the vector index could not serve %r, searching exactly: %s", namespace, exc)
+        else:
+            if len(records) >= wanted:
+                return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
+    records = await store._query(cypher.VECTOR_SEARCH_EXACT, parameters, action="search entity embeddings")
+    return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
+
+
+async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch) -> PassageHits:
+    """One statement; a second, pinned to the build the first read, only for a vector search."""
+    keys = list(dict.fromkeys(search.link_keys))
+    parameters = {
+        "namespace": namespace,
+        "entity_query": fulltext_query(search.query, ENTITY_SEARCH_FIELDS),
+        "chunk_query": fulltext_query(search.query, CHUNK_SEARCH_FIELDS),
+        "keys": keys,
+        "link_queries": link_queries(keys),
+        "entity_limit": max(int(search.entity_limit), 0),
+        "chunk_limit": max(int(search.chunk_limit), 0),
+        "seed_passages": max(int(search.seed_passages), 0),
+        "passage_entity_limit": max(int(search.passage_entity_limit), 0),
+    }
+    try:
+        records = await store._query(
+            search_cypher.PASSAGE_SEARCH, parameters, action="search the knowledge graph"
+        )
+    except StoreError as exc:
+        # A database where nothing was ever published has no full-text indexes yet.
+        if isinstance(exc.__cause__, Neo4jError) and await store.generation(namespace) is None:
+            return PassageHits(None)
+        raise
+    if not records:
+        return PassageHits(None)
+    r = records[0]
+    vector_entities = (
+        await vector_search(store, namespace, r, search.vector, search.entity_limit)
+        if search.vector is not None
+        else []
+    )
+    return PassageHits(
+        r["generation"],
+        entities=[ScoredEntity(entity_from(e), float(e["score"])) for e in r["entities"]],
+        vector_entities=vector_entities,
+        chunks=[(text_unit_from(c), float(c["score"])) for c in r["chunks"]],
+        linked=[LinkedEntity(e["key"], entity_from(e)) for e in r["linked"]],
+        passage_entities=[entity_from(e) for e in r["passage_entities"]],
+    )
+
+
+async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> GraphRows:
+    records = await store._query(
+        search_cypher.GRAPH_READ,
+        {
+            "namespace": namespace,
+            "generation": read.generation,
+            "titles": list(dict.fromkeys(read.titles)),
+            "entity_ids": list(dict.fromkeys(read.entity_ids)),
+            "limit": max(int(read.relationship_limit), 0),
+            "ids": list(dict.fromkeys(read.text_unit_ids)),
+            "document_ids": list(dict.fromkeys(read.document_ids)),
+        },
+        action="read the knowledge graph",
+    )
+    if not records:
+        return GraphRows(None)
+    r = records[0]
+    if r["generation"] != read.generation:
+        return GraphRows(r["generation"])
+    return GraphRows(
+        r["generation"],
+        relationships=[relationship_from(x) for x in r["relationships"]],
+        reports=[ScoredReport(report_from(x), x["matches"]) for x in r["reports"]],
+        text_units=[text_unit_from(x) for x in r["chunks"]],
+        documents={d["id"]: (d["title"], d["source"]) for d in r["documents"]},
+    )
