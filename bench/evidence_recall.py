@@ -385,6 +385,7 @@ async def evaluate(
 
     records: dict[str, dict[int, dict[int, dict]]] = {m: {b: {} for b in BUDGETS} for m in METHODS}
     texts: list[str] = []  # every context, to count with GraphRAG's tokenizer
+    shown: dict[tuple[str, int, int], list[TextUnit]] = {}  # kgbot's Sources as its context holds them
     started = time.perf_counter()
     try:
         for q in questions:
@@ -401,6 +402,7 @@ async def evaluate(
                         "tokens": count_tokens(context.text),
                         "text_index": len(texts),
                     }
+                    shown[(method, budget, q.id)] = context.sources  # an excerpt holds part of its passage
                     texts.append(context.text)
                 for method, share in (("BM25 chunks", budget), ("BM25 chunks, half the budget", budget // 2)):
                     chosen, text = bm25.context(q.text, share)
@@ -447,7 +449,9 @@ async def evaluate(
             tokens, tokens_o200k, use = [], [], []
             for qid, rec in records[method][budget].items():
                 q = by_id[qid]
-                sources = [units_by_short[s] for s in rec["sources"] if s in units_by_short]
+                sources = shown.get((method, budget, qid)) or [
+                    units_by_short[s] for s in rec["sources"] if s in units_by_short
+                ]
                 got = [found(name, item, sources) for item in q.gold]
                 rec["found"] = got
                 hits += sum(got)

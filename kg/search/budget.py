@@ -30,6 +30,7 @@ ENTITY_SHARE = 0.06
 RELATIONSHIP_SHARE = 0.03
 SIGNAL_PASSAGES = 10  # the top passages whose scores say how much the graph ranked them
 MIN_EXCERPT_TOKENS = 30  # a shorter excerpt rarely holds a whole sentence: the room is left unused
+SIZE_SAMPLE = 20  # the last passages added, whose sizes estimate how many more the room holds
 TOKENS_PER_CANDIDATE = 100  # candidate passages read per this many tokens of budget (at least the minimum)
 
 
@@ -135,6 +136,15 @@ def more_candidates_needed(filling: Filling, read: int, limit: int) -> bool:
     the read that gave the candidates was capped (there may be more). When a candidate did not fit, its
     excerpt fills the room instead (`add_excerpt`)."""
     return filling.skipped is None and filling.table.room >= MIN_EXCERPT_TOKENS and read >= limit
+
+
+def further_limit(filling: Filling, limit: int) -> int:
+    """How many full-text hits the further read asks for: the first `limit` again and twice as many more as
+    the room left holds at the passages' average size (up to four times the first read), so a large budget
+    short of a few passages does not read hundreds."""
+    sizes = [count_tokens(source_row(u)) for u in filling.sources[-SIZE_SAMPLE:]]
+    average = max(1, sum(sizes) // len(sizes)) if sizes else TOKENS_PER_CANDIDATE
+    return min(4 * limit, limit + 2 * (filling.table.room // average + 1))
 
 
 def add_excerpt(filling: Filling) -> None:

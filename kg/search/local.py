@@ -30,6 +30,7 @@ from kg.search.budget import (
     add_excerpt,
     candidate_limit,
     fill_sources,
+    further_limit,
     graph_signal,
     more_candidates_needed,
     shares,
@@ -270,7 +271,7 @@ async def _read_context(
     if more_candidates_needed(filling, len(unit_hits), limit):
         # The candidates ran out before the budget: the next full-text hits (a further read, inside the
         # build check of build_context like the others).
-        more = await store.search_text_units(namespace, query, limit * 4)
+        more = await store.search_text_units(namespace, query, further_limit(filling, limit))
         fill_sources(filling, (u for u, _ in more))
     add_excerpt(filling)
 
