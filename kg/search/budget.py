@@ -31,7 +31,7 @@ RELATIONSHIP_SHARE = 0.03
 SIGNAL_PASSAGES = 10  # the top passages whose scores say how much the graph ranked them
 MIN_EXCERPT_TOKENS = 30  # a shorter excerpt rarely holds a whole sentence: the room is left unused
 SIZE_SAMPLE = 20  # the last passages added, whose sizes estimate how many more the room holds
-TOKENS_PER_CANDIDATE = 100  # candidate passages read per this many tokens of budget (at least the minimum)
+TOKENS_PER_CANDIDATE = 100  # the size a passage is assumed to have when none was added yet
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,6 @@ def shares(budget: int, signal: float) -> Shares:
     return Shares(
         REPORT_SHARE * scale, ENTITY_SHARE * scale, RELATIONSHIP_SHARE * scale, budget >= SMALL_BUDGET
     )
-
-
-def candidate_limit(budget: int, minimum: int) -> int:
-    """How many passages to read for `budget` tokens: enough to fill it with passages of average size."""
-    return max(minimum, budget // TOKENS_PER_CANDIDATE)
 
 
 class Table:
@@ -120,8 +115,11 @@ class Filling:
 
 
 def fill_sources(filling: Filling, units: Iterable[TextUnit]) -> None:
-    """Add each passage not seen yet while it fits; remember the first that did not."""
+    """Add each passage not seen yet while it fits; remember the first that did not. Stops when the room
+    left is below an excerpt's (what could still fit there would rarely hold a sentence)."""
     for u in units:
+        if filling.table.room < MIN_EXCERPT_TOKENS:
+            return
         if u.id in filling.seen:
             continue
         filling.seen.add(u.id)

@@ -28,7 +28,6 @@ from kg.search.budget import (
     Filling,
     Table,
     add_excerpt,
-    candidate_limit,
     fill_sources,
     further_limit,
     graph_signal,
@@ -207,7 +206,7 @@ async def _read_context(
 ) -> Context:
     context = Context(question=question)
     query = mapping_query(question, history)
-    limit = max(top_k, candidate_limit(budget, MAX_SOURCE_CANDIDATES))
+    limit = max(top_k, MAX_SOURCE_CANDIDATES)
     found = await find_passages(store, namespace, query, top_k, embed, limit)
     unit_hits, ranked = found.text_hits, found.ranked
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
