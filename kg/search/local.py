@@ -132,18 +132,13 @@ class Found:
 
 
 async def find_passages(
-    store: GraphStore,
-    namespace: str,
-    query: str,
-    top_k: int,
-    embed: Embed | None,
-    candidates: int = MAX_SOURCE_CANDIDATES,
+    store: GraphStore, namespace: str, query: str, top_k: int, embed: Embed | None
 ) -> Found:
-    """Link and map the query's entities, search the chunks (`candidates` of them), and rank passages through
-    the graph: three concurrent reads, then one for the top passages' entities."""
+    """Link and map the query's entities, search the chunks, and rank passages through the graph: three
+    concurrent reads, then one for the top passages' entities."""
     mapped, unit_hits, linked = await asyncio.gather(
         _map_entities(store, namespace, query, top_k, embed),
-        store.search_text_units(namespace, query, max(top_k, candidates)),
+        store.search_text_units(namespace, query, max(top_k, MAX_SOURCE_CANDIDATES)),
         _link_entities(store, namespace, query),
     )
     text_scores = normalised_text_scores(unit_hits)
@@ -152,7 +147,7 @@ async def find_passages(
         await store.entities_in_text_units(namespace, seed_units, MAX_PASSAGE_ENTITIES) if seed_units else []
     )
     seeds = seeds_of(linked, mapped, passage_entities, text_scores, seed_units)
-    ranked = rank_passages(text_scores, spread(seeds), max(top_k, candidates))
+    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES)
     return Found(linked, mapped, unit_hits, seeds, ranked)
 
 
@@ -206,8 +201,8 @@ async def _read_context(
 ) -> Context:
     context = Context(question=question)
     query = mapping_query(question, history)
-    limit = max(top_k, MAX_SOURCE_CANDIDATES)
-    found = await find_passages(store, namespace, query, top_k, embed, limit)
+    limit = max(top_k, MAX_SOURCE_CANDIDATES)  # what the first passage read asked for (find_passages)
+    found = await find_passages(store, namespace, query, top_k, embed)
     unit_hits, ranked = found.text_hits, found.ranked
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
     titles = [e.title for e in selected]
