@@ -1,7 +1,8 @@
 """Evidence recall vs context tokens: kgbot's local search, GraphRAG's local context builder on the same index,
-and plain BM25 chunk retrieval, at budgets of 1k, 2k, 4k, 8k and 12k tokens.
+and plain BM25 chunk retrieval, at budgets of 400, 800, 1k, 2k, 4k, 8k and 12k tokens.
 
     .venv/bin/python bench/evidence_recall.py                      # all four datasets below
+    .venv/bin/python bench/evidence_recall.py --no-graphrag        # kgbot and BM25 only (no GraphRAG venv)
     .venv/bin/python bench/evidence_recall.py --local-embeddings   # and kgbot with kgbot[local-embeddings]
     .venv/bin/python bench/evidence_recall.py --datasets hotpotqa --limit 30 --no-record
     .venv/bin/python bench/evidence_recall.py --datasets hotpotqa --profile   # where kgbot's misses go
@@ -68,7 +69,7 @@ from kg.store.sqlite.store import SqliteStore  # noqa: E402
 from kg.text.tokens import count_tokens  # noqa: E402
 from kg.text.words import query_words, words_of  # noqa: E402
 
-BUDGETS = [1000, 2000, 4000, 8000, 12000]
+BUDGETS = [400, 800, 1000, 2000, 4000, 8000, 12000]
 WORK = RESULTS / "evidence-recall"
 METHODS = [
     "kgbot",
@@ -81,7 +82,7 @@ METHODS = [
 LOCAL = "kgbot, local embeddings"
 HEADING = "Evidence recall vs context tokens (`bench/evidence_recall.py`)"
 INTRO = """
-How much of the gold evidence a context's **Sources** hold, at budgets of 1k, 2k, 4k, 8k and 12k tokens, for kgbot's
+How much of the gold evidence a context's **Sources** hold, at budgets of 400, 800, 1k, 2k, 4k, 8k and 12k tokens, for kgbot's
 local search, GraphRAG 3.3's local context builder on the same index, and plain BM25 chunk retrieval. One kgbot
 index per dataset (offline nlp extractor; entities embedded with the hashed bag-of-words vector of
 bench/hashed_embedding.py), exported with `kgbot export-graphrag` for GraphRAG.
@@ -360,7 +361,9 @@ async def local_store(work: Path, questions: list[Question]) -> tuple[Path, dict
     return path, cached
 
 
-async def evaluate(name: str, questions: list[Question], args: argparse.Namespace, python: Path) -> dict:
+async def evaluate(
+    name: str, questions: list[Question], args: argparse.Namespace, python: Path | None
+) -> dict:
     from kg.search.local import build_context
 
     work = await ensure_corpus(name, args.rebuild)
@@ -382,6 +385,7 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
 
     records: dict[str, dict[int, dict[int, dict]]] = {m: {b: {} for b in BUDGETS} for m in METHODS}
     texts: list[str] = []  # every context, to count with GraphRAG's tokenizer
+    shown: dict[tuple[str, int, int], list[TextUnit]] = {}  # kgbot's Sources as its context holds them
     started = time.perf_counter()
     try:
         for q in questions:
@@ -398,6 +402,7 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
                         "tokens": count_tokens(context.text),
                         "text_index": len(texts),
                     }
+                    shown[(method, budget, q.id)] = context.sources  # an excerpt holds part of its passage
                     texts.append(context.text)
                 for method, share in (("BM25 chunks", budget), ("BM25 chunks, half the budget", budget // 2)):
                     chosen, text = bm25.context(q.text, share)
@@ -413,23 +418,26 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
             await local.close()
     ours_s = time.perf_counter() - started
 
-    print(f"{name}: GraphRAG on {len(questions)} questions x {len(BUDGETS)} budgets", flush=True)
-    job = {
-        "tables": str(work / "graphrag"),
-        "questions": [{"id": q.id, "text": q.text, "history": []} for q in questions],
-        "budgets": BUDGETS,
-        "warmup": 0,
-        "return_text": True,
-    }
-    theirs = run_graphrag(python, job)
-    for row in theirs["rows"]:
-        records["GraphRAG"][row["budget"]][row["id"]] = {
-            "sources": row["sources"],
-            "tokens": count_tokens(row["text"]),
-            "text_index": len(texts),
+    if python is None:  # --no-graphrag: contexts are measured with kgbot's counter only
+        o200k = [count_tokens(t) for t in texts]
+    else:
+        print(f"{name}: GraphRAG on {len(questions)} questions x {len(BUDGETS)} budgets", flush=True)
+        job = {
+            "tables": str(work / "graphrag"),
+            "questions": [{"id": q.id, "text": q.text, "history": []} for q in questions],
+            "budgets": BUDGETS,
+            "warmup": 0,
+            "return_text": True,
         }
-        texts.append(row["text"])
-    o200k = run_graphrag(python, {"count": texts})["tokens"]
+        theirs = run_graphrag(python, job)
+        for row in theirs["rows"]:
+            records["GraphRAG"][row["budget"]][row["id"]] = {
+                "sources": row["sources"],
+                "tokens": count_tokens(row["text"]),
+                "text_index": len(texts),
+            }
+            texts.append(row["text"])
+        o200k = run_graphrag(python, {"count": texts})["tokens"]
 
     by_id = {q.id: q for q in questions}
     summary: dict[str, dict[int, dict]] = {}
@@ -438,10 +446,12 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
         summary[method] = {}
         for budget in BUDGETS:
             hits = total = complete = 0
-            tokens, tokens_o200k = [], []
+            tokens, tokens_o200k, use = [], [], []
             for qid, rec in records[method][budget].items():
                 q = by_id[qid]
-                sources = [units_by_short[s] for s in rec["sources"] if s in units_by_short]
+                sources = shown.get((method, budget, qid)) or [
+                    units_by_short[s] for s in rec["sources"] if s in units_by_short
+                ]
                 got = [found(name, item, sources) for item in q.gold]
                 rec["found"] = got
                 hits += sum(got)
@@ -449,11 +459,14 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
                 complete += all(got)
                 tokens.append(rec["tokens"])
                 tokens_o200k.append(o200k[rec["text_index"]])
+                if not all(got):  # evidence was left to add: the context should have used its budget
+                    use.append(rec["tokens"] / budget)
             summary[method][budget] = {
                 "recall": hits / total if total else float("nan"),
                 "all": complete / len(records[method][budget]),
                 "tokens": statistics.fmean(tokens),
                 "tokens_o200k": statistics.fmean(tokens_o200k),
+                "use": statistics.median(use) if use else float("nan"),
             }
     raw = {
         "summary": {m: {str(b): v for b, v in s.items()} for m, s in summary.items()},
@@ -465,8 +478,12 @@ async def evaluate(name: str, questions: list[Question], args: argparse.Namespac
     return {"dataset": name, "questions": len(questions), "summary": summary, "work": work}
 
 
+def _label(budget: int) -> str:
+    return f"{budget // 1000}k" if budget % 1000 == 0 else str(budget)
+
+
 def render(results: list[dict]) -> str:
-    head = " | ".join(f"{b // 1000}k budget" for b in BUDGETS)
+    head = " | ".join(f"{_label(b)} budget" for b in BUDGETS)
     lines = [
         f"| dataset | method | {head} |",
         "|---|---|" + "---:|" * len(BUDGETS),
@@ -482,26 +499,48 @@ def render(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _points(summary: dict, a: str, b: str, budget: int) -> str:
+    return f"{100 * (summary[a][budget]['recall'] - summary[b][budget]['recall']):+.1f}"
+
+
+def render_contribution(results: list[dict]) -> str:
+    """Per budget, in recall points: what the graph adds (kgbot minus its full-text-only variant), kgbot's
+    margin over BM25 at the same tokens, and the median share of the budget kgbot's context uses on the
+    questions with evidence still missing (kgbot's counter)."""
+    head = " | ".join(_label(b) for b in BUDGETS)
+    lines = [f"| dataset | measure | {head} |", "|---|---|" + "---:|" * len(BUDGETS)]
+    for r in results:
+        s, label = r["summary"], LABELS[r["dataset"]]
+        rows = {
+            "graph (kgbot - full text only)": [
+                _points(s, "kgbot", "kgbot, full text only", b) for b in BUDGETS
+            ],
+            "kgbot - BM25": [_points(s, "kgbot", "BM25 chunks", b) for b in BUDGETS],
+            "full text only - BM25": [_points(s, "kgbot, full text only", "BM25 chunks", b) for b in BUDGETS],
+            "kgbot context use (median, misses)": [f"{s['kgbot'][b]['use']:.0%}" for b in BUDGETS],
+        }
+        lines += [f"| {label} | {k} | " + " | ".join(v) + " |" for k, v in rows.items()]
+    return "\n".join(lines)
+
+
 def headline(results: list[dict]) -> list[str]:
     notes = []
     for r in results:
         s = r["summary"]
-        ours4, gr12 = s["kgbot"][4000], s["GraphRAG"][12000]
-        note = (
-            f"{r['dataset']}: kgbot at 4k {ours4['recall']:.1%} ({ours4['tokens_o200k']:,.0f} tokens) vs GraphRAG "
-            f"at 12k {gr12['recall']:.1%} ({gr12['tokens_o200k']:,.0f} tokens)"
-        )
+        ours4 = s["kgbot"][4000]
+        note = f"{r['dataset']}: kgbot at 4k {ours4['recall']:.1%} ({ours4['tokens_o200k']:,.0f} tokens)"
+        if "GraphRAG" in s:
+            gr12 = s["GraphRAG"][12000]
+            note += f" vs GraphRAG at 12k {gr12['recall']:.1%} ({gr12['tokens_o200k']:,.0f} tokens)"
         for method in [m for m in ("kgbot", "kgbot, full text only", LOCAL) if m in s]:
-            above = [
-                f"{b // 1000}k" for b in BUDGETS if s[method][b]["recall"] >= s["BM25 chunks"][b]["recall"]
-            ]
+            above = [_label(b) for b in BUDGETS if s[method][b]["recall"] >= s["BM25 chunks"][b]["recall"]]
             note += f"; {method} at or above BM25 at {', '.join(above) or 'no budget'}"
         notes.append(note + ".")
     return notes
 
 
 async def amain(args: argparse.Namespace) -> list[dict]:
-    python = ensure_graphrag()
+    python = None if args.no_graphrag else ensure_graphrag()
     results = []
     for name in args.datasets:
         questions = QUESTIONS[name]()
@@ -522,6 +561,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="classify kgbot's misses (after the run)")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     parser.add_argument(
+        "--no-graphrag", action="store_true", help="kgbot and BM25 only (tokens by kgbot's counter)"
+    )
+    parser.add_argument(
         "--local-embeddings",
         action="store_true",
         help="also run kgbot with kgbot[local-embeddings] vectors (installs it into bench/.venv-embeddings)",
@@ -529,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"machine: {machine()}", flush=True)
     results = asyncio.run(amain(args))
-    table = render(results)
+    table = render(results) + "\n\n" + render_contribution(results)
     print()
     print(table)
     notes = headline(results)

@@ -11,7 +11,8 @@ Improvements over GraphRAG's context builder:
   (kg.search.passages, after HippoRAG 2): the passage naming the bridge entity of a multi-hop question is
   reached through the top passages' entities, not only through shared words;
 - the budget follows the evidence: the graph tables (reports, entities, relationships) take small shares
-  (3%, 5%, 2%), the entity the question is about always keeps its row, and everything else goes to Sources.
+  that grow with the budget and with how much the graph ranked the question's passages (none below 1,000
+  tokens), and everything else goes to Sources, filled to the end (kg.search.budget).
   bench/evidence_recall.py measured why: with GraphRAG's split (half the budget to the tables) the tables
   added no evidence the passages they displaced would not have held.
 """
@@ -23,6 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kg.model import Embed, Entity, Relationship, TextUnit, Turn
+from kg.search.budget import (
+    Filling,
+    Table,
+    add_excerpt,
+    fill_sources,
+    further_limit,
+    graph_signal,
+    more_candidates_needed,
+    shares,
+)
 from kg.search.context import Context
 from kg.search.passages import (
     SEED_PASSAGES,
@@ -47,10 +58,6 @@ from kg.text.names import Mention, longest_mentions, question_mentions
 from kg.text.tables import cell
 from kg.text.tokens import count_tokens, truncate
 
-# Shares of the budget (after the conversation) the graph tables may take at most; Sources get the rest.
-REPORT_SHARE = 0.03
-ENTITY_SHARE = 0.05
-RELATIONSHIP_SHARE = 0.02
 ENTITY_DESCRIPTION_TOKENS = 60
 HISTORY_SHARE = 0.10  # at most; what history does not use goes to the other tables
 HISTORY_TURNS = 3  # user turns that join the question for entity mapping
@@ -67,37 +74,6 @@ def _rrf(*rankings: Sequence[str]) -> dict[str, float]:
         for rank, key in enumerate(ranking):
             scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
     return scores
-
-
-class _Table:
-    """Rows added while they fit the table's share of the budget."""
-
-    def __init__(self, title: str, header: str, budget: int) -> None:
-        self.lines = [f"-----{title}-----", header]
-        self.budget = budget
-        self.used = count_tokens("\n".join(self.lines))
-
-    def add(self, row: str) -> bool:
-        if self.used + len(row.split()) > self.budget:  # each word is one token or more: it cannot fit
-            return False
-        cost = count_tokens(row)
-        if self.used + cost > self.budget:
-            return False
-        self.lines.append(row)
-        self.used += cost
-        return True
-
-    @property
-    def rows(self) -> int:
-        return len(self.lines) - 2
-
-    @property
-    def cost(self) -> int:
-        """Tokens the table takes in the context: none when it has no rows (it is not rendered)."""
-        return self.used if self.rows else 0
-
-    def render(self) -> str:
-        return "\n".join(self.lines) if self.rows else ""
 
 
 def mapping_query(question: str, history: Sequence[Turn]) -> str:
@@ -229,6 +205,7 @@ async def _read_context(
     """The context, or None when a publish landed between the two reads."""
     context = Context(question=question)
     query = mapping_query(question, history)
+    limit = max(top_k, MAX_SOURCE_CANDIDATES)  # what the first passage read asked for (find_passages)
     found = await find_passages(store, namespace, query, top_k, embed)
     unit_hits, ranked = found.text_hits, found.ranked
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
@@ -255,20 +232,21 @@ async def _read_context(
     known.update((u.id, u) for u in graph.text_units)
     units = [known[p.id] for p in ranked if p.id in known]
 
-    tables: list[_Table] = []
+    tables: list[Table] = []
     remaining = budget
 
     recent = context.history = list(history)[-2 * HISTORY_TURNS :]
     if recent:
-        table = _Table("Conversation", "role|content", int(budget * HISTORY_SHARE))
+        table = Table("Conversation", "role|content", int(budget * HISTORY_SHARE))
         for turn in recent:
             table.add(f"{turn.role}|{cell(truncate(turn.text, 300))}")
         tables.append(table)
         remaining -= table.cost
 
-    # The graph tables take small shares, row by row in order of value; what they leave goes to Sources,
-    # which carry the evidence (bench/evidence_recall.py: every further passage finds more of it).
-    reports = _Table("Reports", "id|title|content", int(remaining * REPORT_SHARE))
+    # The graph tables take shares that grow with the budget and with how much the graph ranked this
+    # question's passages (kg.search.budget), row by row in order of value; Sources take the rest.
+    share = shares(budget, graph_signal(ranked, len(found.linked)))
+    reports = Table("Reports", "id|title|content", int(remaining * share.reports))
     scored_reports.sort(key=lambda s: (-s.matches, -s.report.rank, s.report.community))
     for s in scored_reports:
         r = s.report
@@ -280,14 +258,15 @@ async def _read_context(
         for e in selected
     ]
     header = "id|entity|description|number of relationships"
-    # The entity the question is about keeps its row even when its share is too small (up to half).
+    # From a mid-sized budget on, the entity the question is about keeps its row even when its share is too
+    # small (up to half).
     first = count_tokens(f"-----Entities-----\n{header}\n{entity_rows[0]}") if entity_rows else 0
-    entity_budget = max(int(remaining * ENTITY_SHARE), first if first <= remaining // 2 else 0)
-    entities = _Table("Entities", header, entity_budget)
+    keep_first = first if share.first_entity and first <= remaining // 2 else 0
+    entities = Table("Entities", header, max(int(remaining * share.entities), keep_first))
     for e, row in zip(selected, entity_rows, strict=True):
         if entities.add(row):
             context.entities.append(e)
-    rels = _Table("Relationships", "id|source|target|description|weight", int(remaining * RELATIONSHIP_SHARE))
+    rels = Table("Relationships", "id|source|target|description|weight", int(remaining * share.relationships))
     shown = {e.title for e in context.entities}
     for r in relationships:
         if r.source not in shown and r.target not in shown:
@@ -295,10 +274,15 @@ async def _read_context(
         if not rels.add(f"{r.short_id}|{cell(r.source)}|{cell(r.target)}|{cell(r.description)}|{r.weight:g}"):
             break
         context.relationships.append(r)
-    sources = _Table("Sources", "id|text", remaining - reports.cost - entities.cost - rels.cost)
-    for u in units:
-        if sources.add(f"{u.short_id}|{cell(u.text)}"):
-            context.sources.append(u)
+    sources = Table("Sources", "id|text", remaining - reports.cost - entities.cost - rels.cost)
+    filling = Filling(sources, context.sources, set())
+    fill_sources(filling, units)
+    if more_candidates_needed(filling, len(unit_hits), limit):
+        # The candidates ran out before the budget: the next full-text hits (a further read, inside the
+        # build check of build_context like the others).
+        more = await store.search_text_units(namespace, query, further_limit(filling, limit))
+        fill_sources(filling, (u for u, _ in more))
+    add_excerpt(filling)
 
     rendered = [t for t in [*tables, reports, entities, rels, sources] if t.rows]
     context.text = "\n\n".join(t.render() for t in rendered)
