@@ -282,6 +282,11 @@ async def _read_context(
         # build check of build_context like the others).
         more = await store.search_text_units(namespace, query, further_limit(filling, limit))
         fill_sources(filling, (u for u, _ in more))
+        unnamed = [u.document_id for u in context.sources if u.document_id not in graph.documents]
+        if unnamed:
+            graph.documents.update(await store.document_titles(namespace, list(dict.fromkeys(unnamed))))
+        if await store.generation(namespace) != found.generation:
+            return None  # a publish landed after the first read: these rows may be of the next build
     add_excerpt(filling)
 
     rendered = [t for t in [*tables, reports, entities, rels, sources] if t.rows]

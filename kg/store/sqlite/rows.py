@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kg.model import Community, CommunityReport, Document, Entity, Finding, GraphIndex, Relationship, TextUnit
-from kg.store.base import StoreError
+from kg.store.base import StoreError, StoreStats
 from kg.store.sqlite.schema import (
     ENTITY_COLUMNS,
     FTS_TABLES,
@@ -368,4 +368,29 @@ def export_build(conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
         seconds=meta[2],
         extractor=meta[3],
         usage=json.loads(meta[4]),
+    )
+
+
+def build_stats(conn: sqlite3.Connection, namespace: str, top: int) -> StoreStats | None:
+    """What `kgbot stats` shows of the published build of `namespace`, read in one snapshot."""
+    with snapshot(conn):
+        row = conn.execute(
+            """SELECT id, built_at, seconds, extractor, n_documents, n_text_units, n_entities,
+                   n_relationships, n_communities, n_reports, usage FROM namespaces WHERE name = ?""",
+            (namespace,),
+        ).fetchone()
+        if row is None:
+            return None
+        top_rows = conn.execute(
+            "SELECT title, type, degree FROM entities WHERE ns = ? ORDER BY degree DESC, pk LIMIT ?",
+            (row[0], max(top, 0)),
+        ).fetchall()
+    names = ("documents", "text_units", "entities", "relationships", "communities", "reports")
+    return StoreStats(
+        counts=dict(zip(names, row[4:10], strict=True)),
+        top_entities=[{"title": t, "type": ty, "degree": d} for t, ty, d in top_rows],
+        built_at=row[1],
+        seconds=row[2],
+        extractor=row[3],
+        usage=json.loads(row[10]),
     )

@@ -43,6 +43,7 @@ from kg.store.sqlite.fulltext import (
     split_by_cost,
 )
 from kg.store.sqlite.rows import (
+    build_stats,
     entity_from,
     export_build,
     ids_json,
@@ -557,30 +558,7 @@ class SqliteStore:
         return row[0] if row else None
 
     async def stats(self, namespace: str, top: int = 50) -> StoreStats | None:
-        return await self._read(self._stats, namespace, top)
-
-    def _stats(self, conn: sqlite3.Connection, namespace: str, top: int) -> StoreStats | None:
-        with snapshot(conn):
-            row = conn.execute(
-                """SELECT id, built_at, seconds, extractor, n_documents, n_text_units, n_entities,
-                       n_relationships, n_communities, n_reports, usage FROM namespaces WHERE name = ?""",
-                (namespace,),
-            ).fetchone()
-            if row is None:
-                return None
-            top_rows = conn.execute(
-                "SELECT title, type, degree FROM entities WHERE ns = ? ORDER BY degree DESC, pk LIMIT ?",
-                (row[0], max(top, 0)),
-            ).fetchall()
-        names = ("documents", "text_units", "entities", "relationships", "communities", "reports")
-        return StoreStats(
-            counts=dict(zip(names, row[4:10], strict=True)),
-            top_entities=[{"title": t, "type": ty, "degree": d} for t, ty, d in top_rows],
-            built_at=row[1],
-            seconds=row[2],
-            extractor=row[3],
-            usage=json.loads(row[10]),
-        )
+        return await self._read(build_stats, namespace, top)
 
     async def export(self, namespace: str) -> GraphIndex | None:
         return await self._read(export_build, namespace)
