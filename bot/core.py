@@ -23,6 +23,8 @@ from kg.config import Settings
 from kg.llm.models import configured_models
 from kg.model import Embed, Feedback, Turn, Usage
 from kg.search.answer import MAX_QUESTION_CHARS, Answer, QuestionError, SourceRef, ask, clean_question
+from kg.search.picture.draw import Picture, PictureError, answer_ids, draw_evidence
+from kg.search.picture.evidence import EvidenceIds
 from kg.search.progress import Progress, Stage
 from kg.store import store_from_settings
 from kg.store.base import GraphStore, StoreError
@@ -39,6 +41,8 @@ __all__ = [
     "REASONS",
     "Assistant",
     "Event",
+    "Picture",
+    "PictureError",
     "Question",
     "QuestionError",
     "ReindexRequest",
@@ -58,6 +62,7 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = "The knowledge base is unavailable right now; please try again in a few minutes."
 SLOW_DOWN = "You're asking faster than I can keep up — please wait a minute and ask again."
 RESTARTING = "kgbot is restarting; please ask again in a minute."
+PICTURE_EXPIRED = "This answer has expired; ask the question again to see its graph."
 NOT_ADMIN = "Only workspace admins (or users listed in KG_ADMINS) can rebuild the knowledge graph."
 
 _STAGE_NAMES = {
@@ -414,6 +419,7 @@ class Assistant:
                 "platform": q.platform,
                 "workspace": q.workspace,
                 "sources": [asdict(s) for s in sources],
+                "evidence": answer_ids(answer).to_json(),  # what "Show graph" draws, on demand
             },
         )
         await self.memory.remember(
@@ -487,6 +493,25 @@ class Assistant:
         if payload is None:
             return None
         return [SourceRef(**s) for s in payload["sources"]]
+
+    async def picture(self, key: str) -> Picture:
+        """The PNG of an earlier answer's evidence, drawn when someone asks for it (a "Show graph" button)
+        from the ids kept beside its sources, so it works after a restart too. PictureError, one line fit to
+        show, when the answer has expired, cites nothing drawable or the store is down."""
+        payload = await self.memory.sources(key)
+        if payload is None or "evidence" not in payload:
+            raise PictureError(PICTURE_EXPIRED)
+        try:
+            return await draw_evidence(
+                self.store,
+                payload["namespace"],
+                EvidenceIds.from_json(payload["evidence"]),
+                payload["question"],
+            )
+        except StoreError as exc:
+            log.warning("no picture: %s", exc)
+            metrics.ERRORS.labels("store_unavailable").inc()
+            raise PictureError(UNAVAILABLE) from None
 
     async def reindex(self, request: ReindexRequest, progress: ProgressFn) -> str:
         """Rebuild the channel's namespace from KG_SOURCES; returns the one-line summary to show.

@@ -1,4 +1,5 @@
-"""Conversation memory: thread history, event dedupe, rate limits, the reindex lock and answers' sources.
+"""Conversation memory: thread history, event dedupe, rate limits, the reindex lock, answers' sources and
+claims (one-off work per answer, such as posting its picture once).
 
 Redis when `REDIS_URL` is set, so several bot processes share it and it survives restarts; in-process
 otherwise, with the same behaviour and TTLs. Redis is a convenience, never a dependency of answering: when it
@@ -50,6 +51,15 @@ class Memory(Protocol):
     async def progress(self, lock: str) -> dict[str, Any] | None: ...
     async def save_sources(self, key: str, payload: dict[str, Any]) -> None: ...
     async def sources(self, key: str) -> dict[str, Any] | None: ...
+    async def claim(self, key: str) -> bool:
+        """True for exactly one caller per key while the claim lasts (sources_ttl), even under concurrent
+        duplicates: a second click or a redelivered action finds the work already taken."""
+        ...
+
+    async def unclaim(self, key: str) -> None:
+        """Give a claim back when its work failed, so that a retry can do it."""
+        ...
+
     async def healthy(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -123,6 +133,15 @@ class LocalMemory:
 
     async def sources(self, key: str) -> dict[str, Any] | None:
         return self._get(f"sources:{key}")
+
+    async def claim(self, key: str) -> bool:
+        if self._get(f"claim:{key}") is not None:
+            return False
+        self._set(f"claim:{key}", 1, self.limits.sources_ttl)
+        return True
+
+    async def unclaim(self, key: str) -> None:
+        self._values.pop(f"claim:{key}", None)
 
     async def healthy(self) -> bool:
         return True
@@ -260,6 +279,33 @@ class RedisMemory:
             return json.loads(raw) if raw else await self._fallback.sources(key)
 
         return await self._try(op, lambda: self._fallback.sources(key))
+
+    async def claim(self, key: str) -> bool:
+        """SET NX in Redis, so one process of several does the work; in-process too (as `first_time`), so a
+        claim taken while Redis was down is still held when it comes back."""
+        if not await self._fallback.claim(key):
+            return False
+
+        async def op() -> bool:
+            taken = await self._redis.set(self._k(f"claim:{key}"), 1, nx=True, ex=self.limits.sources_ttl)
+            if not taken:
+                await self._fallback.unclaim(key)  # held elsewhere: keep no local claim that outlives it
+            return bool(taken)
+
+        async def taken_here() -> bool:
+            return True
+
+        return await self._try(op, taken_here)
+
+    async def unclaim(self, key: str) -> None:
+        async def op() -> None:
+            await self._redis.delete(self._k(f"claim:{key}"))
+
+        async def skip() -> None:
+            return None
+
+        await self._fallback.unclaim(key)
+        await self._try(op, skip)
 
     async def healthy(self) -> bool:
         from redis.exceptions import RedisError

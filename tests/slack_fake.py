@@ -1,4 +1,5 @@
-"""A local fake of Slack for the Slack app's tests: the Web API, response URLs and a Socket Mode websocket.
+"""A local fake of Slack for the Slack app's tests: the Web API, response URLs, file uploads (the three
+steps of files_upload_v2) and a Socket Mode websocket.
 
 It records every call and answers like Slack does: `ok`/`error` bodies, message timestamps, users.info with
 admin flags, `invalid_blocks` for blocks over Slack's limits, a 429 with Retry-After on request. Nothing
@@ -27,6 +28,19 @@ SIGNING_SECRET = "test-signing-secret-0123456789"
 TEAM = "T0TEAM"
 BOT_USER = "UKGBOT"
 BOT_ID = "BKGBOT"
+
+
+@dataclass
+class Upload:
+    """A file shared by files.completeUploadExternal, with the bytes posted to its upload URL."""
+
+    file_id: str
+    filename: str
+    data: bytes
+    channel: str = ""
+    thread_ts: str = ""
+    title: str = ""
+    initial_comment: str = ""
 
 
 @dataclass
@@ -62,6 +76,9 @@ class FakeSlack:
         self.streaming_error = ""  # e.g. "unknown_method" (an older workspace): chat.startStream refused
         self.streams: dict[tuple[str, str], list[str]] = {}  # (channel, ts) -> markdown pieces, in order
         self.stopped: set[tuple[str, str]] = set()
+        self.uploads: list[Upload] = []  # files shared in channels, in order
+        self.upload_error = ""  # e.g. "missing_scope": files.getUploadURLExternal refused
+        self._pending: dict[str, Upload] = {}  # file id -> a file given an upload URL, not yet shared
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -75,6 +92,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{id}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -123,6 +141,7 @@ class FakeSlack:
                 "chat.stopStream",
                 "assistant.threads.setStatus",
                 "assistant.threads.setSuggestedPrompts",
+                "files.completeUploadExternal",
             )
         ]
         return json.dumps([*shown, *self.responses], ensure_ascii=False)
@@ -219,6 +238,8 @@ class FakeSlack:
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method in ("chat.startStream", "chat.appendStream", "chat.stopStream"):
             return self._stream(method, channel, args)
+        if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            return self._files(method, channel, args)
         if method == "assistant.threads.setSuggestedPrompts":
             prompts = args.get("prompts")
             valid = isinstance(prompts, list) and 0 < len(prompts) <= 4
@@ -281,6 +302,46 @@ class FakeSlack:
             if args.get("blocks"):
                 self.messages[key]["blocks"] = args["blocks"]
         return {"ok": True, "channel": channel, "ts": key[1]}
+
+    def _files(self, method: str, channel: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Steps one and three of an upload: an upload URL for a named file of a given length, then the
+        uploaded files shared in a channel (a thread with thread_ts) with an optional comment."""
+        if method == "files.getUploadURLExternal":
+            if self.upload_error:
+                return {"ok": False, "error": self.upload_error}
+            if not args.get("filename") or not str(args.get("length", "")).isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._ts):08d}"
+            self._pending[file_id] = Upload(file_id, str(args["filename"]), b"")
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+            }
+        files = json.loads(str(args.get("files") or "[]"))
+        found = [self._pending.get(str(f.get("id"))) for f in files]
+        if not files or any(u is None or not u.data for u in found):
+            return {"ok": False, "error": "file_not_found"}
+        shared = []
+        for upload, spec in zip(found, files, strict=True):
+            assert upload is not None
+            del self._pending[upload.file_id]
+            upload.channel, upload.thread_ts = channel, str(args.get("thread_ts") or "")
+            upload.title, upload.initial_comment = (
+                str(spec.get("title") or ""),
+                str(args.get("initial_comment") or ""),
+            )
+            self.uploads.append(upload)
+            shared.append({"id": upload.file_id, "name": upload.filename, "title": upload.title})
+        return {"ok": True, "files": shared}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step two: the file's bytes posted to its upload URL (no token: the URL is the credential)."""
+        upload = self._pending.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload.data = await request.read()
+        return web.Response(text=f"OK - {len(upload.data)}")
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
@@ -406,6 +467,8 @@ def action_body(
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, **message},
         "response_url": response_url,
-        "actions": [{"type": "button", **action, "action_ts": "1700000999.000001"}],
+        "actions": [
+            {"type": "button", "action_ts": "1700000999.000001", **action}
+        ],  # a click may name its own
     }
     return urlencode({"payload": json.dumps(payload)})

@@ -65,6 +65,25 @@ async def test_sources_round_trip(memory: Memory) -> None:
     assert await memory.sources("missing") is None
 
 
+async def test_a_claim_is_taken_once_under_concurrency_and_can_be_given_back(memory: Memory) -> None:
+    results = await asyncio.gather(*(memory.claim("graph:a1") for _ in range(20)))
+    assert results.count(True) == 1
+    assert await memory.claim("graph:a2") is True  # another answer's claim is its own
+    await memory.unclaim("graph:a1")  # its work failed: a retry may do it
+    assert await memory.claim("graph:a1") is True
+    assert await memory.claim("graph:a1") is False
+
+
+async def test_a_claim_held_by_one_process_is_refused_to_another(redis_url: str) -> None:
+    first, second = RedisMemory(redis_url, LIMITS), RedisMemory(redis_url, LIMITS)
+    assert await first.claim("graph:shared") is True
+    assert await second.claim("graph:shared") is False
+    await first.unclaim("graph:shared")
+    assert await second.claim("graph:shared") is True
+    await first.close()
+    await second.close()
+
+
 async def test_local_memory_expires_entries() -> None:
     now = [1000.0]
     mem = LocalMemory(Limits(history_ttl=10, dedupe_ttl=5), clock=lambda: now[0])
@@ -84,8 +103,9 @@ async def test_redis_keys_carry_ttls(redis_url: str) -> None:
     await mem.remember("t", Turn("user", "x"))
     await mem.first_time("e")
     await mem.save_sources("s", {"sources": []})
+    await mem.claim("c")
     client = redis.from_url(redis_url)
-    for key in ("kgbot:history:t", "kgbot:event:e", "kgbot:sources:s"):
+    for key in ("kgbot:history:t", "kgbot:event:e", "kgbot:sources:s", "kgbot:claim:c"):
         assert 0 < await client.ttl(key) <= max(LIMITS.history_ttl, LIMITS.sources_ttl), key
     await client.aclose()
     await mem.close()

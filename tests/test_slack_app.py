@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 
 from bot import metrics
-from bot.core import NOT_ADMIN, Assistant
+from bot.core import NOT_ADMIN, PICTURE_EXPIRED, Assistant
 from bot.memory import LocalMemory, Memory, RedisMemory
 from bot.slack import render
 from bot.slack.adapter import SlackConfigError, build_app, http_app, serve
@@ -468,7 +468,8 @@ async def test_show_sources_button_works_after_a_restart(
     assert len(rejected) == 1 and first.bot.containers_accepted is False
     [answer] = answers(fake)
     channel, ts = answer.args["channel"], answer.response["ts"]
-    [button] = [e for b in answer.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    button, graph = [e for b in answer.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert graph["action_id"] == render.SHOW_GRAPH
     assert button["action_id"] == render.SHOW_SOURCES and button["text"]["text"].startswith("Show sources (")
 
     # A new process: new assistant, new memory client, same Redis. The sources are still there.
@@ -482,8 +483,8 @@ async def test_show_sources_button_works_after_a_restart(
         shown.args["blocks"]
     )
     assert shown.args["blocks"][-1]["block_id"] == render.FOOTER_BLOCK
-    [hide] = [e for b in shown.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert hide["action_id"] == render.HIDE_SOURCES
+    hide, graph = [e for b in shown.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert (hide["action_id"], graph["action_id"]) == (render.HIDE_SOURCES, render.SHOW_GRAPH)
     assert_within_limits(shown.args["blocks"])
 
     await second.click(fake.messages[(channel, ts)], hide)
@@ -491,7 +492,8 @@ async def test_show_sources_button_works_after_a_restart(
     hidden = fake.of("chat.update")[-1].args["blocks"]
     assert "characters" not in json.dumps(hidden)
     assert [e["action_id"] for b in hidden if b["type"] == "actions" for e in b["elements"]] == [
-        render.SHOW_SOURCES
+        render.SHOW_SOURCES,
+        render.SHOW_GRAPH,
     ]
 
 
@@ -508,6 +510,79 @@ async def test_show_sources_once_they_have_expired(slack_app: Any, fake: FakeSla
     await slack.bot.drain()
     assert fake.of("chat.update") == []
     assert fake.responses[-1]["text"] == render.SOURCES_EXPIRED
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def graph_button(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    [button] = [e for b in blocks if b.get("block_id") == render.SHOW_GRAPH for e in b["elements"]]
+    return button
+
+
+async def test_show_graph_uploads_the_evidence_once_into_the_answers_thread(
+    slack_app: Any, fake: FakeSlack
+) -> None:
+    slack = await slack_app()
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700000900.000100"))
+    await slack.bot.drain()
+    [answer] = answers(fake)
+    channel, ts = answer.args["channel"], answer.response["ts"]
+    button = graph_button(answer.args["blocks"])
+    assert button["action_id"] == render.SHOW_GRAPH and button["text"]["text"] == "Show graph"
+
+    status, _ = await slack.click(fake.messages[(channel, ts)], button)
+    assert status == 200
+    await slack.bot.drain()
+    [upload] = fake.uploads
+    assert (upload.channel, upload.thread_ts) == (channel, "1700000900.000100")
+    assert upload.data.startswith(PNG) and upload.filename == "evidence.png"
+    assert upload.initial_comment == render.GRAPH_COMMENT
+    assert fake.responses == []  # nothing else said
+
+    # A second click, and two more at once from others, upload nothing more (a byte-identical redelivery is
+    # dropped earlier, as a replayed signature; these are distinct requests that reach the listener).
+    await slack.click(fake.messages[(channel, ts)], {**button, "action_ts": "1700000999.000002"})
+    await asyncio.gather(
+        *(slack.click(fake.messages[(channel, ts)], button, user=user) for user in ("UADMIN", "UOWNER"))
+    )
+    await slack.bot.drain()
+    assert len(fake.uploads) == 1 and len(fake.of("files.getUploadURLExternal")) == 1
+    assert [r["text"] for r in fake.responses] == [render.GRAPH_ALREADY] * 3
+    assert all(r["response_type"] == "ephemeral" for r in fake.responses)
+
+
+async def test_a_failed_upload_says_one_line_and_a_later_click_uploads(
+    slack_app: Any, fake: FakeSlack
+) -> None:
+    slack = await slack_app()
+    await slack.event(mention("Who maintains the data pipeline?", ts="1700000950.000100"))
+    await slack.bot.drain()
+    [answer] = answers(fake)
+    message = fake.messages[(answer.args["channel"], answer.response["ts"])]
+    fake.upload_error = "missing_scope"  # e.g. files:write not granted yet
+    await slack.click(message, graph_button(answer.args["blocks"]))
+    await slack.bot.drain()
+    assert fake.uploads == []
+    assert [r["text"] for r in fake.responses] == [render.GRAPH_FAILED]
+    assert "Traceback" not in fake.everything_said() and "missing_scope" not in fake.everything_said()
+
+    fake.upload_error = ""  # the claim was given back: the next click uploads
+    await slack.click(message, {**graph_button(answer.args["blocks"]), "action_ts": "1700000999.000002"})
+    await slack.bot.drain()
+    [upload] = fake.uploads
+    assert upload.data.startswith(PNG) and upload.thread_ts == "1700000950.000100"
+
+
+async def test_show_graph_of_an_expired_answer_says_so(slack_app: Any, fake: FakeSlack) -> None:
+    slack = await slack_app()
+    message = {"ts": "1700000980.000100", "text": "old answer", "blocks": []}
+    fake.messages[("C0CHAN", message["ts"])] = message
+    await slack.click(
+        message, {"action_id": render.SHOW_GRAPH, "value": "gone", "block_id": render.SHOW_GRAPH}
+    )
+    await slack.bot.drain()
+    assert fake.uploads == [] and [r["text"] for r in fake.responses] == [PICTURE_EXPIRED]
 
 
 async def test_long_answers_are_split_within_slack_limits(
@@ -650,6 +725,7 @@ def test_the_manifest_declares_what_the_app_handles() -> None:
         "assistant:write",
         "chat:write",
         "commands",
+        "files:write",
         "im:history",
         "reactions:write",
         "users:read",

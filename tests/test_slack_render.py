@@ -118,8 +118,9 @@ def test_citation_markers_become_reference_numbers() -> None:
 def test_an_answer_with_its_collapsed_sources_and_footer() -> None:
     [message] = render.answer_messages(reply("It publishes [Data: Entities (3); Sources (9)]."))
     validate(message.blocks)
-    answer, container, feedback, footer = message.blocks
+    answer, container, graph, feedback, footer = message.blocks
     assert answer["text"]["text"] == "It publishes [1]."
+    assert graph == render.graph_button("k3y-AbC_1")
     assert feedback == render.feedback_block("k3y-AbC_1")
     assert container["type"] == "container"
     assert container["title"]["text"] == "Sources (5)"
@@ -146,9 +147,10 @@ def test_fallback_button_instead_of_a_container() -> None:
     [message] = render.answer_messages(reply("It publishes [Data: Sources (9)]."), collapsible=False)
     validate(message.blocks)
     assert not any(b["type"] == "container" for b in message.blocks)
-    [actions] = [b for b in message.blocks if b["type"] == "actions"]
-    [button] = actions["elements"]
+    toggle, graph = [b for b in message.blocks if b["type"] == "actions"]
+    [button] = toggle["elements"]
     assert button["action_id"] == render.SHOW_SOURCES
+    assert graph == render.graph_button("k3y-AbC_1")  # right under the toggle
     assert button["text"]["text"] == "Show sources (5)"
     assert render.parse_toggle_value(button["value"]) == ("k3y-AbC_1", 5)
 
@@ -159,11 +161,29 @@ def test_showing_and_hiding_sources_in_a_message() -> None:
     validate(shown)
     assert shown[0] == message.blocks[0] and shown[-1]["block_id"] == render.FOOTER_BLOCK
     assert "*[1]* *engine*" in shown[1]["text"]["text"]
-    assert shown[-3]["elements"][0]["action_id"] == render.HIDE_SOURCES
+    assert shown[-4]["elements"][0]["action_id"] == render.HIDE_SOURCES
+    assert shown[-3] == render.graph_button("k3y-AbC_1")  # the sources open above it, not below
     assert shown[-2]["block_id"] == render.FEEDBACK
     hidden = render.toggle_sources(shown, None, "k3y-AbC_1", 5, show=False)
     validate(hidden)
     assert hidden == message.blocks
+
+
+def test_show_graph_button_carries_the_answer_key_and_only_answers_with_sources_have_it() -> None:
+    for collapsible in (True, False):
+        [message] = render.answer_messages(reply("It publishes [Data: Sources (9)]."), collapsible)
+        validate(message.blocks)
+        [graph] = [b for b in message.blocks if b.get("block_id") == render.SHOW_GRAPH]
+        [button] = graph["elements"]
+        assert (button["action_id"], button["value"], button["text"]["text"]) == (
+            render.SHOW_GRAPH,
+            "k3y-AbC_1",
+            "Show graph",
+        )
+    [bare] = render.answer_messages(reply("Nothing found.", sources=[]))
+    assert not any(b.get("block_id") == render.SHOW_GRAPH for b in bare.blocks)
+    [notice] = render.answer_messages(Reply("Please slow down", kind="notice"))
+    assert notice.blocks == []
 
 
 def test_notices_are_one_plain_line() -> None:
@@ -208,10 +228,10 @@ def test_the_split_leaves_room_to_show_the_sources() -> None:
     last = messages[-1]
     shown = render.toggle_sources(last.blocks, many, "k", len(many), show=True)
     validate(shown)
-    assert "more section(s) of sources not shown" in shown[-4]["text"]["text"]
+    assert "more section(s) of sources not shown" in shown[-5]["text"]["text"]
     # The fallback splits exactly like the container form, so a retry in the fallback form repeats nothing.
     collapsed = render.answer_messages(reply(text, sources=many), collapsible=True)
-    assert [m.blocks[:-3] for m in collapsed][-1] == last.blocks[:-3]
+    assert [m.blocks[:-4] for m in collapsed][-1] == last.blocks[:-4]
     assert [m.blocks for m in collapsed][:-1] == [m.blocks for m in messages][:-1]
     validate(collapsed[-1].blocks)
 
@@ -247,7 +267,7 @@ def test_a_global_answer_citing_reports_only_is_numbered_and_footed() -> None:
     text = "Two themes [Data: Reports (0, 3)]. Forecasts [Data: Reports (0)]."
     [message] = render.answer_messages(reply(text, sources=sources, mode="extractive", search="global"))
     validate(message.blocks)
-    answer, container, _feedback, footer = message.blocks
+    answer, container, _graph, _feedback, footer = message.blocks
     assert answer["text"]["text"] == "Two themes [1, 2]. Forecasts [1]."
     listed = "\n".join(c["text"]["text"] for c in container["child_blocks"])
     assert "*Reports:* [1] Forecasting · [2] Customers" in listed

@@ -4,8 +4,8 @@ An answer is Slack mrkdwn (markdown headings, bold, lists, links and code conver
 so nothing in it can notify anyone), its `[Data: ...]` markers turned into reference numbers of the sources
 list, split into sections of at most 3,000 characters and messages of at most 50 blocks. Under it comes a
 collapsible "Sources (n)" container (or, where Slack does not accept containers, a "Show sources" button),
-then a footer with the mode and the time taken. Every block is built with slack_sdk's block models, which
-check Slack's limits as they serialise.
+a "Show graph" button, then a footer with the mode and the time taken. Every block is built with slack_sdk's
+block models, which check Slack's limits as they serialise.
 """
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ MAX_BLOCKS = 50  # Slack's limit for blocks in one message
 CONTAINER_CHILDREN = 10  # Slack's limit for a container's child blocks
 SOURCE_SECTIONS = CONTAINER_CHILDREN  # the sources list never takes more sections than a container holds
 # What the last message of an answer keeps free: the sources expanded (the fallback's "Show sources"
-# puts them in the message) plus their button, the footer and the feedback buttons. The same for both forms, so an answer
-# re-rendered in the fallback form splits exactly as before.
-_TAIL_RESERVE = SOURCE_SECTIONS + 3
+# puts them in the message) plus their button, "Show graph", the footer and the feedback buttons. The same for
+# both forms, so an answer re-rendered in the fallback form splits exactly as before.
+_TAIL_RESERVE = SOURCE_SECTIONS + 4
 
 SHOW_SOURCES = "kgbot_show_sources"
 HIDE_SOURCES = "kgbot_hide_sources"
 SOURCES_BLOCK = "kgbot_sources"  # prefix of every block id that belongs to the sources part
 FOOTER_BLOCK = "kgbot_footer"
+SHOW_GRAPH = "kgbot_show_graph"  # the action id of the "Show graph" button and the block id of its block
 FEEDBACK = "kgbot_feedback"  # the action id of the 👍/👎 buttons and the block id of their block
 WRITING_MORE = "_…_"  # under text still being written, where it is shown by message edits
 
@@ -54,6 +55,9 @@ ASK_USAGE = (
     "by mentioning me."
 )
 SOURCES_EXPIRED = "The sources of this answer have expired; ask the question again to see them."
+GRAPH_COMMENT = "The graph of this answer's evidence."
+GRAPH_ALREADY = "The graph of this answer is already in the thread (or on its way)."
+GRAPH_FAILED = "Could not post the graph just now; please try again in a minute."
 
 _DATASET_ORDER = ("Sources", "Entities", "Relationships", "Reports")
 _NAMED_LABELS = {"Entities": "Entities", "Relationships": "Relationships", "Reports": "Reports"}
@@ -367,6 +371,13 @@ def _toggle_button(key: str, count: int, show: bool) -> dict[str, Any]:
     ).to_dict()
 
 
+def graph_button(key: str) -> dict[str, Any]:
+    """The "Show graph" button under an answer with sources; its value is the key its evidence is kept under."""
+    return ActionsBlock(
+        block_id=SHOW_GRAPH, elements=[ButtonElement(text="Show graph", action_id=SHOW_GRAPH, value=key)]
+    ).to_dict()
+
+
 def parse_toggle_value(value: str) -> tuple[str, int]:
     """The sources key and count a "Show/Hide sources" button carries."""
     key, _, count = value.rpartition(":")
@@ -459,6 +470,7 @@ def answer_messages(reply: Reply, collapsible: bool = True) -> list[Message]:
             tail.append(sources_container(reply.sources))
         else:
             tail.append(_toggle_button(reply.sources_key, len(reply.sources), show=True))
+        tail.append(graph_button(reply.sources_key))
     if reply.answer_id:
         tail.append(feedback_block(reply.answer_id))
     tail.append(_footer(reply))
@@ -483,7 +495,8 @@ def toggle_sources(
     """An answer message's blocks with its sources shown (listed, with a "Hide sources" button) or
     hidden again (a "Show sources" button). Blocks are the message's own, as Slack sends them back."""
     kept = [b for b in blocks if not str(b.get("block_id", "")).startswith(SOURCES_BLOCK)]
-    at = next((i for i, b in enumerate(kept) if b.get("block_id") in (FEEDBACK, FOOTER_BLOCK)), len(kept))
+    ends = (SHOW_GRAPH, FEEDBACK, FOOTER_BLOCK)  # the sources stay just above the "Show graph" button
+    at = next((i for i, b in enumerate(kept) if b.get("block_id") in ends), len(kept))
     if show and sources:
         part = [_section(t, f"{SOURCES_BLOCK}:list:{i}") for i, t in enumerate(sources_texts(sources))]
         part.append(_toggle_button(key, len(sources), show=False))

@@ -8,6 +8,7 @@ from bot.slack.listeners import (
     assistant_panel,
     direct_message,
     feedback_action,
+    graph_action,
     mention,
     reindex_command,
     sources_action,
@@ -20,6 +21,7 @@ MODULES = (
     ask_command,
     reindex_command,
     sources_action,
+    graph_action,
     feedback_action,
 )
 

@@ -6,12 +6,13 @@ asks for the picture; `Picture` also names what was drawn, for `kgbot ask --json
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from kg.search.answer import Answer
-from kg.search.picture.evidence import EvidenceIds, cited_evidence
+from kg.search.picture.evidence import Evidence, EvidenceIds, cited_evidence
 from kg.search.picture.gather import gather
 from kg.search.picture.png import draw_png
 from kg.search.picture.scene import LIMIT, Scene, compose
@@ -67,6 +68,11 @@ def render(scene: Scene, fmt: str) -> bytes:
     return draw_png(scene) if fmt == "png" else draw_svg(scene).encode("utf-8")
 
 
+def _compose_and_render(evidence: Evidence, limit: int, fmt: str) -> tuple[Scene, bytes]:
+    scene = compose(evidence, limit)
+    return scene, render(scene, fmt)
+
+
 async def draw_evidence(
     store: GraphStore, namespace: str, ids: EvidenceIds, title: str = "", fmt: str = "png", limit: int = LIMIT
 ) -> Picture:
@@ -77,8 +83,8 @@ async def draw_evidence(
     if not evidence.nodes:
         raise PictureError(NOTHING_TO_DRAW)
     started = time.perf_counter()
-    scene = compose(evidence, limit)
-    data = render(scene, fmt)
+    # Layout and drawing take up to a few hundred ms of CPU: in a thread, so a bot keeps answering meanwhile.
+    scene, data = await asyncio.to_thread(_compose_and_render, evidence, limit, fmt)
     return Picture(
         data=data,
         format=fmt,
