@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from kg.citations import defuse_markers, format_marker
 from kg.search.context import Context
 from kg.search.question import Asked, names_in, read_question, signs_of
-from kg.text.sentences import sentences, units
+from kg.text.sentences import Unit, sentences, units
 from kg.text.words import stems
 
 NOTICE = (
@@ -33,6 +33,10 @@ SUPPORT_FLOOR = 0.6  # once answered, a sentence must score this share of the be
 FOLLOW_FLOOR = 0.35  # while not yet answered
 BRIDGE_STEPS = 2
 BRIDGE_FLOOR = 0.05  # a closing sentence from a document the answer led to, as a share of the best score
+RESIDUAL_SHARE = 0.3  # ... and of the weight of the question's words the answer has not yet said
+TITLE_GAIN = 1.4
+SECOND_HOP_SHARE = 0.7
+UNSAID_SHARE = 0.1  # a step is taken only while this share of the question's weight is still unsaid
 
 
 @dataclass
@@ -46,6 +50,10 @@ class _Candidate:
     lead: set[str] = field(default_factory=set)  # terms of its first words: what the sentence is about
     heading: str = ""  # of the section it stands under, in the first place it was found
     titles: list[set[str]] = field(default_factory=list)  # stems of the titles of its documents
+
+
+# "Engelbert Humperdinck (singer)": a title's qualifier tells the page apart; a sentence names only the rest.
+_QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
 
 
 def quoted_sentences(text: str) -> list[str]:
@@ -68,6 +76,23 @@ _LABELS = {
     "manner": {"fix", "resolution", "solution", "workaround", "steps", "how"},
     "place": {"location", "where", "region", "site"},
 }
+
+
+# "Nick Hexum: Nicholas Lofton Hexum is ...": a description leads a sentence with the heading it stood under.
+_HEADED = re.compile(r"([^:.!?]{2,80}):\s+(?=[A-Z0-9\"'(\u201c])")
+
+
+def _unheaded(unit: Unit) -> Unit:
+    """A description's "Heading: sentence" as the sentence under its heading, so that it reads, and is found,
+    as the document has it; a note's label ("Cause: ...") stays."""
+    m = _HEADED.match(unit.text)
+    if (
+        m is None
+        or m[1].count("(") != m[1].count(")")
+        or any(m[1].lower() in lab for lab in _LABELS.values())
+    ):
+        return unit
+    return Unit(unit.text[m.end() :], m[1].strip())
 
 
 def _plausible(sentence: str) -> bool:
@@ -97,6 +122,8 @@ def _candidates(context: Context) -> list[_Candidate]:
         found = units(text)
         title = context.documents.get(document, ("", ""))[0] if document else ""
         for i, unit in enumerate(found):
+            if dataset != "Sources":
+                unit = _unheaded(unit)
             s = defuse_markers(unit.text)
             if not _plausible(s) or (title and _same_words(s, title)):
                 continue  # a document's title line is what it is about (its frame), not a sentence to quote
@@ -117,13 +144,16 @@ def _candidates(context: Context) -> list[_Candidate]:
             cand.frame |= stems(f"{unit.heading} {title}")
             if document and document not in cand.documents:
                 cand.documents.add(document)
-                cand.titles.append(stems(title))
+                cand.titles.append(stems(_QUALIFIER.sub("", title)))
             ids = cand.origins.setdefault(dataset, [])
             if ident not in ids:
                 ids.append(ident)
 
-    for u in context.sources:
-        add(u.text, "Sources", u.short_id, u.document_id, cut_start=u.start > 0, cut_end=True)
+    for i, u in enumerate(context.sources):
+        # Chunks end at a sentence end when they can (kg/index/chunk.py), so an unfinished last sentence is
+        # the document's own ending; only the last passage may be an excerpt cut to the budget.
+        last = i == len(context.sources) - 1
+        add(u.text, "Sources", u.short_id, u.document_id, cut_start=u.start > 0, cut_end=last)
     for e in context.entities:
         add(e.description, "Entities", e.short_id)
     for r in context.relationships:
@@ -165,7 +195,9 @@ def extractive_answer(context: Context) -> str:
         score += 0.5 * sum(weight(t) for t in (c.terms & extra) - asked.terms)
         score += 0.5 * sum(weight(t) for t in (c.frame & extra) - asked.terms - c.terms)
         if asked.names:
-            covered = sum(1 for name in asked.names if name <= c.terms | c.frame or name & c.terms)
+            covered = sum(
+                1.0 if name <= c.terms | c.frame else len(name & c.terms) / len(name) for name in asked.names
+            )  # "Heinkel HD 38" only half names "Heinkel HD 23"
             if (c.frame | c.lead) & extra:
                 covered = min(len(asked.names), covered + 1)  # about what the answer so far brought in
             score *= 0.4 + 0.6 * covered / len(asked.names)
@@ -182,6 +214,8 @@ def extractive_answer(context: Context) -> str:
             score *= 1.5  # "Cause: ..." for a why-question, "Owner: ..." for a who-question
         if c.lead & asked.terms and _DEFINING.search(c.text.lower()):
             score *= 1.3  # says what the asked-about thing is
+        if any(t and t <= asked.terms for t in c.titles):
+            score *= TITLE_GAIN  # from the page of something the question names
         if not c.terms - asked.terms:
             score *= 0.3  # repeats the question, adds nothing
         return score / math.sqrt(max(len(c.terms), 10) / 10)
@@ -226,13 +260,16 @@ def extractive_answer(context: Context) -> str:
         answered = answered or (hops == 1 and not wanted)
         if answered and len(chosen) >= 2:
             break
+    bridged: list[_Candidate] = []
     for _ in range(BRIDGE_STEPS):  # what the question still asks, said in a document the answer led to
-        step = _bridge(candidates, chosen, asked, brought, weight)
+        step = _bridge(candidates, chosen, asked, _linked(candidates, chosen, asked, brought), weight)
         if step is None or step[0] < BRIDGE_FLOOR * best:
             break
         chosen.append(step[1])
+        bridged.append(step[1])
         brought |= _names_of(step[1])
-    leading = _leading(chosen, asked, hops)
+    leading = (bridged[0] if bridged else _second_hop(chosen, asked, weight)) if hops == 2 else None
+    leading = leading or _leading(chosen, asked, hops)
     chosen.remove(leading)
     chosen.insert(0, leading)
     lines = [_cited(c) for c in chosen]
@@ -276,15 +313,31 @@ def _leading(chosen: list[_Candidate], asked: Asked, hops: int) -> _Candidate:
     return first
 
 
+def _second_hop(chosen: list[_Candidate], asked: Asked, weight: Callable[[str], float]) -> _Candidate | None:
+    """In a two-hop answer, the sentence that says most of what the best-matching one left unsaid: the
+    first finds what the question describes, this one says what it asks about it (the answer)."""
+    first = chosen[0]
+    unsaid = asked.terms - first.terms - first.frame
+
+    def score(c: _Candidate) -> float:
+        said = sum(weight(t) for t in c.terms & unsaid)
+        return said * (1.8 if signs_of(c.text, asked.kinds, asked.terms) else 1.0)
+
+    scored = [(score(c), c) for c in chosen[1:]]
+    best = max(scored, key=lambda x: x[0], default=(0.0, None))
+    return best[1] if best[0] >= SECOND_HOP_SHARE * sum(weight(t) for t in unsaid) > 0 else None
+
+
 def _bridge(
     candidates: list[_Candidate],
     chosen: list[_Candidate],
     asked: Asked,
-    brought: set[str],
+    linked: set[str],
     weight: Callable[[str], float],
 ) -> tuple[float, _Candidate] | None:
-    """The best sentence of a document the answer so far named but did not quote, by the question's words it
-    has not yet said ("Who produced the single ... known for?" goes on from the singer into the single)."""
+    """The best sentence of a document the answer so far is linked to but did not quote, by the question's
+    words it has not yet said ("Who produced the single ... known for?" goes on from the singer into the
+    single)."""
     said = set().union(*(c.terms | c.frame for c in chosen))
     quoted = set().union(*(c.documents for c in chosen))
     residual = asked.terms - said
@@ -296,12 +349,35 @@ def _bridge(
         )
         for c in candidates
         if c.terms & residual
-        and c.documents
+        and c.documents & linked
         and not c.documents & quoted
-        and _bridged(c, brought, asked)
         and not _repeats(c, chosen)
     ]
-    return max(found, key=lambda x: (x[0], -x[1].order)) if found else None
+    if not found:
+        return None
+    score, cand = max(found, key=lambda x: (x[0], -x[1].order))
+    left = sum(weight(t) for t in residual)
+    if left < UNSAID_SHARE * sum(weight(t) for t in asked.terms) or score < RESIDUAL_SHARE * left:
+        return None  # little is left to say, or it says too little of it: a word in passing, not a step
+    return score, cand
+
+
+def _linked(
+    candidates: list[_Candidate], chosen: list[_Candidate], asked: Asked, brought: set[str]
+) -> set[str]:
+    """The documents the answer so far leads to: titled by a name it gave, or naming, in one of their
+    sentences, the title of a document it quoted ("... features Eddie Irvine on the front cover" links the
+    game's page to Irvine's). A title the question itself names links nothing: it is no step further."""
+    quoted_titles = [t for c in chosen for t in c.titles if t and t - asked.terms and c.documents]
+    linked: set[str] = set()
+    for c in candidates:
+        if c.documents and (
+            _bridged(c, brought, asked)
+            or any(t <= c.terms for t in quoted_titles)
+            or any(t and t <= asked.terms for t in c.titles)
+        ):
+            linked |= c.documents
+    return linked
 
 
 def _titled_documents(

@@ -121,6 +121,7 @@ _NOISE = re.compile(
 _LINE_BREAK_HYPHEN = re.compile(r"([^\W\d_]+)-\n[ \t]*([^\W\d_]+)(-?)")
 _TERMINAL = tuple(".,;:!?-—'\")”’]")
 _ABBREVIATIONS = HONORIFICS | words("st sr jr vs etc eg ie fig figs eq no vol al cf approx inc ltd co ed")
+_BEFORE_A_YEAR = words("c ca b d fl")  # circa, born, died, flourished
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]”’]*\s+(?=[^\w\s]*[A-Z0-9])")
 
 
@@ -189,6 +190,8 @@ def is_abbreviation(word: str, previous: str = "", following: str = "") -> bool:
     sentence: an initial stands before a name, and a name does not start with a function word."""
     if word.lower() in _ABBREVIATIONS:
         return True
+    if word in _BEFORE_A_YEAR and following[:1].isdigit():
+        return True  # "(c. 1711–16)", "(b. 1960)", "(d. 1158)"
     if len(word) != 1 or not word.isupper():
         return False
     if not previous or previous[:1].isupper():

@@ -133,7 +133,7 @@ def extract_chunk(text: str) -> ChunkExtraction:
         ExtractedEntity(
             title=title_of[key],
             type=pick_type(m.type for m in ms),
-            description=_describe(ms, sentences, in_sentence),
+            description=_describe(ms, sentences, headings, in_sentence),
         )
         for key, ms in by_key.items()
     ]
@@ -259,8 +259,13 @@ _DEFINITION_BEFORE = re.compile(
 )
 
 
-def _describe(mentions: list[_Mention], sentences: list[str], in_sentence: dict[int, list[_Mention]]) -> str:
-    """Up to two sentences about the entity: definitions first, then sentences that connect it to others."""
+def _describe(
+    mentions: list[_Mention], sentences: list[str], headings: set[int], in_sentence: dict[int, list[_Mention]]
+) -> str:
+    """Up to two sentences about the entity: definitions first, then sentences that connect it to others.
+
+    A heading chosen before a sentence leads it as "Heading: sentence", as a relationship's evidence does, so
+    that the heading is never read as the start of the sentence ("Lilu (mythology) A lilu is ...")."""
 
     def score(m: _Mention) -> float:
         sentence = sentences[m.sentence]
@@ -275,7 +280,10 @@ def _describe(mentions: list[_Mention], sentences: list[str], in_sentence: dict[
     first_per_sentence = {m.sentence: m for m in reversed(mentions)}
     best = sorted(first_per_sentence.values(), key=lambda m: (-score(m), m.sentence))[:2]
     best.sort(key=lambda m: m.sentence)
-    return " ".join(_excerpt(sentences[m.sentence], m.start, m.end) for m in best)
+    parts = [_excerpt(sentences[m.sentence], m.start, m.end) for m in best]
+    if len(best) == 2 and best[0].sentence in headings:
+        return f"{parts[0]}: {parts[1]}"
+    return " ".join(parts)
 
 
 def _relationships(
