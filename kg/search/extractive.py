@@ -33,7 +33,7 @@ SUPPORT_FLOOR = 0.6  # once answered, a sentence must score this share of the be
 FOLLOW_FLOOR = 0.35  # while not yet answered
 BRIDGE_STEPS = 2
 BRIDGE_FLOOR = 0.05  # a closing sentence from a document the answer led to, as a share of the best score
-RESIDUAL_SHARE = 0.3  # ... and of the weight of the question's words the answer has not yet said
+RESIDUAL_SHARE = 0.2  # ... and of the weight of the question's words the answer has not yet said
 TITLE_GAIN = 1.4
 SECOND_HOP_SHARE = 0.7
 UNSAID_SHARE = 0.1  # a step is taken only while this share of the question's weight is still unsaid
@@ -349,8 +349,8 @@ def _bridge(
         )
         for c in candidates
         if c.terms & residual
-        and c.documents & linked
-        and not c.documents & quoted
+        and c.documents & (linked | quoted)
+        and c not in chosen
         and not _repeats(c, chosen)
     ]
     if not found:
