@@ -825,6 +825,7 @@ async def test_show_graph_is_given_back_when_the_upload_fails_and_says_when_the_
     refused = await click_graph(bot, fake, message, person())
     assert private_line(refused) == GRAPH_FAILED
     assert "Traceback" not in refused.body["content"]
+    assert any(r.getMessage() == "could not post a graph" and r.exc_info for r in caplog.records)  # details
     retried = await click_graph(bot, fake, message, person())
     assert (
         retried.files and retried.files[0].data.startswith(PNG) and retried.body["content"] == GRAPH_COMMENT
