@@ -20,11 +20,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 API = "/api/v10"
 TIMESTAMP = "2024-05-01T12:00:00.000000+00:00"
 EPHEMERAL = 1 << 6
+PNG = b"\x89PNG\r\n\x1a\n"  # the first bytes of every PNG file
+
+
+@dataclass
+class Upload:
+    """An attached file as discord.py sends it: the `files[n]` part of a multipart/form-data request."""
+
+    name: str  # "files[0]"
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -34,6 +45,7 @@ class Call:
     query: dict[str, str]
     body: Any
     at: float = field(default_factory=time.monotonic)  # when the request arrived
+    files: list[Upload] = field(default_factory=list)  # the attachments of a multipart request
 
     def __repr__(self) -> str:
         return f"{self.method} {self.path} {json.dumps(self.body)[:300] if self.body is not None else ''}"
@@ -59,6 +71,7 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.channels: dict[int, dict[str, Any]] = {self.CHANNEL_ID: self.text_channel()}
         self.interactions: dict[str, dict[str, Any]] = {}  # token -> {"channel_id", "original", "deferred"}
+        self.refuse_files = 0  # how many of the next requests with files to refuse (413), as an oversized one
         self._ids = itertools.count(1500000000000000001)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -87,16 +100,60 @@ class FakeDiscord:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json() if request.body_exists else None
+        files: list[Upload] = []
+        if request.content_type == "multipart/form-data":  # a message with files, as discord.py sends it
+            body = await self._multipart(request, files)
+        else:
+            body = await request.json() if request.body_exists else None
         path = "/" + request.match_info["tail"]
-        call = Call(request.method, path, dict(request.query), body)
+        call = Call(request.method, path, dict(request.query), body, files=files)
         self.calls.append(call)
+        if files and self.refuse_files:
+            self.refuse_files -= 1
+            return _json({"message": "Request entity too large", "code": 40005}, 413)
         for method, pattern, handler in self._routes():
             match = re.fullmatch(pattern, path)
             if match and method == request.method:
                 return handler(call, *match.groups())
         self.unknown.append(call)
         return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    @staticmethod
+    async def _multipart(request: web.Request, files: list[Upload]) -> Any:
+        """The JSON of `payload_json`, with every `files[n]` part kept in `files`. Like Discord, anything else
+        is refused: a part with another name, a file without a name, or no payload_json at all."""
+        body: Any = None
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, BodyPartReader), "nested multipart"
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            elif part.name and re.fullmatch(r"files\[\d+\]", part.name) and part.filename:
+                data = bytes(await part.read())
+                files.append(Upload(part.name, part.filename, part.headers.get("Content-Type", ""), data))
+            else:
+                raise web.HTTPBadRequest(text=f"unexpected multipart part {part.name!r}")
+        if body is None:
+            raise web.HTTPBadRequest(text="multipart request without payload_json")
+        return body
+
+    def _attachments(self, call: Call) -> list[dict[str, Any]]:
+        """Attachment objects for the files of a request, as Discord returns them in the message."""
+        return [
+            {
+                "id": str(self.snowflake()),
+                "filename": upload.filename,
+                "size": len(upload.data),
+                "url": f"{self.url}/attachments/{upload.filename}",
+                "proxy_url": f"{self.url}/attachments/{upload.filename}",
+                "content_type": "image/png" if upload.data.startswith(PNG) else upload.content_type,
+            }
+            for upload in call.files
+        ]
+
+    def uploads(self) -> list[tuple[Call, Upload]]:
+        """Every file attached to a request so far, with its request."""
+        return [(call, upload) for call in self.calls for upload in call.files]
 
     def _routes(self) -> list[tuple[str, str, Callable[..., web.Response]]]:
         return [
@@ -172,6 +229,7 @@ class FakeDiscord:
         else:
             message = self.message(interaction["channel_id"], "", interaction=True)
         message.update(self._message_fields(call.body))
+        message["attachments"] = self._attachments(call)
         return _json(message)
 
     def _get_original(self, call: Call, app_id: str, token: str) -> web.Response:
@@ -188,6 +246,7 @@ class FakeDiscord:
             return _json({"message": "Unknown Channel", "code": 10003}, 404)
         message = self.message(int(channel_id), "")
         message.update(self._message_fields(call.body))
+        message["attachments"] = self._attachments(call)
         return _json(message)
 
     def _edit_message(self, call: Call, channel_id: str, message_id: str) -> web.Response:

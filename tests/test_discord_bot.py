@@ -14,10 +14,13 @@ import discord
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from bot.core import Assistant, Event, Question
+from bot.core import PICTURE_EXPIRED, Assistant, Event, Question
 from bot.discord.adapter import build_bot
 from bot.discord.client import DiscordBot
 from bot.discord.render import (
+    GRAPH_ALREADY,
+    GRAPH_COMMENT,
+    GRAPH_FAILED,
     NOT_ADMIN,
     REASON_QUESTION,
     REASON_THANKS,
@@ -31,7 +34,7 @@ from kg.index.pipeline import build_index
 from kg.model import Turn
 from kg.store import open_store
 from tests.conftest import RedisServer
-from tests.discord_fake import EPHEMERAL, Call, FakeDiscord
+from tests.discord_fake import EPHEMERAL, PNG, Call, FakeDiscord
 from tests.scripted_model import ScriptedChatModel, text_reply
 
 G, C = FakeDiscord.GUILD_ID, FakeDiscord.CHANNEL_ID
@@ -206,8 +209,10 @@ async def test_ask_defers_then_follows_up_and_opens_a_thread(
     content = followup.body["content"]
     assert "Lantern Engine" in content and "[Data:" not in content and "[1]" in content
     [row] = followup.body["components"]
-    button, up, down = row["components"]
+    button, graph, up, down = row["components"]
     assert button["custom_id"].startswith("kgbot:sources:") and button["label"].startswith("Sources (")
+    assert graph["custom_id"].startswith("kgbot:graph:") and graph["label"] == "Show graph"
+    assert len(graph["custom_id"]) <= 100
     assert up["custom_id"].startswith("kgbot:vote:up:") and down["custom_id"].startswith("kgbot:vote:down:")
     # The thread is opened on the answer, which replaced the deferred "thinking" message.
     original = fake.interactions[payload["token"]]["original"]
@@ -711,7 +716,7 @@ async def test_votes_on_discord_are_kept_once_survive_a_restart_and_a_thumbs_dow
 ) -> None:
     bot = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
     message = await ask_by_mention(bot, fake, "Who maintains the data pipeline?")
-    _sources, up, down = (b["custom_id"] for b in message["components"][0]["components"])
+    _sources, _graph, up, down = (b["custom_id"] for b in message["components"][0]["components"])
     maria, tomas = person(), person(1600000000000000003, "tomas")
 
     thanked = await vote(bot, fake, message, up, maria)
@@ -740,4 +745,103 @@ async def test_votes_on_discord_are_kept_once_survive_a_restart_and_a_thumbs_dow
     for f in kept.values():
         assert (f.platform, f.workspace, f.mode) == ("discord", str(G), "extractive")
         assert f.question == "Who maintains the data pipeline?" and "Tomas Lindqvist" in f.answer and f.cited
+    assert_nothing_pings(fake)
+
+
+# --- "Show graph" ----------------------------------------------------------------------------------------
+
+
+def graph_id(message: dict[str, Any]) -> str:
+    return next(
+        b["custom_id"]
+        for b in message["components"][0]["components"]
+        if b.get("custom_id", "").startswith("kgbot:graph:")
+    )
+
+
+async def click_graph(
+    bot: DiscordBot, fake: FakeDiscord, message: dict[str, Any], user: dict[str, Any]
+) -> Call:
+    """Clicks "Show graph" as `user`; the follow-up the click ended with (the picture or a private line)."""
+    payload = fake.button_click(message, graph_id(message), user)
+    bot._connection.parse_interaction_create(payload)
+    [ack] = await fake.wait_for("POST", rf"/interactions/{payload['id']}/{payload['token']}/callback")
+    assert ack.body["type"] == 6  # a deferred update: the answer stays as it is, nothing shown yet
+    await bot.drain()  # the click is handled from before its acknowledgement until its last follow-up
+    return fake.find("POST", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}")[-1]
+
+
+def private_line(call: Call) -> str:
+    assert call.body.get("flags", 0) & EPHEMERAL and not call.files, call
+    return str(call.body["content"])
+
+
+async def test_show_graph_posts_one_png_into_the_answers_thread_across_clicks_and_processes(
+    fake: FakeDiscord, indexed: Settings, redis_url: str, start_bot: Starter
+) -> None:
+    first = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
+    second = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))  # another process, same Redis
+    message = await ask_by_mention(first, fake, "What is the Lantern Engine?")
+    thread = message["channel_id"]
+    assert int(thread) != C  # the answer is in its own thread
+
+    # Two people click at the same moment, each click handled by another process: one picture.
+    clicks = [
+        (bot, fake.button_click(message, graph_id(message), user))
+        for bot, user in ((first, person()), (second, person(1600000000000000003, "tomas")))
+    ]
+    for bot, payload in clicks:
+        bot._connection.parse_interaction_create(payload)
+    for _bot, payload in clicks:
+        await fake.wait_for("POST", rf"/webhooks/{FakeDiscord.APP_ID}/{payload['token']}")
+    [(posted, upload)] = fake.uploads()
+    assert upload.data.startswith(PNG) and upload.filename == "evidence.png" and len(upload.data) > 1000
+    assert upload.name == "files[0]"
+    assert posted.body["content"] == GRAPH_COMMENT and not posted.body.get("flags", 0) & EPHEMERAL
+    assert posted.body["attachments"] == [
+        {"id": 0, "filename": "evidence.png", "description": "Evidence graph"}
+    ]
+    shown = next(m for m in fake.messages.values() if m["attachments"])
+    assert shown["channel_id"] == thread and shown["content"] == GRAPH_COMMENT
+    assert shown["attachments"][0]["content_type"] == "image/png"
+    others = [c for c in fake.find("POST", r"/webhooks/.*") if c is not posted]
+    assert [private_line(c) for c in others] == [GRAPH_ALREADY]
+
+    # A later click, on either process, says it is already there.
+    again = await click_graph(second, fake, message, person(1600000000000000004, "ines"))
+    assert private_line(again) == GRAPH_ALREADY
+    await settle()
+    assert len(fake.uploads()) == 1
+    assert_nothing_pings(fake)
+
+
+async def test_show_graph_is_given_back_when_the_upload_fails_and_says_when_the_answer_expired(
+    fake: FakeDiscord, indexed: Settings, redis_url: str, start_bot: Starter, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
+    message = await ask_by_mention(bot, fake, "Who maintains the data pipeline?")
+
+    fake.refuse_files = 1  # Discord refuses the upload: one private line, and the next click tries again
+    refused = await click_graph(bot, fake, message, person())
+    assert private_line(refused) == GRAPH_FAILED
+    assert "Traceback" not in refused.body["content"]
+    assert any(r.getMessage() == "could not post a graph" and r.exc_info for r in caplog.records)  # details
+    retried = await click_graph(bot, fake, message, person())
+    assert (
+        retried.files and retried.files[0].data.startswith(PNG) and retried.body["content"] == GRAPH_COMMENT
+    )
+    assert len(fake.uploads()) == 2  # the refused one, then the one posted
+
+    # A restarted process with the stored answer gone (expired): the click says so, nothing is posted.
+    await bot.close()
+    await bot.assistant.close()
+    import redis.asyncio as redis
+
+    client = redis.from_url(redis_url)
+    await client.flushall()
+    await client.aclose()
+    restarted = await start_bot(make_assistant(indexed, RedisMemory(redis_url)))
+    expired = await click_graph(restarted, fake, message, person())
+    assert private_line(expired) == PICTURE_EXPIRED
+    assert len(fake.uploads()) == 2
     assert_nothing_pings(fake)

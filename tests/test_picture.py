@@ -217,3 +217,15 @@ async def test_a_global_answer_draws_its_communities_and_their_top_entities(stor
 async def test_an_answer_citing_nothing_drawable_gets_a_one_line_refusal(store: SqliteStore) -> None:
     with pytest.raises(PictureError, match=NOTHING_TO_DRAW):
         await draw_evidence(store, "ns", EvidenceIds(entities=("No such entity",)))
+
+
+async def test_a_local_answer_citing_entities_and_a_report_draws_the_entities_as_cited(
+    store: SqliteStore,
+) -> None:
+    """Cited entities are drawn as cited whatever else is cited; a cited report only adds its community."""
+    ids = EvidenceIds(entities=("Ashish Vaswani",), reports=((0, "Transformer architecture"),))
+    picture = await draw_evidence(store, "ns", ids, "Who wrote it?")
+    roles = {n["name"]: n["role"] for n in picture.nodes}
+    assert roles["Ashish Vaswani"] == CITED and roles["Transformer architecture"] == COMMUNITY
+    assert [name for name, role in roles.items() if role == CITED] == ["Ashish Vaswani"]
+    assert {"Transformer", "Multi-Head Attention", "BLEU"} <= set(roles)

@@ -230,6 +230,13 @@ def sources_label(count: int) -> str:
     return f"Sources ({count})"
 
 
+# The "Show graph" button, next to the sources button: the picture of an answer's evidence, once per answer.
+GRAPH_LABEL = "Show graph"
+GRAPH_COMMENT = "The graph of this answer's evidence."
+GRAPH_ALREADY = "The graph of this answer is already here (or on its way)."
+GRAPH_FAILED = "Could not post the graph just now; please try again in a minute."
+
+
 def _fit(text: str, limit: int) -> str:
     text = text.strip()
     if len(text) <= limit:

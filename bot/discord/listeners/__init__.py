@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from bot.discord.client import DiscordBot
-from bot.discord.listeners import ask_command, feedback_buttons, mention, reindex_command, sources_button
+from bot.discord.listeners import (
+    ask_command,
+    feedback_buttons,
+    graph_button,
+    mention,
+    reindex_command,
+    sources_button,
+)
 
-MODULES = (mention, ask_command, reindex_command, sources_button, feedback_buttons)
+MODULES = (mention, ask_command, reindex_command, sources_button, graph_button, feedback_buttons)
 
 
 def register(bot: DiscordBot) -> None:

@@ -13,6 +13,7 @@ import discord
 from bot.core import REASONS, Reply, Vote
 from bot.discord import render
 from bot.discord.client import NO_PINGS, DiscordBot
+from bot.discord.listeners.graph_button import GraphButton
 from bot.discord.listeners.sources_button import SourcesButton
 
 _ANSWER_ID = r"(?P<key>[\w-]{1,80})"
@@ -115,12 +116,14 @@ def reason_view(key: str) -> discord.ui.View:
 
 
 def answer_view(reply: Reply) -> discord.ui.View | None:
-    """The buttons under the last message of an answer: its sources (when it has any), 👍 and 👎."""
+    """The buttons under the last message of an answer: its sources and "Show graph" (when it has sources),
+    👍 and 👎."""
     if reply.kind != "answer" or not reply.answer_id:
         return None
     view = discord.ui.View(timeout=None)
     if reply.sources:
         view.add_item(SourcesButton(reply.answer_id, len(reply.sources)))
+        view.add_item(GraphButton(reply.answer_id))
     view.add_item(VoteButton("up", reply.answer_id))
     view.add_item(VoteButton("down", reply.answer_id))
     return view
