@@ -14,7 +14,7 @@ import pytest
 from kg.citations import MARKER, cited_ids
 from kg.config import Settings
 from kg.index.pipeline import build_index
-from kg.model import TextUnit, Turn
+from kg.model import Entity, TextUnit, Turn
 from kg.search.answer import Answer, ask
 from kg.search.context import Context
 from kg.search.extractive import NOTICE, extractive_answer
@@ -282,3 +282,49 @@ def test_a_two_hop_answer_goes_on_into_the_document_the_first_sentence_leads_to(
     )
     said = " ".join(MARKER.sub("", line) for line in extractive_answer(context).split("\n\n")[1:])
     assert "produced by Steely Clevie" in said
+
+
+def test_a_page_naming_the_quoted_one_is_the_next_step_and_its_answer_leads() -> None:
+    driver = (
+        "Edmund Irvine was a Formula One driver between 1993 and 2002, and runner-up in the 1999 World Drivers' "
+        "Championship. He later ran a property business."
+    )
+    game = (
+        "Formula Arcade is a racing video game developed by Studio Thirty and published for the PlayStation. "
+        "The drivers featured on the front cover are Edmund Irvine and Jarno Trulli."
+    )
+    context = Context(
+        question="The runner-up in the 1999 World Drivers' Championship appears on the front cover of a racing "
+        "video game developed by what company?",
+        sources=[TextUnit("u1", 1, "d1", driver, 40), TextUnit("u2", 2, "d2", game, 40)],
+        documents={"d1": ("Edmund Irvine", "irvine.txt"), "d2": ("Formula Arcade", "game.txt")},
+    )
+    said = [MARKER.sub("", line).strip() for line in extractive_answer(context).split("\n\n")[1:]]
+    assert said[0].startswith("Formula Arcade is a racing video game developed by Studio Thirty"), said
+    assert "runner-up in the 1999" in " ".join(said)  # the step that led there stays, after the answer
+
+
+def test_a_plain_text_heading_line_is_a_heading_not_the_start_of_a_sentence() -> None:
+    text = "less than i.\n3.2\nAttention\nAn attention function maps a query\nto an output.\nShort line\nends here."
+    found = units(text)
+    assert [u.text for u in found] == [
+        "less than i.",
+        "An attention function maps a query to an output.",
+        "Short line ends here.",
+    ]
+    assert found[1].heading == "3.2 Attention" and found[2].heading == "3.2 Attention"
+
+
+def test_a_quoted_sentence_cites_the_entities_it_names() -> None:
+    context = Context(
+        question="What does an attention function map?",
+        entities=[
+            Entity("e1", 1, "attention function", "concept", "A function."),
+            Entity("e2", 2, "decoder", "concept", "A stack."),
+        ],
+        sources=[TextUnit("u1", 1, "d1", "An attention function maps a query and keys to an output.", 20)],
+        documents={"d1": ("paper", "paper.txt")},
+    )
+    answer = extractive_answer(context)
+    marker = next(MARKER.finditer(answer))
+    assert set(cited_ids(marker)) == {("Entities", 1), ("Sources", 1)}  # named: cited; not named: not

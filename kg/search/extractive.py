@@ -28,6 +28,7 @@ NOTICE = (
 UNKNOWN = "I don't know: nothing in the indexed documents matches this question."
 
 MAX_SENTENCES = 5
+NAMED_ENTITIES = 3  # entities a sentence cites for naming them, at most
 WORD_BUDGET = 100  # a chat reply, not a page
 SUPPORT_FLOOR = 0.6  # once answered, a sentence must score this share of the best to be added
 FOLLOW_FLOOR = 0.35  # while not yet answered
@@ -161,7 +162,24 @@ def _candidates(context: Context) -> list[_Candidate]:
     for rep in context.reports:
         for f in rep.findings:
             add(f.explanation, "Reports", rep.community)
-    return list(by_text.values())
+    found = list(by_text.values())
+    _cite_named_entities(found, context)
+    return found
+
+
+def _cite_named_entities(candidates: list[_Candidate], context: Context) -> None:
+    """A sentence also cites the context's entities it names, so an answer quoted from a passage or a report
+    still points at the graph's records it is about (and the picture of its evidence draws them)."""
+    patterns = [
+        (e.short_id, re.compile(rf"(?<!\w){re.escape(e.title)}(?!\w)", re.IGNORECASE))
+        for e in context.entities
+        if len(e.title) >= 3
+    ]
+    for c in candidates:
+        ids = c.origins.get("Entities", [])
+        named = [i for i, pattern in patterns if i not in ids and pattern.search(c.text)]
+        if named:
+            c.origins["Entities"] = ids + named[: max(0, NAMED_ENTITIES - len(ids))]
 
 
 def extractive_answer(context: Context) -> str:

@@ -38,7 +38,8 @@ def units(text: str) -> list[Unit]:
     for block in _PARAGRAPH_BREAK.split(text):
         prose: list[str] = []
         header: list[str] = []
-        for line in block.splitlines():
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
             stripped = line.strip()
             if stripped.startswith(("```", "~~~")):
                 in_code = not in_code
@@ -63,6 +64,10 @@ def units(text: str) -> list[Unit]:
                 continue
             if set(stripped) <= set("-=*_ "):
                 continue  # a rule, or a setext heading's underline
+            if _title_line(stripped, prose, lines[i + 1].strip() if i + 1 < len(lines) else ""):
+                out += _prose_units(prose, heading)
+                heading = f"{heading} {stripped}" if _numbering(heading) else stripped
+                continue
             item = _LIST_MARKER.match(stripped)
             if item:
                 out += _prose_units(prose, heading)  # a list item starts a unit of its own
@@ -70,6 +75,26 @@ def units(text: str) -> list[Unit]:
             prose.append(plain_inline(stripped.lstrip("> ").strip()))
         out += _prose_units(prose, heading)
     return out
+
+
+def _title_line(line: str, prose: list[str], following: str) -> bool:
+    """A plain-text heading ("3.2", "Attention" above a paragraph of a paper): a short line without end
+    punctuation or a label's colon, between a finished sentence (or nothing) and a line that starts one."""
+    return (
+        len(line) < 50
+        and not line.endswith(_TERMINAL)
+        and ":" not in line
+        and not line.startswith(("|", ">"))
+        and _LIST_MARKER.match(line) is None
+        and bool(following[:1])
+        and (following[0].isupper() or following[0].isdigit())
+        and (not prose or prose[-1].endswith(_TERMINAL))
+    )
+
+
+def _numbering(heading: str) -> bool:
+    """A section number alone ("3.2"), which the next title line completes."""
+    return bool(re.fullmatch(r"[\d.]+", heading))
 
 
 def _prose_units(prose: list[str], heading: str) -> list[Unit]:
