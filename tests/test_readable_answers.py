@@ -328,3 +328,19 @@ def test_a_quoted_sentence_cites_the_entities_it_names() -> None:
     answer = extractive_answer(context)
     marker = next(MARKER.finditer(answer))
     assert set(cited_ids(marker)) == {("Entities", 1), ("Sources", 1)}  # named: cited; not named: not
+
+
+def test_a_choice_by_time_leads_with_the_one_the_dates_name() -> None:
+    exies = "The Exies were an American rock band from Los Angeles, formed in 1997."
+    diablo = "Circus Diablo is an American rock band, formed in early 2006 by Billy Morrison."
+    for question, first in (
+        ("Which band was formed first, The Exies or Circus Diablo?", "The Exies were"),
+        ("Which band was formed last, The Exies or Circus Diablo?", "Circus Diablo is"),
+    ):
+        context = Context(
+            question=question,
+            sources=[TextUnit("u1", 1, "d1", diablo, 20), TextUnit("u2", 2, "d2", exies, 20)],
+            documents={"d1": ("Circus Diablo", "diablo.txt"), "d2": ("The Exies", "exies.txt")},
+        )
+        said = [MARKER.sub("", line).strip() for line in extractive_answer(context).split("\n\n")[1:]]
+        assert said[0].startswith(first), (question, said)

@@ -37,7 +37,8 @@ BRIDGE_FLOOR = 0.05  # a closing sentence from a document the answer led to, as 
 RESIDUAL_SHARE = 0.2  # ... and of the weight of the question's words the answer has not yet said
 TITLE_GAIN = 1.4
 SECOND_HOP_SHARE = 0.7
-UNSAID_SHARE = 0.1  # a step is taken only while this share of the question's weight is still unsaid
+LEAD_UNSAID = 0.1  # a step leads a two-hop answer when this share of the question was still unsaid
+UNSAID_SHARE = 0.05  # a step is taken only while this share of the question's weight is still unsaid
 
 
 @dataclass
@@ -284,10 +285,11 @@ def extractive_answer(context: Context) -> str:
         if step is None or step[0] < BRIDGE_FLOOR * best:
             break
         chosen.append(step[1])
-        bridged.append(step[1])
+        if step[2] >= LEAD_UNSAID:
+            bridged.append(step[1])  # it said much of what was left: the answer, likely
         brought |= _names_of(step[1])
     leading = (bridged[0] if bridged else _second_hop(chosen, asked, weight)) if hops == 2 else None
-    leading = leading or _leading(chosen, asked, hops)
+    leading = _compared(chosen, asked) or leading or _leading(chosen, asked, hops)
     chosen.remove(leading)
     chosen.insert(0, leading)
     lines = [_cited(c) for c in chosen]
@@ -331,6 +333,32 @@ def _leading(chosen: list[_Candidate], asked: Asked, hops: int) -> _Candidate:
     return first
 
 
+# "Which band was formed first, A or B?", "Who is the oldest, A or B?": the choice the dates say.
+_EARLIER = re.compile(r"\b(?:first|oldest|older|earlier|earliest|before)\b")
+_LATER = re.compile(r"\b(?:youngest|younger|later|latest|last|newer|newest|most recent)\b")
+_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
+
+
+def _compared(chosen: list[_Candidate], asked: Asked) -> _Candidate | None:
+    """For a question choosing between named things by time, the quoted sentence about the one whose first
+    stated year is the earliest (or latest): the evidence decides, nothing is computed beyond reading it."""
+    text = asked.text.lower()
+    if " or " not in text or len(asked.names) < 2:
+        return None
+    earlier, later = _EARLIER.search(text), _LATER.search(text)
+    if bool(earlier) != bool(later):
+        dated: dict[int, tuple[int, _Candidate]] = {}  # per choice: its first sentence stating a year
+        for c in chosen:
+            years = _YEAR.findall(c.text)
+            for i, name in enumerate(asked.names):
+                if years and name <= c.terms | c.frame and i not in dated:
+                    dated[i] = (int(years[0]), c)
+        if len(dated) >= 2:
+            pick = min if earlier else max
+            return pick(dated.values(), key=lambda x: x[0])[1]
+    return None
+
+
 def _second_hop(chosen: list[_Candidate], asked: Asked, weight: Callable[[str], float]) -> _Candidate | None:
     """In a two-hop answer, the sentence that says most of what the best-matching one left unsaid: the
     first finds what the question describes, this one says what it asks about it (the answer)."""
@@ -352,7 +380,7 @@ def _bridge(
     asked: Asked,
     linked: set[str],
     weight: Callable[[str], float],
-) -> tuple[float, _Candidate] | None:
+) -> tuple[float, _Candidate, float] | None:
     """The best sentence of a document the answer so far is linked to but did not quote, by the question's
     words it has not yet said ("Who produced the single ... known for?" goes on from the singer into the
     single)."""
@@ -361,12 +389,12 @@ def _bridge(
     residual = asked.terms - said
     found = [
         (
-            sum(weight(t) for t in c.terms & residual)
+            sum(weight(t) for t in _matching(residual, c.terms))
             * (1.8 if signs_of(c.text, asked.kinds, asked.terms) else 1),
             c,
         )
         for c in candidates
-        if c.terms & residual
+        if _matching(residual, c.terms)
         and c.documents & (linked | quoted)
         and c not in chosen
         and not _repeats(c, chosen)
@@ -375,9 +403,15 @@ def _bridge(
         return None
     score, cand = max(found, key=lambda x: (x[0], -x[1].order))
     left = sum(weight(t) for t in residual)
-    if left < UNSAID_SHARE * sum(weight(t) for t in asked.terms) or score < RESIDUAL_SHARE * left:
+    unsaid = left / max(1e-9, sum(weight(t) for t in asked.terms))
+    if unsaid < UNSAID_SHARE or score < RESIDUAL_SHARE * left:
         return None  # little is left to say, or it says too little of it: a word in passing, not a step
-    return score, cand
+    return score, cand, unsaid
+
+
+def _matching(wanted: set[str], terms: set[str]) -> set[str]:
+    """The wanted terms that `terms` say, a longer form counting ("produc" is said by "production")."""
+    return {w for w in wanted if w in terms or (len(w) >= 5 and any(t.startswith(w) for t in terms))}
 
 
 def _linked(
