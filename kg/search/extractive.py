@@ -401,7 +401,8 @@ def _bridge(
     ]
     if not found:
         return None
-    score, cand = max(found, key=lambda x: (x[0], -x[1].order))
+    # on a tie, a step into another page before one more sentence of a quoted page
+    score, cand = max(found, key=lambda x: (x[0], not x[1].documents & quoted, -x[1].order))
     left = sum(weight(t) for t in residual)
     unsaid = left / max(1e-9, sum(weight(t) for t in asked.terms))
     if unsaid < UNSAID_SHARE or score < RESIDUAL_SHARE * left:
@@ -417,19 +418,27 @@ def _matching(wanted: set[str], terms: set[str]) -> set[str]:
 def _linked(
     candidates: list[_Candidate], chosen: list[_Candidate], asked: Asked, brought: set[str]
 ) -> set[str]:
-    """The documents the answer so far leads to: titled by a name it gave, or naming, in one of their
-    sentences, the title of a document it quoted ("... features Eddie Irvine on the front cover" links the
-    game's page to Irvine's). A title the question itself names links nothing: it is no step further."""
+    """The documents the answer so far leads to: titled by a name it gave or the question gave, or linked to
+    a page it quoted the way pages link, by one naming the other's title in a sentence ("... features Eddie
+    Irvine on the front cover" links the game's page and Irvine's, either way round)."""
+    quoted = set().union(*(c.documents for c in chosen))
     quoted_titles = [t for c in chosen for t in c.titles if t and t - asked.terms and c.documents]
+    titles = {
+        d: t for c in candidates for d, t in zip(sorted(c.documents), c.titles) if len(c.documents) == 1
+    }
     linked: set[str] = set()
     for c in candidates:
-        if c.documents and (
+        if not c.documents:
+            continue
+        if (
             _bridged(c, brought, asked)
             or any(t <= c.terms for t in quoted_titles)
             or any(t and t <= asked.terms for t in c.titles)
         ):
             linked |= c.documents
-    return linked
+        if c.documents & quoted:  # a quoted page's sentence naming another page
+            linked |= {d for d, t in titles.items() if t and t - asked.terms and t <= c.terms}
+    return linked - quoted
 
 
 def _titled_documents(
