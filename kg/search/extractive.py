@@ -280,8 +280,10 @@ def extractive_answer(context: Context) -> str:
         if answered and len(chosen) >= 2:
             break
     bridged: list[_Candidate] = []
+    titles = {d: stems(_QUALIFIER.sub("", title)) for d, (title, _) in context.documents.items()}
     for _ in range(BRIDGE_STEPS):  # what the question still asks, said in a document the answer led to
-        step = _bridge(candidates, chosen, asked, _linked(candidates, chosen, asked, brought), weight)
+        linked = _linked(candidates, chosen, asked, brought, titles)
+        step = _bridge(candidates, chosen, asked, linked, weight)
         if step is None or step[0] < BRIDGE_FLOOR * best:
             break
         chosen.append(step[1])
@@ -416,16 +418,17 @@ def _matching(wanted: set[str], terms: set[str]) -> set[str]:
 
 
 def _linked(
-    candidates: list[_Candidate], chosen: list[_Candidate], asked: Asked, brought: set[str]
+    candidates: list[_Candidate],
+    chosen: list[_Candidate],
+    asked: Asked,
+    brought: set[str],
+    titles: dict[str, set[str]],
 ) -> set[str]:
     """The documents the answer so far leads to: titled by a name it gave or the question gave, or linked to
     a page it quoted the way pages link, by one naming the other's title in a sentence ("... features Eddie
     Irvine on the front cover" links the game's page and Irvine's, either way round)."""
     quoted = set().union(*(c.documents for c in chosen))
     quoted_titles = [t for c in chosen for t in c.titles if t and t - asked.terms and c.documents]
-    titles = {
-        d: t for c in candidates for d, t in zip(sorted(c.documents), c.titles) if len(c.documents) == 1
-    }
     linked: set[str] = set()
     for c in candidates:
         if not c.documents:
