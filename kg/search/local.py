@@ -9,7 +9,8 @@ Improvements over GraphRAG's context builder:
   well as mapped by full-text BM25 fused with vector similarity by reciprocal rank;
 - Sources are ranked by full-text relevance plus spreading activation over the passage-entity graph
   (kg.search.passages, after HippoRAG 2): the passage naming the bridge entity of a multi-hop question is
-  reached through the top passages' entities, not only through shared words;
+  reached through the top passages' entities, not only through shared words; at a budget of a few passages
+  the full text's best come first (a passage naming the question's common words must not take the room);
 - the budget follows the evidence: the graph tables (reports, entities, relationships) take small shares
   that grow with the budget and with how much the graph ranked the question's passages (none below 1,000
   tokens), and everything else goes to Sources, filled to the end (kg.search.budget).
