@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kg.model import Entity
-from kg.search.passages import Seed, rank_passages, spread
+from kg.model import Entity, TextUnit
+from kg.search.passages import LEAD_PASSAGES, Seed, few_passages_fit, rank_passages, spread
 from kg.text.names import Mention, entity_keys, longest_mentions, question_mentions
 
 
@@ -54,3 +54,21 @@ def test_graph_lifts_a_passage_full_text_ranks_low() -> None:
     ranked = rank_passages(text, {"c": 1.0, "d": 0.2}, limit=3)
     assert [p.id for p in ranked] == ["a", "c", "b"]  # c: 0.3 + 0.5 beats b: 0.6; d is past the limit
     assert ranked[1].text == 0.3 and ranked[1].graph == 0.5
+
+
+def test_at_a_budget_of_a_few_passages_the_full_texts_best_lead() -> None:
+    # "x" names every entity of the question (activation 3.0) but is a weak keyword match; "a" and "b" are the
+    # full text's best (b within LEAD_SHARE of a), "c" is not
+    text = {"a": 1.0, "b": 0.8, "c": 0.5, "x": 0.1}
+    activation = {"x": 3.0, "c": 1.2}
+    assert [p.id for p in rank_passages(text, activation, limit=4)] == ["x", "c", "a", "b"]
+    assert [p.id for p in rank_passages(text, activation, limit=4, lead=True)] == ["a", "b", "x", "c"]
+
+
+def test_few_passages_fit_compares_the_budget_with_the_top_hits_size() -> None:
+    hits = [
+        (TextUnit(id=f"u{i}", short_id=i, document_id="d", text="t", n_tokens=100), 1.0) for i in range(5)
+    ]
+    assert few_passages_fit(hits, 2 * LEAD_PASSAGES * 100)
+    assert not few_passages_fit(hits, 2 * LEAD_PASSAGES * 100 + 1)
+    assert not few_passages_fit([], 100)

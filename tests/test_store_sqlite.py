@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kg.model import Feedback
+from kg.model import Feedback, TextUnit
 from kg.store import open_store
 from kg.store.base import StoreError
-from kg.store.sqlite.fulltext import cheapest_terms, match_expression, split_by_cost
+from kg.store.sqlite.fulltext import cheapest_terms, match_expression, okapi_rescored, split_by_cost
 from kg.store.sqlite.store import SqliteStore
+from kg.text.bm25 import idf, term_score
 from kg.text.words import MAX_QUERY_WORDS, query_words, word_forms
 from tests.store_contract import StoreContract, large_index, sample_index
 
@@ -451,6 +452,16 @@ def test_cheapest_terms() -> None:
     assert cheapest_terms(frequencies, 30) == ["rare", "mid"]
     assert cheapest_terms(frequencies, 1) == []
     assert cheapest_terms([], 10) == []
+
+
+def test_rescoring_weighs_a_word_by_its_own_idf() -> None:
+    # "trials" (asked) is in 1 chunk of 100, its singular in 90: the group keeps the rare word's weight, and
+    # falls back to the commonest form's only when the word asked is in no chunk
+    unit = TextUnit(id="a", short_id=1, document_id="d", text="trial trials design", n_tokens=3)
+    [(_, score)] = okapi_rescored([(unit, 1.0)], [["trials", "trial"]], {"trials": 1, "trial": 90}, 100, 3.0)
+    assert score == pytest.approx(term_score(idf(100, 1), 2, 3, 3.0))
+    [(_, score)] = okapi_rescored([(unit, 1.0)], [["trials", "trial"]], {"trial": 90}, 100, 3.0)
+    assert score == pytest.approx(term_score(idf(100, 90), 2, 3, 3.0))
 
 
 async def test_chunk_search_leaves_out_words_beyond_the_budget(

@@ -74,7 +74,10 @@ class Table:
         self.used = count_tokens("\n".join(self.lines))
 
     def add(self, row: str) -> bool:
-        if self.used + len(row.split()) > self.budget:  # each word is one token or more: it cannot fit
+        room = self.budget - self.used
+        # A token is one character or more, so a row no longer than the room fits; a longer one is first
+        # checked against its words (each word is one token or more) before its tokens are counted.
+        if len(row) > room and len(row.split()) > room:
             return False
         cost = count_tokens(row)
         if self.used + cost > self.budget:

@@ -9,7 +9,8 @@ Improvements over GraphRAG's context builder:
   well as mapped by full-text BM25 fused with vector similarity by reciprocal rank;
 - Sources are ranked by full-text relevance plus spreading activation over the passage-entity graph
   (kg.search.passages, after HippoRAG 2): the passage naming the bridge entity of a multi-hop question is
-  reached through the top passages' entities, not only through shared words;
+  reached through the top passages' entities, not only through shared words; at a budget of a few passages
+  the full text's best come first (a passage naming the question's common words must not take the room);
 - the budget follows the evidence: the graph tables (reports, entities, relationships) take small shares
   that grow with the budget and with how much the graph ranked the question's passages (none below 1,000
   tokens), and everything else goes to Sources, filled to the end (kg.search.budget).
@@ -40,6 +41,7 @@ from kg.search.passages import (
     RankedPassage,
     Seed,
     entity_weights,
+    few_passages_fit,
     normalised_text_scores,
     rank_passages,
     seeds_of,
@@ -131,10 +133,11 @@ class Found:
 
 
 async def find_passages(
-    store: GraphStore, namespace: str, query: str, top_k: int, embed: Embed | None
+    store: GraphStore, namespace: str, query: str, top_k: int, embed: Embed | None, budget: int | None = None
 ) -> Found:
     """Link and map the query's entities, search the chunks and read the top passages' entities (one store
-    read), then rank passages through the graph."""
+    read), then rank passages through the graph (the full text's best first when `budget` holds only a few
+    passages: kg.search.passages.few_passages_fit)."""
     mentions = question_mentions(query)
     hits = await store.find_passages(
         namespace,
@@ -152,7 +155,8 @@ async def find_passages(
     text_scores = normalised_text_scores(hits.chunks)
     seed_units = [u.id for u, _ in hits.chunks[:SEED_PASSAGES]]
     seeds = seeds_of(linked, mapped, hits.passage_entities, text_scores, seed_units)
-    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES)
+    lead = budget is not None and few_passages_fit(hits.chunks, budget)
+    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES, lead)
     return Found(linked, mapped, hits.chunks, seeds, ranked, hits.generation)
 
 
@@ -206,7 +210,7 @@ async def _read_context(
     context = Context(question=question)
     query = mapping_query(question, history)
     limit = max(top_k, MAX_SOURCE_CANDIDATES)  # what the first passage read asked for (find_passages)
-    found = await find_passages(store, namespace, query, top_k, embed)
+    found = await find_passages(store, namespace, query, top_k, embed, budget)
     unit_hits, ranked = found.text_hits, found.ranked
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
     titles = [e.title for e in selected]

@@ -71,11 +71,14 @@ def okapi_rescored(
     """The hits scored again with Okapi BM25 as Lucene (so Neo4j) computes it (kg.text.bm25). FTS5's bm25() uses ln((N - df + 0.5) / (df + 0.5)), which falls to nothing
     for a word in half the chunks: in one long document, where the question's words are all common, that
     ranks a chunk saying "d_model" many times below chunks that say it once. `groups` are the forms of each
-    query word ("model", "models"), counted as one term; lengths are in words, the mean estimated from the
-    chunks' token counts."""
+    query word, the word as asked first ("models", "model"), counted as one term weighed by the idf of the
+    word as asked (the commonest form's only when the word itself is in no chunk: a rare plural is not
+    made as weak as its common singular); lengths are in words, the mean estimated from the chunks' token
+    counts."""
     weights = []
     for forms in groups:
-        df = max((frequencies.get(f, 0) for f in forms), default=0)
+        df = frequencies.get(forms[0], 0) if forms else 0
+        df = df or max((frequencies.get(f, 0) for f in forms), default=0)
         if df > 0:
             weights.append((frozenset(forms), idf(n_units, df)))
     words = [words_of(unit.text) for unit, _ in hits]

@@ -240,8 +240,9 @@ class SqliteStore:
         hits = [(text_unit_from(row), row[7]) for row in rows]
         if n_units is None:  # frequencies not recorded: FTS5's own order
             return hits
-        searched = set(forms)
-        groups = [[f for f in word_forms(w) if f in searched] for w in words]
+        # Every query word counts in the re-scoring, the common ones left out of the search too (with their
+        # small idf): in one long document, where all the words are common, they are what ranks the chunks.
+        groups = [[f for f in word_forms(w) if f in frequencies] for w in words]
         mean_tokens = total_tokens / n_units if total_tokens and n_units else hits_mean_tokens(hits)
         # Only the first hits are re-scored (reading every word of a chunk is this search's main cost, and the
         # reordering that matters is near the top); the rest follow in FTS5's order, scaled below them.
