@@ -403,8 +403,17 @@ def _bridge(
     ]
     if not found:
         return None
-    # on a tie, a step into another page before one more sentence of a quoted page
-    score, cand = max(found, key=lambda x: (x[0], not x[1].documents & quoted, -x[1].order))
+    # on a tie, a step into another page before one more sentence of a quoted page, and into a page the answer
+    # names before one that only names it
+    score, cand = max(
+        found,
+        key=lambda x: (
+            x[0],
+            not x[1].documents & quoted,
+            any(t and t <= said for t in x[1].titles),
+            -x[1].order,
+        ),
+    )
     left = sum(weight(t) for t in residual)
     unsaid = left / max(1e-9, sum(weight(t) for t in asked.terms))
     if unsaid < UNSAID_SHARE or score < RESIDUAL_SHARE * left:
