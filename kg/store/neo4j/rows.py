@@ -20,6 +20,8 @@ from kg.model import (
     TextUnit,
 )
 from kg.store.base import StoreError
+from kg.store.chunk_ranking import CHUNK_COUNT, chunk_postings
+from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j import vocabulary
 from kg.store.neo4j.fulltext import search_text
@@ -51,6 +53,7 @@ class BuildRows:
     members: list[dict[str, Any]] = field(default_factory=list)
     parents: list[dict[str, Any]] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
+    terms: list[dict[str, Any]] = field(default_factory=list)  # chunk postings (kg.store.chunk_ranking)
     embedding_dimensions: int | None = None
     embedding_count: int = 0
 
@@ -65,6 +68,7 @@ class BuildRows:
             (cypher.CREATE_COMMUNITY_MEMBERS, self.members),
             (cypher.CREATE_COMMUNITY_PARENTS, self.parents),
             (cypher.CREATE_REPORTS, self.reports),
+            (search_cypher.CREATE_TERMS, self.terms),
         ]
         return [(statement, rows) for statement, rows in steps if rows]
 
@@ -123,6 +127,24 @@ def build_rows(index: GraphIndex) -> BuildRows:
         for i, t in enumerate(index.text_units)
     ]
     chunk_ids = {t.id for t in index.text_units}
+    rows.terms = [
+        {
+            "term": term,
+            "df": len(postings),
+            "short_ids": [p.short_id for p in postings],
+            "ids": [p.id for p in postings],
+            "tfs": [p.tf for p in postings],
+            "lengths": [p.length for p in postings],
+        }
+        for term, postings in chunk_postings(index.text_units).items()
+    ]
+    rows.terms.append(
+        {
+            "term": CHUNK_COUNT,
+            "df": len(index.text_units),
+            "tokens": sum(int(t.n_tokens) for t in index.text_units),
+        }
+    )
     dimensions: set[int] = set()
     for i, e in enumerate(index.entities):
         embedding = _embedding(e)

@@ -17,15 +17,54 @@ _REPORT = (
     "p {.community, .level, .title, .summary, .full_content, .rank, .finding_summaries, .finding_explanations"
 )
 
-# $entity_query and $chunk_query are built by kg.store.neo4j.fulltext.fulltext_query (user words, Lucene-escaped),
-# null when the question has no word to search for; $link_queries by link_query. The entities of the first
-# $seed_passages chunk hits are the passage seeds of kg.search.passages (as ENTITIES_IN_CHUNKS orders them).
+# The postings of a build's chunk words (kg.store.chunk_ranking.chunk_postings), one node per word and build:
+# parallel lists by short id. The word '' holds the number of chunks (df) and their total tokens.
+CREATE_TERM_CONSTRAINT = """
+CREATE CONSTRAINT kg_term_key IF NOT EXISTS
+FOR (t:Term) REQUIRE (t.namespace, t.generation, t.term) IS UNIQUE
+"""
+CREATE_TERMS = """
+UNWIND $rows AS row
+CREATE (:Term {
+  namespace: $namespace, generation: $generation, term: row.term, df: row.df, tokens: row.tokens,
+  short_ids: row.short_ids, ids: row.ids, tfs: row.tfs, lengths: row.lengths
+})
+"""
+
+# $entity_query is built by kg.store.neo4j.fulltext.fulltext_query (user words, Lucene-escaped), null when the
+# question has no word to search for; $link_queries by link_query. Chunks are ranked as
+# kg.store.chunk_ranking.rank_chunks ranks them, step by step, from the build's own postings ($forms: the forms
+# of the query words, $groups: the forms of each word, $budget: MAX_TEXT_POSTINGS, $window: window(), $k1...:
+# BM25_PARAMETERS); $chunk_query (Lucene) serves only a build published before postings were recorded. The
+# entities of the first $seed_passages chunks are the passage seeds of kg.search.passages (as
+# ENTITIES_IN_CHUNKS orders them).
 PASSAGE_SEARCH = (
     """MATCH (n:Namespace {name: $namespace})
 WHERE n.current_generation IS NOT NULL
 WITH n, n.current_generation AS g
-WITH n, g, COLLECT {
-  UNWIND CASE WHEN $chunk_query IS NULL THEN [] ELSE [$chunk_query] END AS query
+OPTIONAL MATCH (s:Term {namespace: $namespace, generation: g, term: ''})
+WITH n, g, s, COLLECT {
+  MATCH (t:Term {namespace: $namespace, generation: g})
+  WHERE t.term IN $forms AND t.term <> ''
+  WITH t
+  ORDER BY t.df, t.term
+  RETURN {term: t.term, df: t.df}
+} AS found
+WITH n, g, s, found, reduce(acc = {total: 0, terms: []}, t IN found |
+  CASE WHEN acc.total < 0 OR acc.total + t.df > $budget THEN {total: -1, terms: acc.terms}
+  ELSE {total: acc.total + t.df, terms: acc.terms + t.term} END).terms AS cheapest
+WITH n, g, s, found, size(cheapest) = 0 AS windowed,
+  CASE WHEN s IS NULL THEN [] WHEN size(cheapest) = 0 THEN [t IN found | t.term] ELSE cheapest END AS searched
+WITH n, g, s, windowed, searched,
+  [grp IN [grp IN $groups | [f IN grp WHERE f IN searched]] WHERE size(grp) > 0 |
+    {forms: grp, df: reduce(m = 0, t IN found | CASE WHEN t.term IN grp AND t.df > m THEN t.df ELSE m END)}
+  ] AS groups,
+  CASE WHEN s IS NULL OR s.df = 0 THEN 1.0
+    WHEN toFloat(s.tokens) / s.df < 1.0 THEN 1.0 ELSE toFloat(s.tokens) / s.df END AS mean
+WITH n, g, s, windowed, searched, mean,
+  [w IN groups | {forms: w.forms, weight: log(1 + (s.df - w.df + 0.5) / (w.df + 0.5))}] AS weights
+WITH n, g, s, windowed, searched, mean, weights, COLLECT {
+  UNWIND CASE WHEN $chunk_query IS NULL OR s IS NOT NULL THEN [] ELSE [$chunk_query] END AS query
   CALL db.index.fulltext.queryNodes('kg_chunk_terms', query) YIELD node, score
   WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS c, score
@@ -34,7 +73,26 @@ WITH n, g, COLLECT {
   RETURN """
     + _CHUNK
     + """, score: score}
-} AS chunks
+} AS lucene_chunks, COLLECT {
+  MATCH (t:Term {namespace: $namespace, generation: g})
+  WHERE t.term IN searched
+  UNWIND range(0, CASE WHEN windowed AND size(t.ids) > $window THEN $window ELSE size(t.ids) END - 1) AS i
+  WITH t.ids[i] AS id, t.short_ids[i] AS short_id, t.lengths[i] AS length, collect([t.term, t.tfs[i]]) AS tfs
+  ORDER BY short_id
+  WITH collect({id: id, short_id: short_id, length: length, tfs: tfs}) AS candidates
+  UNWIND candidates[..CASE WHEN windowed THEN $window ELSE size(candidates) END] AS x
+  WITH x, [w IN weights |
+    [w.weight, reduce(f = 0, p IN x.tfs | f + CASE WHEN p[0] IN w.forms THEN p[1] ELSE 0 END)]] AS counts
+  WITH x, reduce(total = 0.0, w IN counts | total + CASE WHEN w[1] = 0 THEN 0.0
+    ELSE w[0] * w[1] * $k1_plus_1 / (w[1] + $k1 * ($one_minus_b + $b * x.length / mean)) END) AS score
+  ORDER BY score DESC, x.short_id
+  LIMIT $chunk_limit
+  MATCH (c:Chunk {namespace: $namespace, generation: g, id: x.id})
+  RETURN """
+    + _CHUNK
+    + """, score: score}
+} AS ranked_chunks
+WITH n, g, lucene_chunks + ranked_chunks AS chunks
 RETURN g AS generation, n.embedding_dimensions AS embedding_dimensions,
 n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions, chunks,
 COLLECT {

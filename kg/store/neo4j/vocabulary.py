@@ -16,6 +16,7 @@ NODE_LABELS = (
     "Report",
     "Feedback",
     "DeliveredEvent",
+    "Term",
 )
 RELATIONSHIP_TYPES = ("PART_OF", "MENTIONS", "RELATED", "IN_COMMUNITY", "CHILD_OF", "HAS_REPORT")
 
@@ -41,6 +42,7 @@ GENERATION_KEYS = {
     "Entity": "id",
     "Community": "id",
     "Report": "community",
+    "Term": "term",
 }
 
 
@@ -78,6 +80,14 @@ PARAMETERS: dict[str, object] = {
     "chunk_limit": 60,
     "seed_passages": 5,
     "passage_entity_limit": 100,
+    "forms": ["attention", "attentions"],
+    "groups": [["attention", "attentions"]],
+    "budget": 1000,
+    "window": 250,
+    "k1": 1.2,
+    "k1_plus_1": 2.2,
+    "b": 0.75,
+    "one_minus_b": 0.25,
     "document_ids": ["d1"],
     "built_at": "2024-05-01T12:00:00+00:00",
     "seconds": 12.5,

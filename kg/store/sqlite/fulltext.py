@@ -3,12 +3,27 @@ read, and the Okapi BM25 re-scoring that ranks chunk hits as the Neo4j store (Lu
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from kg.model import TextUnit
+from kg.store.chunk_ranking import (
+    CHUNK_COUNT,
+    TOTAL_TOKENS,
+    Posting,
+    cheapest_terms,
+    query_groups,
+    rank_chunks,
+    searched_forms,
+)
+from kg.store.sqlite.rows import text_unit_from
+from kg.store.sqlite.schema import TEXT_UNIT_COLUMNS
 from kg.text.bm25 import idf, term_score
 from kg.text.words import words_of
+
+__all__ = ["cheapest_terms", "ranked_chunks"]
 
 # The cost of an entity search is bounded whatever the query, by the postings (term, entity) it reads. The
 # rarest terms (they carry the most BM25 weight) are searched in titles and descriptions while they total at
@@ -35,18 +50,34 @@ def split_by_cost(document_frequencies: Iterable[tuple[str, int]]) -> tuple[list
     return everywhere, titles_only
 
 
-def cheapest_terms(document_frequencies: Iterable[tuple[str, int]], budget: int) -> list[str]:
-    """The rarest terms while their document frequencies total at most `budget`."""
-    terms: list[str] = []
-    total = 0
-    for term, df in sorted(document_frequencies, key=lambda item: (item[1], item[0])):
-        if df <= 0:
-            continue
-        if total + df > budget:
-            break
-        terms.append(term)
-        total += df
-    return terms
+def ranked_chunks(
+    conn: sqlite3.Connection, ns: int, words: Sequence[str], frequencies: dict[str, int], limit: int
+) -> list[tuple[TextUnit, float]] | None:
+    """The best `limit` chunks for the query `words` as kg.store.chunk_ranking ranks them, from the postings
+    recorded at publish (`frequencies`: the document frequencies of the words' forms, with the chunk count and
+    total tokens); None for a namespace published before postings were recorded."""
+    n_units, total_tokens = frequencies.get(CHUNK_COUNT), frequencies.get(TOTAL_TOKENS)
+    if not n_units or total_tokens is None:
+        return None
+    terms = {t: df for t, df in frequencies.items() if t not in (CHUNK_COUNT, TOTAL_TOKENS)}
+    forms, windowed = searched_forms(terms)
+    rows = conn.execute(
+        """SELECT t.term, t.postings FROM json_each(?) AS j
+           CROSS JOIN text_unit_postings AS t ON t.ns = ? AND t.term = j.value""",
+        (json.dumps([CHUNK_COUNT, *forms]), ns),
+    ).fetchall()
+    postings = {term: [Posting(*p) for p in json.loads(text)] for term, text in rows}
+    if postings.pop(CHUNK_COUNT, None) is None:
+        return None
+    ranked = rank_chunks(query_groups(words), postings, terms, n_units, total_tokens, windowed, limit)
+    if not ranked:
+        return []
+    units = conn.execute(
+        f"""SELECT {TEXT_UNIT_COLUMNS} FROM json_each(?) AS j
+            CROSS JOIN text_units AS t ON t.ns = ? AND t.id = j.value ORDER BY j.key""",
+        (json.dumps([chunk_id for chunk_id, _ in ranked]), ns),
+    ).fetchall()
+    return [(text_unit_from(row), score) for row, (_, score) in zip(units, ranked, strict=True)]
 
 
 def match_expression(terms: Sequence[str], title_terms: Sequence[str] = ()) -> str | None:
