@@ -257,9 +257,8 @@ class SqliteStore:
     def _text_unit_frequencies(
         self, conn: sqlite3.Connection, ns: int, terms: Sequence[str]
     ) -> list[tuple[str, int]]:
-        """(term, document frequency) of the terms found in the namespace's chunks, ("", number of chunks) when
-        frequencies were recorded and (" ", their total tokens) when that was; nothing for a store whose
-        namespaces all predate them."""
+        """(term, df) of the terms found in the namespace's chunks, ("", number of chunks) and (" ", their total
+        tokens) when recorded; nothing for a store whose namespaces all predate them."""
         if not self._has_text_unit_terms:  # a store made before the table, which its next publish creates
             if not self._text_unit_terms_exist(conn):
                 return []
@@ -272,9 +271,8 @@ class SqliteStore:
 
     @staticmethod
     def _text_unit_terms_exist(conn: sqlite3.Connection) -> bool:
-        return (
-            conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'text_unit_terms'").fetchone() is not None
-        )
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'text_unit_terms'").fetchone()
+        return row is not None
 
     async def search_entities_by_vector(
         self, namespace: str, vector: Sequence[float], limit: int
