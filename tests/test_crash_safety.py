@@ -254,13 +254,11 @@ async def test_killed_builds_leave_the_previous_index_serving(setup: Setup, requ
         if setup.store == "sqlite":
             assert served(now) == served(answer), where
         else:
-            # The killed build's rows sit in Neo4j's shared full-text indexes until the next build deletes them,
-            # and move their BM25 statistics: the ranking may shift, but everything served is the old build's
-            # (markers above) and its answer still comes from the same kind of evidence.
-            assert now["mode"] == answer["mode"] and now["search"] == answer["search"], where
-            assert {c["dataset"] for c in now["citations"]} == {c["dataset"] for c in answer["citations"]}, (
-                where
-            )
+            # Chunks rank from the served build's own postings (kg.store.chunk_ranking): the killed build's rows
+            # change neither the answer nor its citations. Entity search still scores with Lucene's statistics,
+            # which span the killed build's rows until the next build deletes them: the context's entity list
+            # may differ in order and tail (and so the Sources read beside them).
+            assert (now["answer"], now["citations"]) == (answer["answer"], answer["citations"]), where
         check_files(setup)
 
     rebuilt = setup.index("birch")
