@@ -170,6 +170,7 @@ class TestNeo4jStoreContract(StoreContract):
             "CREATE_COMMUNITY_MEMBERS": 3,
             "CREATE_REPORTS": 1,
             "CREATE_TERMS": 3,  # the chunks' words, one node each
+            "CREATE_ENTITY_TERMS": 3,  # the entities' words, one node each
         }
         assert all(1 <= len(p["rows"]) <= 1000 and p["namespace"] == "ns" for _, p in writes)
         published = [names[q] for q, _ in sent].index("PUBLISH_BUILD")

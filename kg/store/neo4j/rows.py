@@ -4,6 +4,7 @@ anything is written), and records read back into model objects."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from kg.store.neo4j import statements as cypher
 from kg.store.neo4j import vocabulary
 from kg.store.neo4j.fulltext import search_text
 from kg.text.names import entity_keys
+from kg.text.words import words_of
 
 T = TypeVar("T")
 
@@ -54,6 +56,7 @@ class BuildRows:
     parents: list[dict[str, Any]] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     terms: list[dict[str, Any]] = field(default_factory=list)  # chunk postings (kg.store.chunk_ranking)
+    entity_terms: list[dict[str, Any]] = field(default_factory=list)  # entity word frequencies
     embedding_dimensions: int | None = None
     embedding_count: int = 0
 
@@ -69,8 +72,25 @@ class BuildRows:
             (cypher.CREATE_COMMUNITY_PARENTS, self.parents),
             (cypher.CREATE_REPORTS, self.reports),
             (search_cypher.CREATE_TERMS, self.terms),
+            (search_cypher.CREATE_ENTITY_TERMS, self.entity_terms),
         ]
         return [(statement, rows) for statement, rows in steps if rows]
+
+
+def entity_term_rows(entities: Sequence[Entity]) -> list[dict[str, Any]]:
+    """The document frequency of each word of the entities (title or description, and title alone), as the
+    SQLite store's entity full-text index counts them; the word '' holds the entity count and total words."""
+    frequencies: Counter[str] = Counter()
+    in_titles: Counter[str] = Counter()
+    total = 0
+    for e in entities:
+        title, description = words_of(e.title), words_of(e.description)
+        total += len(title) + len(description)
+        frequencies.update(set(title) | set(description))
+        in_titles.update(set(title))
+    return [{"term": t, "df": df, "title_df": in_titles[t]} for t, df in frequencies.items()] + [
+        {"term": "", "df": len(entities), "title_df": 0, "tokens": total}
+    ]
 
 
 def _require_unique(kind: str, keys: Iterable[object]) -> None:
@@ -138,6 +158,7 @@ def build_rows(index: GraphIndex) -> BuildRows:
         }
         for term, postings in chunk_postings(index.text_units).items()
     ]
+    rows.entity_terms = entity_term_rows(index.entities)
     rows.terms.append(
         {
             "term": CHUNK_COUNT,

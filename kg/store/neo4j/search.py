@@ -23,7 +23,15 @@ from kg.store.base import (
 )
 from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
-from kg.store.neo4j.fulltext import CHUNK_SEARCH_FIELDS, ENTITY_SEARCH_FIELDS, fulltext_query, link_query
+from kg.store.neo4j.fulltext import (
+    CHUNK_SEARCH_FIELDS,
+    ENTITY_SEARCH_FIELDS,
+    MAX_POSTINGS,
+    MAX_TITLE_POSTINGS,
+    escape_lucene,
+    fulltext_query,
+    link_query,
+)
 from kg.store.neo4j.rows import batched, entity_from, relationship_from, report_from, text_unit_from
 from kg.text.words import query_words, word_forms
 
@@ -106,9 +114,14 @@ async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch
     """One statement; a second, pinned to the build the first read, only for a vector search."""
     keys = list(dict.fromkeys(search.link_keys))
     words = query_words(search.query)
+    forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
     parameters = {
         "namespace": namespace,
-        "forms": list(dict.fromkeys(form for word in words for form in word_forms(word))),
+        "forms": forms,
+        "escaped": {form: escape_lucene(form) for form in forms},
+        "entity_budget": MAX_POSTINGS,
+        "title_budget": MAX_TITLE_POSTINGS,
+        "title_weight": float(ENTITY_SEARCH_FIELDS["title_terms"]),
         "groups": chunk_ranking.query_groups(words),
         "budget": chunk_ranking.MAX_TEXT_POSTINGS,
         "window": chunk_ranking.window(),

@@ -31,6 +31,20 @@ CREATE (:Term {
 })
 """
 
+# The document frequency of each word of a build's entities (title or description: df; title alone: title_df),
+# as the SQLite store's entity index counts them. The word '' holds the entity count (df) and their words (tokens).
+CREATE_ENTITY_TERM_CONSTRAINT = """
+CREATE CONSTRAINT kg_entity_term_key IF NOT EXISTS
+FOR (t:EntityTerm) REQUIRE (t.namespace, t.generation, t.term) IS UNIQUE
+"""
+CREATE_ENTITY_TERMS = """
+UNWIND $rows AS row
+CREATE (:EntityTerm {
+  namespace: $namespace, generation: $generation, term: row.term, df: row.df, title_df: row.title_df,
+  tokens: row.tokens
+})
+"""
+
 # $entity_query is built by kg.store.neo4j.fulltext.fulltext_query (user words, Lucene-escaped), null when the
 # question has no word to search for; $link_queries by link_query. Chunks are ranked as
 # kg.store.chunk_ranking.rank_chunks ranks them, step by step, from the build's own postings ($forms: the forms
@@ -93,13 +107,59 @@ WITH n, g, s, windowed, searched, mean, weights, COLLECT {
     + """, score: score}
 } AS ranked_chunks
 WITH n, g, lucene_chunks + ranked_chunks AS chunks
+OPTIONAL MATCH (es:EntityTerm {namespace: $namespace, generation: g, term: ''})
+WITH n, g, chunks, es, reduce(acc = {total: 0, title_total: 0, everywhere: [], titles: []}, t IN COLLECT {
+  MATCH (t:EntityTerm {namespace: $namespace, generation: g})
+  WHERE t.term IN $forms AND t.term <> ''
+  WITH t
+  ORDER BY t.df, t.term
+  RETURN {term: t.term, df: t.df, title_df: t.title_df}
+} |
+  CASE WHEN acc.total + t.df <= $entity_budget THEN {total: acc.total + t.df, title_total: acc.title_total,
+    everywhere: acc.everywhere + [t], titles: acc.titles}
+  WHEN acc.title_total + t.df <= $title_budget THEN {total: acc.total, title_total: acc.title_total + t.df,
+    everywhere: acc.everywhere, titles: acc.titles + [t]}
+  ELSE acc END) AS split
+WITH n, g, chunks, es, split,
+  reduce(q = '', t IN split.everywhere | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $escaped[t.term]) AS anywhere,
+  reduce(q = '', t IN split.titles | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $escaped[t.term]) AS in_titles
+WITH n, g, chunks, es,
+  [t IN split.everywhere | {term: t.term, title_only: false, hits: t.df}]
+  + [t IN split.titles | {term: t.term, title_only: true, hits: t.title_df}] AS phrases,
+  CASE WHEN es IS NULL THEN null
+    WHEN anywhere = '' AND in_titles = '' THEN null
+    WHEN in_titles = '' THEN 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ')'
+    WHEN anywhere = '' THEN 'title_terms:(' + in_titles + ')'
+    ELSE 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ') OR title_terms:(' + in_titles + ')'
+  END AS entity_search,
+  CASE WHEN es IS NULL OR es.df = 0 THEN 1.0 ELSE toFloat(es.tokens) / toFloat(es.df) END AS average
+WITH n, g, chunks, es, entity_search, average, [p IN phrases | {term: p.term, title_only: p.title_only,
+  idf: CASE WHEN log((es.df - p.hits + 0.5) / (p.hits + 0.5)) <= 0.0 THEN 1e-6
+    ELSE log((es.df - p.hits + 0.5) / (p.hits + 0.5)) END}] AS weights
 RETURN g AS generation, n.embedding_dimensions AS embedding_dimensions,
 n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions, chunks,
 COLLECT {
-  UNWIND CASE WHEN $entity_query IS NULL THEN [] ELSE [$entity_query] END AS query
+  UNWIND CASE WHEN es IS NULL AND $entity_query IS NOT NULL THEN [$entity_query] ELSE [] END AS query
   CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node, score
   WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS e, score
+  ORDER BY score DESC, e.seq
+  LIMIT $entity_limit
+  RETURN """
+    + _ENTITY
+    + """, score: score}
+} + COLLECT {
+  UNWIND CASE WHEN entity_search IS NULL THEN [] ELSE [entity_search] END AS query
+  CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node
+  WHERE node.namespace = $namespace AND node.generation = g
+  WITH node AS e,
+    CASE WHEN node.title_terms = '' THEN [] ELSE split(node.title_terms, ' ') END AS title,
+    CASE WHEN node.description_terms = '' THEN [] ELSE split(node.description_terms, ' ') END AS description
+  WITH e, toFloat(size(title) + size(description)) AS words, [w IN weights | [w.idf,
+    $title_weight * size([x IN title WHERE x = w.term])
+    + CASE WHEN w.title_only THEN 0.0 ELSE toFloat(size([x IN description WHERE x = w.term])) END]] AS counts
+  WITH e, reduce(total = 0.0, w IN counts | total + w[0] * ((w[1] * $k1_plus_1)
+    / (w[1] + $k1 * ($one_minus_b + $b * words / average)))) AS score
   ORDER BY score DESC, e.seq
   LIMIT $entity_limit
   RETURN """

@@ -173,7 +173,11 @@ class Neo4jStore:
         the dimension of the vector index, or None when there is none."""
         async with self._lock:
             if not self._schema_ready:
-                for statement in (*cypher.SCHEMA_STATEMENTS, search_cypher.CREATE_TERM_CONSTRAINT):
+                for statement in (
+                    *cypher.SCHEMA_STATEMENTS,
+                    search_cypher.CREATE_TERM_CONSTRAINT,
+                    search_cypher.CREATE_ENTITY_TERM_CONSTRAINT,
+                ):
                     await self._query(statement, {}, action="create the schema", write=True)
                 await self._await_indexes()
                 self._schema_ready = True
@@ -360,10 +364,12 @@ class Neo4jStore:
             raise
 
     async def search_entities(self, namespace: str, query: str, limit: int) -> list[ScoredEntity]:
-        records = await self._search(
-            cypher.SEARCH_ENTITIES, namespace, fulltext_query(query, ENTITY_SEARCH_FIELDS), limit
+        if limit <= 0 or not query_words(query) or fulltext_query(query, ENTITY_SEARCH_FIELDS) is None:
+            return []
+        found = PassageSearch(
+            query, [], entity_limit=limit, chunk_limit=0, seed_passages=0, passage_entity_limit=0
         )
-        return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
+        return (await search.find_passages(self, namespace, found)).entities  # ranked as find_passages ranks
 
     async def search_text_units(self, namespace: str, query: str, limit: int) -> list[tuple[TextUnit, float]]:
         if limit <= 0 or not query_words(query):

@@ -17,6 +17,7 @@ NODE_LABELS = (
     "Feedback",
     "DeliveredEvent",
     "Term",
+    "EntityTerm",
 )
 RELATIONSHIP_TYPES = ("PART_OF", "MENTIONS", "RELATED", "IN_COMMUNITY", "CHILD_OF", "HAS_REPORT")
 
@@ -43,6 +44,7 @@ GENERATION_KEYS = {
     "Community": "id",
     "Report": "community",
     "Term": "term",
+    "EntityTerm": "term",
 }
 
 
@@ -88,6 +90,10 @@ PARAMETERS: dict[str, object] = {
     "k1_plus_1": 2.2,
     "b": 0.75,
     "one_minus_b": 0.25,
+    "escaped": {"attention": "attention"},
+    "entity_budget": 2000,
+    "title_budget": 10000,
+    "title_weight": 10.0,
     "document_ids": ["d1"],
     "built_at": "2024-05-01T12:00:00+00:00",
     "seconds": 12.5,

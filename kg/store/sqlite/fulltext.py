@@ -29,7 +29,7 @@ __all__ = ["cheapest_terms", "ranked_chunks"]
 # rarest terms (they carry the most BM25 weight) are searched in titles and descriptions while they total at
 # most MAX_POSTINGS (~2 us each: each match is ranked); the commoner ones in titles only while they total at
 # most MAX_TITLE_POSTINGS (~0.1 us each: only title hits are ranked); terms commoner still are left out.
-MAX_POSTINGS = 2000
+MAX_POSTINGS = 2000  # the same in kg.store.neo4j.fulltext, which ranks entities as FTS5 does
 MAX_TITLE_POSTINGS = 10_000
 
 

@@ -198,9 +198,9 @@ class SqliteStore:
         table = fts_table("entities_fts", ns)
         rows = conn.execute(
             f"""SELECT {ENTITY_COLUMNS}, -m.rank
-                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank LIMIT ?) AS m
+                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank, rowid LIMIT ?) AS m
                 JOIN entities AS e ON e.pk = m.rowid
-                ORDER BY m.rank""",
+                ORDER BY m.rank, m.rowid""",
             (expression, limit),
         ).fetchall()
         return [ScoredEntity(entity_from(row), row[7]) for row in rows]
