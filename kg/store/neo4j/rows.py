@@ -78,27 +78,19 @@ class BuildRows:
 
 
 def entity_term_rows(entities: Sequence[Entity]) -> list[dict[str, Any]]:
-    """The postings of each word of the entities, as the SQLite store's entity index (FTS5) holds them: by entity
-    seq, the word's count in the title and in the description and the entity's length in words; df counts the
-    entities holding it anywhere, title_df in the title. The word '' holds the entity count and their words."""
-    postings: dict[str, dict[str, list[Any]]] = {}
+    """The document frequency of each word of the entities (title or description, and title alone), as the
+    SQLite store's entity full-text index counts them; the word '' holds the entity count and total words."""
+    frequencies: Counter[str] = Counter()
+    in_titles: Counter[str] = Counter()
     total = 0
-    for seq, e in enumerate(entities):
-        title, description = Counter(words_of(e.title)), Counter(words_of(e.description))
-        length = sum(title.values()) + sum(description.values())
-        total += length
-        for term in title.keys() | description.keys():
-            p = postings.setdefault(term, {"seqs": [], "ids": [], "title_tfs": [], "tfs": [], "lengths": []})
-            p["seqs"].append(seq)
-            p["ids"].append(e.id)
-            p["title_tfs"].append(title[term])
-            p["tfs"].append(description[term])
-            p["lengths"].append(length)
-    rows: list[dict[str, Any]] = [
-        {"term": t, "df": len(p["ids"]), "title_df": sum(1 for x in p["title_tfs"] if x), **p}
-        for t, p in postings.items()
+    for e in entities:
+        title, description = words_of(e.title), words_of(e.description)
+        total += len(title) + len(description)
+        frequencies.update(set(title) | set(description))
+        in_titles.update(set(title))
+    return [{"term": t, "df": df, "title_df": in_titles[t]} for t, df in frequencies.items()] + [
+        {"term": "", "df": len(entities), "title_df": 0, "tokens": total}
     ]
-    return rows + [{"term": "", "df": len(entities), "title_df": 0, "tokens": total}]
 
 
 def _require_unique(kind: str, keys: Iterable[object]) -> None:

@@ -41,7 +41,7 @@ CREATE_ENTITY_TERMS = """
 UNWIND $rows AS row
 CREATE (:EntityTerm {
   namespace: $namespace, generation: $generation, term: row.term, df: row.df, title_df: row.title_df,
-  tokens: row.tokens, seqs: row.seqs, ids: row.ids, title_tfs: row.title_tfs, tfs: row.tfs, lengths: row.lengths
+  tokens: row.tokens
 })
 """
 
@@ -120,14 +120,25 @@ WITH n, g, chunks, es, reduce(acc = {total: 0, title_total: 0, everywhere: [], t
   WHEN acc.title_total + t.df <= $title_budget THEN {total: acc.total, title_total: acc.title_total + t.df,
     everywhere: acc.everywhere, titles: acc.titles + [t]}
   ELSE acc END) AS split
+WITH n, g, chunks, es, split,
+  reduce(q = '', t IN split.everywhere | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $escaped[t.term]) AS anywhere,
+  reduce(q = '', t IN split.titles | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $escaped[t.term]) AS in_titles
 WITH n, g, chunks, es,
   [t IN split.everywhere | {term: t.term, title_only: false, hits: t.df}]
   + [t IN split.titles | {term: t.term, title_only: true, hits: t.title_df}] AS phrases,
+  CASE WHEN es IS NULL THEN null
+    WHEN anywhere = '' AND in_titles = '' THEN null
+    WHEN in_titles = '' THEN 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ')'
+    WHEN anywhere = '' THEN 'title_terms:(' + in_titles + ')'
+    ELSE 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ') OR title_terms:(' + in_titles + ')'
+  END AS entity_search,
   CASE WHEN es IS NULL OR es.df = 0 THEN 1.0 ELSE toFloat(es.tokens) / toFloat(es.df) END AS average
-WITH n, g, chunks, es, average, [p IN phrases | {term: p.term, title_only: p.title_only,
+WITH n, g, chunks, es, entity_search, average, [p IN phrases | {term: p.term, title_only: p.title_only,
   idf: CASE WHEN log((es.df - p.hits + 0.5) / (p.hits + 0.5)) <= 0.0 THEN 1e-6
     ELSE log((es.df - p.hits + 0.5) / (p.hits + 0.5)) END}] AS weights
-WITH n, g, chunks, es, average, weights, COLLECT {
+RETURN g AS generation, n.embedding_dimensions AS embedding_dimensions,
+n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions, chunks,
+COLLECT {
   UNWIND CASE WHEN es IS NULL AND $entity_query IS NOT NULL THEN [$entity_query] ELSE [] END AS query
   CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node, score
   WHERE node.namespace = $namespace AND node.generation = g
@@ -138,28 +149,23 @@ WITH n, g, chunks, es, average, weights, COLLECT {
     + _ENTITY
     + """, score: score}
 } + COLLECT {
-  UNWIND weights AS w
-  MATCH (t:EntityTerm {namespace: $namespace, generation: g, term: w.term})
-  UNWIND range(0, size(t.ids) - 1) AS i
-  WITH w, t, i
-  WHERE NOT w.title_only OR t.title_tfs[i] > 0
-  WITH t.ids[i] AS id, t.seqs[i] AS seq, t.lengths[i] AS words, collect([w.term,
-    CASE WHEN w.title_only THEN $title_weight * t.title_tfs[i] ELSE $title_weight * t.title_tfs[i] + t.tfs[i] END
-  ]) AS found
-  WITH id, seq, toFloat(words) AS words, [w IN weights |
-    [w.idf, reduce(f = 0.0, x IN found | CASE WHEN x[0] = w.term THEN x[1] ELSE f END)]] AS counts
-  WITH id, seq, reduce(total = 0.0, w IN counts | total + w[0] * ((w[1] * $k1_plus_1)
+  UNWIND CASE WHEN entity_search IS NULL THEN [] ELSE [entity_search] END AS query
+  CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node
+  WHERE node.namespace = $namespace AND node.generation = g
+  WITH node AS e,
+    CASE WHEN node.title_terms = '' THEN [] ELSE split(node.title_terms, ' ') END AS title,
+    CASE WHEN node.description_terms = '' THEN [] ELSE split(node.description_terms, ' ') END AS description
+  WITH e, toFloat(size(title) + size(description)) AS words, [w IN weights | [w.idf,
+    $title_weight * size([x IN title WHERE x = w.term])
+    + CASE WHEN w.title_only THEN 0.0 ELSE toFloat(size([x IN description WHERE x = w.term])) END]] AS counts
+  WITH e, reduce(total = 0.0, w IN counts | total + w[0] * ((w[1] * $k1_plus_1)
     / (w[1] + $k1 * ($one_minus_b + $b * words / average)))) AS score
-  ORDER BY score DESC, seq
+  ORDER BY score DESC, e.seq
   LIMIT $entity_limit
-  MATCH (e:Entity {namespace: $namespace, generation: g, id: id})
   RETURN """
     + _ENTITY
     + """, score: score}
-} AS entities
-RETURN g AS generation, n.embedding_dimensions AS embedding_dimensions,
-n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions, chunks,
-entities,
+} AS entities,
 COLLECT {
   UNWIND $link_queries AS query
   CALL db.index.fulltext.queryNodes('kg_entity_link_keys', query) YIELD node
