@@ -23,6 +23,7 @@ from kg.text.words import word_forms, words_of
 
 MAX_TEXT_POSTINGS = 1000  # postings a chunk search reads at most (each ~1 us); a quarter of it (`window`) are
 # the candidates when every query word is commoner than that
+HEAD_POSTINGS = 250  # the SQLite store keeps each word's first postings apart (for `window()` <= this)
 CHUNK_COUNT = ""  # the pseudo-term whose df is the number of chunks of the build
 TOTAL_TOKENS = " "  # ... and whose df is their total tokens
 

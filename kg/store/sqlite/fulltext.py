@@ -11,12 +11,15 @@ from collections.abc import Iterable, Sequence
 from kg.model import TextUnit
 from kg.store.chunk_ranking import (
     CHUNK_COUNT,
+    HEAD_POSTINGS,
+    MAX_TEXT_POSTINGS,
     TOTAL_TOKENS,
     Posting,
     cheapest_terms,
     query_groups,
     rank_chunks,
     searched_forms,
+    window,
 )
 from kg.store.sqlite.rows import text_unit_from
 from kg.store.sqlite.schema import TEXT_UNIT_COLUMNS
@@ -61,12 +64,25 @@ def ranked_chunks(
         return None
     terms = {t: df for t, df in frequencies.items() if t not in (CHUNK_COUNT, TOTAL_TOKENS)}
     forms, windowed = searched_forms(terms)
+    # Windowed, only the first postings of each (common) word are read, in SQLite's JSON parser.
     rows = conn.execute(
-        """SELECT t.term, t.postings FROM json_each(?) AS j
-           CROSS JOIN text_unit_postings AS t ON t.ns = ? AND t.term = j.value""",
-        (json.dumps([CHUNK_COUNT, *forms]), ns),
+        """SELECT t.term, p.value ->> 0, p.value ->> 1, p.value ->> 2, p.value ->> 3
+           FROM json_each(?1) AS j
+           CROSS JOIN text_unit_postings AS t ON t.ns = ?2 AND t.term = j.value
+           LEFT JOIN json_each(CASE WHEN ?4 AND t.head <> '' THEN t.head ELSE t.postings END) AS p
+             ON p.key < ?3""",
+        (
+            json.dumps([CHUNK_COUNT, *forms]),
+            ns,
+            window() if windowed else MAX_TEXT_POSTINGS,
+            windowed and window() <= HEAD_POSTINGS,
+        ),
     ).fetchall()
-    postings = {term: [Posting(*p) for p in json.loads(text)] for term, text in rows}
+    postings: dict[str, list[Posting]] = {}
+    for term, *posting in rows:
+        found = postings.setdefault(term, [])
+        if posting[0] is not None:
+            found.append(Posting(*posting))
     if postings.pop(CHUNK_COUNT, None) is None:
         return None
     ranked = rank_chunks(query_groups(words), postings, terms, n_units, total_tokens, windowed, limit)

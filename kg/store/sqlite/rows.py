@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg.model import Community, CommunityReport, Document, Entity, Finding, GraphIndex, Relationship, TextUnit
 from kg.store.base import StoreError, StoreStats
-from kg.store.chunk_ranking import CHUNK_COUNT, TOTAL_TOKENS, chunk_postings
+from kg.store.chunk_ranking import CHUNK_COUNT, HEAD_POSTINGS, TOTAL_TOKENS, chunk_postings
 from kg.store.sqlite.schema import (
     ENTITY_COLUMNS,
     FTS_TABLES,
@@ -170,14 +170,19 @@ def _insert_text_units(conn: sqlite3.Connection, ns: int, units: list[TextUnit])
         [(ns, term, len(p)) for term, p in postings.items()]
         + [(ns, CHUNK_COUNT, len(units)), (ns, TOTAL_TOKENS, total)],
     )
+    lists = {term: [[x.short_id, x.id, x.tf, x.length] for x in p] for term, p in postings.items()}
     conn.executemany(
-        "INSERT INTO text_unit_postings (ns, term, postings) VALUES (?, ?, ?)",
+        "INSERT INTO text_unit_postings (ns, term, postings, head) VALUES (?, ?, ?, ?)",
         [
-            (ns, term, json.dumps([[x.short_id, x.id, x.tf, x.length] for x in p], separators=(",", ":")))
-            for term, p in postings.items()
+            (ns, term, _compact(p), _compact(p[:HEAD_POSTINGS]) if len(p) > HEAD_POSTINGS else "")
+            for term, p in lists.items()
         ]
-        + [(ns, CHUNK_COUNT, "[]")],
+        + [(ns, CHUNK_COUNT, "[]", "")],
     )
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _insert_entities(

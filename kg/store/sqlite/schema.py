@@ -60,10 +60,11 @@ CREATE TABLE IF NOT EXISTS text_unit_terms (
     ns INTEGER NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (ns, term)
 ) WITHOUT ROWID;
 -- The postings of each word of the chunks, JSON [[short_id, id, tf, n_tokens], ...] by short id, what chunk
--- searches rank (kg.store.chunk_ranking); the empty term's list is empty and says they were recorded. Publish
--- creates the table too, for stores made before it.
+-- searches rank (kg.store.chunk_ranking), and their first HEAD_POSTINGS apart (a search of common words reads
+-- only those); the empty term's lists are empty and say they were recorded.
 CREATE TABLE IF NOT EXISTS text_unit_postings (
-    ns INTEGER NOT NULL, term TEXT NOT NULL, postings TEXT NOT NULL, PRIMARY KEY (ns, term)
+    ns INTEGER NOT NULL, term TEXT NOT NULL, postings TEXT NOT NULL, head TEXT NOT NULL,
+    PRIMARY KEY (ns, term)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entity_vectors (
     entity_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
