@@ -65,9 +65,12 @@ async def test_a_retry_on_another_process_after_a_redis_restart_or_during_an_out
     def answers(ts: str) -> list[dict[str, object]]:
         return [m for m in slack.in_thread(ts) if "kgbot_footer" in json.dumps(m)]
 
+    def reactions(method: str, ts: str) -> int:
+        return sum(1 for c in slack.calls if c.method == method and c.args.get("timestamp") == ts)
+
     async def answered_in(ts: str) -> None:
-        async def check() -> bool:
-            return bool(answers(ts))
+        async def check() -> bool:  # answered, and done: its working indicator cleared (after the answer)
+            return bool(answers(ts)) and reactions("reactions.remove", ts) >= reactions("reactions.add", ts)
 
         await eventually(check, 20, f"the answer in thread {ts}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -125,7 +126,7 @@ async def test_a_schema_2_store_gains_the_graph_tables_and_links_after_republish
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
     conn.close()
 
 
@@ -148,7 +149,7 @@ async def test_a_schema_3_store_gains_the_feedback_table_and_keeps_its_index(tmp
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
     conn.close()
 
 
@@ -285,7 +286,10 @@ async def test_each_read_is_one_or_two_statements(sqlite_store: SqliteStore) -> 
         "get_text_units": (lambda: sqlite_store.get_text_units("ns", [f"lt{i}" for i in range(2000)]), 1),
         "document_titles": (lambda: sqlite_store.document_titles("ns", ["ld"] * 2000), 1),
         "search_entities": (lambda: sqlite_store.search_entities("ns", "common node", 10), 2),
-        "search_text_units": (lambda: sqlite_store.search_text_units("ns", "chunk", 10), 2),
+        "search_text_units": (
+            lambda: sqlite_store.search_text_units("ns", "chunk", 10),
+            3,
+        ),  # stats, postings, rows
         "link_entities": (lambda: sqlite_store.link_entities("ns", ["node 1", "node 2"]), 1),
         "entities_in_text_units": (
             lambda: sqlite_store.entities_in_text_units("ns", [f"lt{i}" for i in range(2000)], 50),
@@ -468,15 +472,33 @@ async def test_chunk_search_leaves_out_words_beyond_the_budget(
     sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await sqlite_store.publish("ns", large_index(50))  # chunk i: "chunk {i} about Node {i}"
-    monkeypatch.setattr("kg.store.sqlite.store.MAX_TEXT_POSTINGS", 40)
+    monkeypatch.setattr("kg.store.chunk_ranking.MAX_TEXT_POSTINGS", 40)
     # "chunk" is in all 50 chunks, "17" in one: only "17" is searched.
     assert [u.id for u, _ in await sqlite_store.search_text_units("ns", "chunk 17", 10)] == ["lt17"]
     # Only common words: the first 40 / 4 chunks holding them are ranked.
     hits = await sqlite_store.search_text_units("ns", "chunk", 50)
     assert sorted(u.short_id for u, _ in hits) == list(range(10))
     assert await sqlite_store.search_text_units("ns", "absent", 10) == []
-    monkeypatch.setattr("kg.store.sqlite.store.MAX_TEXT_POSTINGS", 1000)
+    monkeypatch.setattr("kg.store.chunk_ranking.MAX_TEXT_POSTINGS", 1000)
     assert len(await sqlite_store.search_text_units("ns", "chunk 17", 100)) == 50
+
+
+async def test_a_search_of_common_words_reads_only_their_first_postings(
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("kg.store.sqlite.rows", "kg.store.sqlite.fulltext"):
+        monkeypatch.setattr(f"{module}.HEAD_POSTINGS", 20)
+    await sqlite_store.publish("ns", large_index(50))
+    monkeypatch.setattr("kg.store.chunk_ranking.MAX_TEXT_POSTINGS", 40)
+    statements: list[str] = []
+    sqlite_store._read_conn.set_trace_callback(statements.append)
+    hits = await sqlite_store.search_text_units("ns", "chunk", 50)
+    assert sorted(u.short_id for u, _ in hits) == list(range(10))  # as from all the postings
+    assert any("t.head" in s for s in statements)
+    head = sqlite_store._read_conn.execute(
+        "SELECT head FROM text_unit_postings WHERE term = 'chunk'"
+    ).fetchone()
+    assert len(json.loads(head[0])) == 20
 
 
 async def test_chunk_search_of_a_store_made_before_word_frequencies(
@@ -490,6 +512,7 @@ async def test_chunk_search_of_a_store_made_before_word_frequencies(
     conn.commit()
     conn.close()
     monkeypatch.setattr("kg.store.sqlite.store.MAX_TEXT_POSTINGS", 10)
+    monkeypatch.setattr("kg.store.chunk_ranking.MAX_TEXT_POSTINGS", 10)
     store = SqliteStore(tmp_path / "kg.db")
     try:  # unbounded, as before; the next publish records the frequencies
         assert len(await store.search_text_units("ns", "chunk 17", 100)) == 50

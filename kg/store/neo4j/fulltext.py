@@ -13,6 +13,9 @@ from kg.text.words import query_words, word_forms, words_of
 # weighs like ten description hits, as in the SQLite store.
 ENTITY_SEARCH_FIELDS = {"title_terms": 10, "description_terms": 1}
 CHUNK_SEARCH_FIELDS = {"terms": 1}
+# The postings budgets of an entity search, as the SQLite store's (kg.store.sqlite.fulltext.split_by_cost).
+MAX_POSTINGS = 2000
+MAX_TITLE_POSTINGS = 10_000
 MAX_TERM_CHARS = 255  # Lucene's standard tokenizer splits longer tokens: such a word can never match whole
 
 _LUCENE_SPECIAL = frozenset('+-=&|><!(){}[]^"~*?:\\/')

@@ -4,6 +4,7 @@ anything is written), and records read back into model objects."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,10 +21,13 @@ from kg.model import (
     TextUnit,
 )
 from kg.store.base import StoreError
+from kg.store.chunk_ranking import CHUNK_COUNT, chunk_postings
+from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j import vocabulary
 from kg.store.neo4j.fulltext import search_text
 from kg.text.names import entity_keys
+from kg.text.words import words_of
 
 T = TypeVar("T")
 
@@ -51,6 +55,8 @@ class BuildRows:
     members: list[dict[str, Any]] = field(default_factory=list)
     parents: list[dict[str, Any]] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
+    terms: list[dict[str, Any]] = field(default_factory=list)  # chunk postings (kg.store.chunk_ranking)
+    entity_terms: list[dict[str, Any]] = field(default_factory=list)  # entity word frequencies
     embedding_dimensions: int | None = None
     embedding_count: int = 0
 
@@ -65,8 +71,26 @@ class BuildRows:
             (cypher.CREATE_COMMUNITY_MEMBERS, self.members),
             (cypher.CREATE_COMMUNITY_PARENTS, self.parents),
             (cypher.CREATE_REPORTS, self.reports),
+            (search_cypher.CREATE_TERMS, self.terms),
+            (search_cypher.CREATE_ENTITY_TERMS, self.entity_terms),
         ]
         return [(statement, rows) for statement, rows in steps if rows]
+
+
+def entity_term_rows(entities: Sequence[Entity]) -> list[dict[str, Any]]:
+    """The document frequency of each word of the entities (title or description, and title alone), as the
+    SQLite store's entity full-text index counts them; the word '' holds the entity count and total words."""
+    frequencies: Counter[str] = Counter()
+    in_titles: Counter[str] = Counter()
+    total = 0
+    for e in entities:
+        title, description = words_of(e.title), words_of(e.description)
+        total += len(title) + len(description)
+        frequencies.update(set(title) | set(description))
+        in_titles.update(set(title))
+    return [{"term": t, "df": df, "title_df": in_titles[t]} for t, df in frequencies.items()] + [
+        {"term": "", "df": len(entities), "title_df": 0, "tokens": total}
+    ]
 
 
 def _require_unique(kind: str, keys: Iterable[object]) -> None:
@@ -123,6 +147,25 @@ def build_rows(index: GraphIndex) -> BuildRows:
         for i, t in enumerate(index.text_units)
     ]
     chunk_ids = {t.id for t in index.text_units}
+    rows.terms = [
+        {
+            "term": term,
+            "df": len(postings),
+            "short_ids": [p.short_id for p in postings],
+            "ids": [p.id for p in postings],
+            "tfs": [p.tf for p in postings],
+            "lengths": [p.length for p in postings],
+        }
+        for term, postings in chunk_postings(index.text_units).items()
+    ]
+    rows.entity_terms = entity_term_rows(index.entities)
+    rows.terms.append(
+        {
+            "term": CHUNK_COUNT,
+            "df": len(index.text_units),
+            "tokens": sum(int(t.n_tokens) for t in index.text_units),
+        }
+    )
     dimensions: set[int] = set()
     for i, e in enumerate(index.entities):
         embedding = _embedding(e)

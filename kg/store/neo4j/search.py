@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from neo4j.exceptions import Neo4jError
 
+from kg.store import chunk_ranking
 from kg.store.base import (
     GraphRead,
     GraphRows,
@@ -22,8 +23,17 @@ from kg.store.base import (
 )
 from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
-from kg.store.neo4j.fulltext import CHUNK_SEARCH_FIELDS, ENTITY_SEARCH_FIELDS, fulltext_query, link_query
+from kg.store.neo4j.fulltext import (
+    CHUNK_SEARCH_FIELDS,
+    ENTITY_SEARCH_FIELDS,
+    MAX_POSTINGS,
+    MAX_TITLE_POSTINGS,
+    escape_lucene,
+    fulltext_query,
+    link_query,
+)
 from kg.store.neo4j.rows import batched, entity_from, relationship_from, report_from, text_unit_from
+from kg.text.words import query_words, word_forms
 
 
 class Neo4jStore(Protocol):
@@ -103,8 +113,19 @@ async def vector_search(
 async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch) -> PassageHits:
     """One statement; a second, pinned to the build the first read, only for a vector search."""
     keys = list(dict.fromkeys(search.link_keys))
+    words = query_words(search.query)
+    forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
     parameters = {
         "namespace": namespace,
+        "forms": forms,
+        "escaped": {form: escape_lucene(form) for form in forms},
+        "entity_budget": MAX_POSTINGS,
+        "title_budget": MAX_TITLE_POSTINGS,
+        "title_weight": float(ENTITY_SEARCH_FIELDS["title_terms"]),
+        "groups": chunk_ranking.query_groups(words),
+        "budget": chunk_ranking.MAX_TEXT_POSTINGS,
+        "window": chunk_ranking.window(),
+        **chunk_ranking.BM25_PARAMETERS,
         "entity_query": fulltext_query(search.query, ENTITY_SEARCH_FIELDS),
         "chunk_query": fulltext_query(search.query, CHUNK_SEARCH_FIELDS),
         "keys": keys,

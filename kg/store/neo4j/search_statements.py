@@ -17,15 +17,68 @@ _REPORT = (
     "p {.community, .level, .title, .summary, .full_content, .rank, .finding_summaries, .finding_explanations"
 )
 
-# $entity_query and $chunk_query are built by kg.store.neo4j.fulltext.fulltext_query (user words, Lucene-escaped),
-# null when the question has no word to search for; $link_queries by link_query. The entities of the first
-# $seed_passages chunk hits are the passage seeds of kg.search.passages (as ENTITIES_IN_CHUNKS orders them).
+# The postings of a build's chunk words (kg.store.chunk_ranking.chunk_postings), one node per word and build:
+# parallel lists by short id. The word '' holds the number of chunks (df) and their total tokens.
+CREATE_TERM_CONSTRAINT = """
+CREATE CONSTRAINT kg_term_key IF NOT EXISTS
+FOR (t:Term) REQUIRE (t.namespace, t.generation, t.term) IS UNIQUE
+"""
+CREATE_TERMS = """
+UNWIND $rows AS row
+CREATE (:Term {
+  namespace: $namespace, generation: $generation, term: row.term, df: row.df, tokens: row.tokens,
+  short_ids: row.short_ids, ids: row.ids, tfs: row.tfs, lengths: row.lengths
+})
+"""
+
+# The document frequency of each word of a build's entities (title or description: df; title alone: title_df),
+# as the SQLite store's entity index counts them. The word '' holds the entity count (df) and their words (tokens).
+CREATE_ENTITY_TERM_CONSTRAINT = """
+CREATE CONSTRAINT kg_entity_term_key IF NOT EXISTS
+FOR (t:EntityTerm) REQUIRE (t.namespace, t.generation, t.term) IS UNIQUE
+"""
+CREATE_ENTITY_TERMS = """
+UNWIND $rows AS row
+CREATE (:EntityTerm {
+  namespace: $namespace, generation: $generation, term: row.term, df: row.df, title_df: row.title_df,
+  tokens: row.tokens
+})
+"""
+
+# $entity_query is built by kg.store.neo4j.fulltext.fulltext_query (user words, Lucene-escaped), null when the
+# question has no word to search for; $link_queries by link_query. Chunks are ranked as
+# kg.store.chunk_ranking.rank_chunks ranks them, step by step, from the build's own postings ($forms: the forms
+# of the query words, $groups: the forms of each word, $budget: MAX_TEXT_POSTINGS, $window: window(), $k1...:
+# BM25_PARAMETERS); $chunk_query (Lucene) serves only a build published before postings were recorded. The
+# entities of the first $seed_passages chunks are the passage seeds of kg.search.passages (as
+# ENTITIES_IN_CHUNKS orders them).
 PASSAGE_SEARCH = (
     """MATCH (n:Namespace {name: $namespace})
 WHERE n.current_generation IS NOT NULL
 WITH n, n.current_generation AS g
-WITH n, g, COLLECT {
-  UNWIND CASE WHEN $chunk_query IS NULL THEN [] ELSE [$chunk_query] END AS query
+OPTIONAL MATCH (s:Term {namespace: $namespace, generation: g, term: ''})
+WITH n, g, s, COLLECT {
+  MATCH (t:Term {namespace: $namespace, generation: g})
+  WHERE t.term IN $forms AND t.term <> ''
+  WITH t
+  ORDER BY t.df, t.term
+  RETURN {term: t.term, df: t.df}
+} AS found
+WITH n, g, s, found, reduce(acc = {total: 0, terms: []}, t IN found |
+  CASE WHEN acc.total < 0 OR acc.total + t.df > $budget THEN {total: -1, terms: acc.terms}
+  ELSE {total: acc.total + t.df, terms: acc.terms + t.term} END).terms AS cheapest
+WITH n, g, s, found, size(cheapest) = 0 AS windowed,
+  CASE WHEN s IS NULL THEN [] WHEN size(cheapest) = 0 THEN [t IN found | t.term] ELSE cheapest END AS searched
+WITH n, g, s, windowed, searched,
+  [grp IN [grp IN $groups | [f IN grp WHERE f IN searched]] WHERE size(grp) > 0 |
+    {forms: grp, df: reduce(m = 0, t IN found | CASE WHEN t.term IN grp AND t.df > m THEN t.df ELSE m END)}
+  ] AS groups,
+  CASE WHEN s IS NULL OR s.df = 0 THEN 1.0
+    WHEN toFloat(s.tokens) / s.df < 1.0 THEN 1.0 ELSE toFloat(s.tokens) / s.df END AS mean
+WITH n, g, s, windowed, searched, mean,
+  [w IN groups | {forms: w.forms, weight: log(1 + (s.df - w.df + 0.5) / (w.df + 0.5))}] AS weights
+WITH n, g, s, windowed, searched, mean, weights, COLLECT {
+  UNWIND CASE WHEN $chunk_query IS NULL OR s IS NOT NULL THEN [] ELSE [$chunk_query] END AS query
   CALL db.index.fulltext.queryNodes('kg_chunk_terms', query) YIELD node, score
   WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS c, score
@@ -34,14 +87,79 @@ WITH n, g, COLLECT {
   RETURN """
     + _CHUNK
     + """, score: score}
-} AS chunks
+} AS lucene_chunks, COLLECT {
+  MATCH (t:Term {namespace: $namespace, generation: g})
+  WHERE t.term IN searched
+  UNWIND range(0, CASE WHEN windowed AND size(t.ids) > $window THEN $window ELSE size(t.ids) END - 1) AS i
+  WITH t.ids[i] AS id, t.short_ids[i] AS short_id, t.lengths[i] AS length, collect([t.term, t.tfs[i]]) AS tfs
+  ORDER BY short_id
+  WITH collect({id: id, short_id: short_id, length: length, tfs: tfs}) AS candidates
+  UNWIND candidates[..CASE WHEN windowed THEN $window ELSE size(candidates) END] AS x
+  WITH x, [w IN weights |
+    [w.weight, reduce(f = 0, p IN x.tfs | f + CASE WHEN p[0] IN w.forms THEN p[1] ELSE 0 END)]] AS counts
+  WITH x, reduce(total = 0.0, w IN counts | total + CASE WHEN w[1] = 0 THEN 0.0
+    ELSE w[0] * w[1] * $k1_plus_1 / (w[1] + $k1 * ($one_minus_b + $b * x.length / mean)) END) AS score
+  ORDER BY score DESC, x.short_id
+  LIMIT $chunk_limit
+  MATCH (c:Chunk {namespace: $namespace, generation: g, id: x.id})
+  RETURN """
+    + _CHUNK
+    + """, score: score}
+} AS ranked_chunks
+WITH n, g, lucene_chunks + ranked_chunks AS chunks
+OPTIONAL MATCH (es:EntityTerm {namespace: $namespace, generation: g, term: ''})
+WITH n, g, chunks, es, reduce(acc = {total: 0, title_total: 0, everywhere: [], titles: []}, t IN COLLECT {
+  MATCH (t:EntityTerm {namespace: $namespace, generation: g})
+  WHERE t.term IN $forms AND t.term <> ''
+  WITH t
+  ORDER BY t.df, t.term
+  RETURN {term: t.term, df: t.df, title_df: t.title_df}
+} |
+  CASE WHEN acc.total + t.df <= $entity_budget THEN {total: acc.total + t.df, title_total: acc.title_total,
+    everywhere: acc.everywhere + [t], titles: acc.titles}
+  WHEN acc.title_total + t.df <= $title_budget THEN {total: acc.total, title_total: acc.title_total + t.df,
+    everywhere: acc.everywhere, titles: acc.titles + [t]}
+  ELSE acc END) AS split
+WITH n, g, chunks, es, split,
+  reduce(q = '', t IN split.everywhere | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $escaped[t.term]) AS anywhere,
+  reduce(q = '', t IN split.titles | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $escaped[t.term]) AS in_titles
+WITH n, g, chunks, es,
+  [t IN split.everywhere | {term: t.term, title_only: false, hits: t.df}]
+  + [t IN split.titles | {term: t.term, title_only: true, hits: t.title_df}] AS phrases,
+  CASE WHEN es IS NULL THEN null
+    WHEN anywhere = '' AND in_titles = '' THEN null
+    WHEN in_titles = '' THEN 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ')'
+    WHEN anywhere = '' THEN 'title_terms:(' + in_titles + ')'
+    ELSE 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ') OR title_terms:(' + in_titles + ')'
+  END AS entity_search,
+  CASE WHEN es IS NULL OR es.df = 0 THEN 1.0 ELSE toFloat(es.tokens) / toFloat(es.df) END AS average
+WITH n, g, chunks, es, entity_search, average, [p IN phrases | {term: p.term, title_only: p.title_only,
+  idf: CASE WHEN log((es.df - p.hits + 0.5) / (p.hits + 0.5)) <= 0.0 THEN 1e-6
+    ELSE log((es.df - p.hits + 0.5) / (p.hits + 0.5)) END}] AS weights
 RETURN g AS generation, n.embedding_dimensions AS embedding_dimensions,
 n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions, chunks,
 COLLECT {
-  UNWIND CASE WHEN $entity_query IS NULL THEN [] ELSE [$entity_query] END AS query
+  UNWIND CASE WHEN es IS NULL AND $entity_query IS NOT NULL THEN [$entity_query] ELSE [] END AS query
   CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node, score
   WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS e, score
+  ORDER BY score DESC, e.seq
+  LIMIT $entity_limit
+  RETURN """
+    + _ENTITY
+    + """, score: score}
+} + COLLECT {
+  UNWIND CASE WHEN entity_search IS NULL THEN [] ELSE [entity_search] END AS query
+  CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node
+  WHERE node.namespace = $namespace AND node.generation = g
+  WITH node AS e,
+    CASE WHEN node.title_terms = '' THEN [] ELSE split(node.title_terms, ' ') END AS title,
+    CASE WHEN node.description_terms = '' THEN [] ELSE split(node.description_terms, ' ') END AS description
+  WITH e, toFloat(size(title) + size(description)) AS words, [w IN weights | [w.idf,
+    $title_weight * size([x IN title WHERE x = w.term])
+    + CASE WHEN w.title_only THEN 0.0 ELSE toFloat(size([x IN description WHERE x = w.term])) END]] AS counts
+  WITH e, reduce(total = 0.0, w IN counts | total + w[0] * ((w[1] * $k1_plus_1)
+    / (w[1] + $k1 * ($one_minus_b + $b * words / average)))) AS score
   ORDER BY score DESC, e.seq
   LIMIT $entity_limit
   RETURN """

@@ -39,9 +39,10 @@ from kg.store.base import (
 )
 from kg.store.feedback import now as feedback_now
 from kg.store.neo4j import search
+from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j.errors import check_server_version, error_detail, redact_url, split_url, store_error
-from kg.store.neo4j.fulltext import CHUNK_SEARCH_FIELDS, ENTITY_SEARCH_FIELDS, fulltext_query
+from kg.store.neo4j.fulltext import ENTITY_SEARCH_FIELDS, fulltext_query
 from kg.store.neo4j.rows import (
     BATCH_SIZE,
     COUNT_FIELDS,
@@ -57,6 +58,7 @@ from kg.store.neo4j.rows import (
     text_unit_from,
     usage_from,
 )
+from kg.text.words import query_words
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +173,11 @@ class Neo4jStore:
         the dimension of the vector index, or None when there is none."""
         async with self._lock:
             if not self._schema_ready:
-                for statement in cypher.SCHEMA_STATEMENTS:
+                for statement in (
+                    *cypher.SCHEMA_STATEMENTS,
+                    search_cypher.CREATE_TERM_CONSTRAINT,
+                    search_cypher.CREATE_ENTITY_TERM_CONSTRAINT,
+                ):
                     await self._query(statement, {}, action="create the schema", write=True)
                 await self._await_indexes()
                 self._schema_ready = True
@@ -358,16 +364,20 @@ class Neo4jStore:
             raise
 
     async def search_entities(self, namespace: str, query: str, limit: int) -> list[ScoredEntity]:
-        records = await self._search(
-            cypher.SEARCH_ENTITIES, namespace, fulltext_query(query, ENTITY_SEARCH_FIELDS), limit
+        if limit <= 0 or not query_words(query) or fulltext_query(query, ENTITY_SEARCH_FIELDS) is None:
+            return []
+        found = PassageSearch(
+            query, [], entity_limit=limit, chunk_limit=0, seed_passages=0, passage_entity_limit=0
         )
-        return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
+        return (await search.find_passages(self, namespace, found)).entities  # ranked as find_passages ranks
 
     async def search_text_units(self, namespace: str, query: str, limit: int) -> list[tuple[TextUnit, float]]:
-        records = await self._search(
-            cypher.SEARCH_CHUNKS, namespace, fulltext_query(query, CHUNK_SEARCH_FIELDS), limit
+        if limit <= 0 or not query_words(query):
+            return []
+        found = PassageSearch(
+            query, [], entity_limit=0, chunk_limit=limit, seed_passages=0, passage_entity_limit=0
         )
-        return [(text_unit_from(r), float(r["score"])) for r in records]
+        return (await search.find_passages(self, namespace, found)).chunks  # ranked as find_passages ranks
 
     async def search_entities_by_vector(
         self, namespace: str, vector: Sequence[float], limit: int

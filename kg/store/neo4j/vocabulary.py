@@ -16,6 +16,8 @@ NODE_LABELS = (
     "Report",
     "Feedback",
     "DeliveredEvent",
+    "Term",
+    "EntityTerm",
 )
 RELATIONSHIP_TYPES = ("PART_OF", "MENTIONS", "RELATED", "IN_COMMUNITY", "CHILD_OF", "HAS_REPORT")
 
@@ -41,6 +43,8 @@ GENERATION_KEYS = {
     "Entity": "id",
     "Community": "id",
     "Report": "community",
+    "Term": "term",
+    "EntityTerm": "term",
 }
 
 
@@ -78,6 +82,18 @@ PARAMETERS: dict[str, object] = {
     "chunk_limit": 60,
     "seed_passages": 5,
     "passage_entity_limit": 100,
+    "forms": ["attention", "attentions"],
+    "groups": [["attention", "attentions"]],
+    "budget": 1000,
+    "window": 250,
+    "k1": 1.2,
+    "k1_plus_1": 2.2,
+    "b": 0.75,
+    "one_minus_b": 0.25,
+    "escaped": {"attention": "attention"},
+    "entity_budget": 2000,
+    "title_budget": 10000,
+    "title_weight": 10.0,
     "document_ids": ["d1"],
     "built_at": "2024-05-01T12:00:00+00:00",
     "seconds": 12.5,

@@ -3,18 +3,36 @@ read, and the Okapi BM25 re-scoring that ranks chunk hits as the Neo4j store (Lu
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from kg.model import TextUnit
+from kg.store.chunk_ranking import (
+    CHUNK_COUNT,
+    HEAD_POSTINGS,
+    MAX_TEXT_POSTINGS,
+    TOTAL_TOKENS,
+    Posting,
+    cheapest_terms,
+    query_groups,
+    rank_chunks,
+    searched_forms,
+    window,
+)
+from kg.store.sqlite.rows import text_unit_from
+from kg.store.sqlite.schema import TEXT_UNIT_COLUMNS
 from kg.text.bm25 import idf, term_score
 from kg.text.words import words_of
+
+__all__ = ["cheapest_terms", "ranked_chunks"]
 
 # The cost of an entity search is bounded whatever the query, by the postings (term, entity) it reads. The
 # rarest terms (they carry the most BM25 weight) are searched in titles and descriptions while they total at
 # most MAX_POSTINGS (~2 us each: each match is ranked); the commoner ones in titles only while they total at
 # most MAX_TITLE_POSTINGS (~0.1 us each: only title hits are ranked); terms commoner still are left out.
-MAX_POSTINGS = 2000
+MAX_POSTINGS = 2000  # the same in kg.store.neo4j.fulltext, which ranks entities as FTS5 does
 MAX_TITLE_POSTINGS = 10_000
 
 
@@ -35,18 +53,47 @@ def split_by_cost(document_frequencies: Iterable[tuple[str, int]]) -> tuple[list
     return everywhere, titles_only
 
 
-def cheapest_terms(document_frequencies: Iterable[tuple[str, int]], budget: int) -> list[str]:
-    """The rarest terms while their document frequencies total at most `budget`."""
-    terms: list[str] = []
-    total = 0
-    for term, df in sorted(document_frequencies, key=lambda item: (item[1], item[0])):
-        if df <= 0:
-            continue
-        if total + df > budget:
-            break
-        terms.append(term)
-        total += df
-    return terms
+def ranked_chunks(
+    conn: sqlite3.Connection, ns: int, words: Sequence[str], frequencies: dict[str, int], limit: int
+) -> list[tuple[TextUnit, float]] | None:
+    """The best `limit` chunks for the query `words` as kg.store.chunk_ranking ranks them, from the postings
+    recorded at publish (`frequencies`: the document frequencies of the words' forms, with the chunk count and
+    total tokens); None for a namespace published before postings were recorded."""
+    n_units, total_tokens = frequencies.get(CHUNK_COUNT), frequencies.get(TOTAL_TOKENS)
+    if not n_units or total_tokens is None:
+        return None
+    terms = {t: df for t, df in frequencies.items() if t not in (CHUNK_COUNT, TOTAL_TOKENS)}
+    forms, windowed = searched_forms(terms)
+    # Windowed, only the first postings of each (common) word are read, in SQLite's JSON parser.
+    rows = conn.execute(
+        """SELECT t.term, p.value ->> 0, p.value ->> 1, p.value ->> 2, p.value ->> 3
+           FROM json_each(?1) AS j
+           CROSS JOIN text_unit_postings AS t ON t.ns = ?2 AND t.term = j.value
+           LEFT JOIN json_each(CASE WHEN ?4 AND t.head <> '' THEN t.head ELSE t.postings END) AS p
+             ON p.key < ?3""",
+        (
+            json.dumps([CHUNK_COUNT, *forms]),
+            ns,
+            window() if windowed else MAX_TEXT_POSTINGS,
+            windowed and window() <= HEAD_POSTINGS,
+        ),
+    ).fetchall()
+    postings: dict[str, list[Posting]] = {}
+    for term, *posting in rows:
+        found = postings.setdefault(term, [])
+        if posting[0] is not None:
+            found.append(Posting(*posting))
+    if postings.pop(CHUNK_COUNT, None) is None:
+        return None
+    ranked = rank_chunks(query_groups(words), postings, terms, n_units, total_tokens, windowed, limit)
+    if not ranked:
+        return []
+    units = conn.execute(
+        f"""SELECT {TEXT_UNIT_COLUMNS} FROM json_each(?) AS j
+            CROSS JOIN text_units AS t ON t.ns = ? AND t.id = j.value ORDER BY j.key""",
+        (json.dumps([chunk_id for chunk_id, _ in ranked]), ns),
+    ).fetchall()
+    return [(text_unit_from(row), score) for row, (_, score) in zip(units, ranked, strict=True)]
 
 
 def match_expression(terms: Sequence[str], title_terms: Sequence[str] = ()) -> str | None:

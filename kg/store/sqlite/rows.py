@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg.model import Community, CommunityReport, Document, Entity, Finding, GraphIndex, Relationship, TextUnit
 from kg.store.base import StoreError, StoreStats
+from kg.store.chunk_ranking import CHUNK_COUNT, HEAD_POSTINGS, TOTAL_TOKENS, chunk_postings
 from kg.store.sqlite.schema import (
     ENTITY_COLUMNS,
     FTS_TABLES,
@@ -18,6 +19,7 @@ from kg.store.sqlite.schema import (
     REPORT_COLUMNS,
     ROW_TABLES,
     TEXT_UNIT_COLUMNS,
+    TEXT_UNIT_POSTINGS,
     TEXT_UNIT_TERMS,
     TOKENIZER,
     fts_table,
@@ -116,6 +118,7 @@ def replace_build(conn: sqlite3.Connection, namespace: str, index: GraphIndex) -
 
 def _delete_rows(conn: sqlite3.Connection, ns: int) -> None:
     conn.execute(TEXT_UNIT_TERMS)
+    conn.execute(TEXT_UNIT_POSTINGS)
     for kind, (content, columns, rank) in FTS_TABLES.items():
         table = fts_table(kind, ns)
         # The rank function is configured once, when the table is made: setting it again on a republish
@@ -159,18 +162,27 @@ def _insert_text_units(conn: sqlite3.Connection, ns: int, units: list[TextUnit])
         ),
     )
     _index_text(conn, "text_units_fts", ns)
-    table = fts_table("text_units_fts", ns)
-    conn.execute(f"CREATE VIRTUAL TABLE temp.{table}_vocab USING fts5vocab(main, '{table}', 'row')")
-    try:
-        conn.execute(
-            f"INSERT INTO text_unit_terms (ns, term, df) SELECT ?, term, doc FROM temp.{table}_vocab",
-            (ns,),
-        )
-    finally:
-        conn.execute(f"DROP TABLE temp.{table}_vocab")
-    conn.execute("INSERT INTO text_unit_terms (ns, term, df) VALUES (?, '', ?)", (ns, len(units)))
+    # Document frequencies and postings as kg.store.chunk_ranking counts them, as the Neo4j store records them.
+    postings = chunk_postings(units)
     total = sum(int(t.n_tokens) for t in units)
-    conn.execute("INSERT INTO text_unit_terms (ns, term, df) VALUES (?, ' ', ?)", (ns, total))
+    conn.executemany(
+        "INSERT INTO text_unit_terms (ns, term, df) VALUES (?, ?, ?)",
+        [(ns, term, len(p)) for term, p in postings.items()]
+        + [(ns, CHUNK_COUNT, len(units)), (ns, TOTAL_TOKENS, total)],
+    )
+    lists = {term: [[x.short_id, x.id, x.tf, x.length] for x in p] for term, p in postings.items()}
+    conn.executemany(
+        "INSERT INTO text_unit_postings (ns, term, postings, head) VALUES (?, ?, ?, ?)",
+        [
+            (ns, term, _compact(p), _compact(p[:HEAD_POSTINGS]) if len(p) > HEAD_POSTINGS else "")
+            for term, p in lists.items()
+        ]
+        + [(ns, CHUNK_COUNT, "[]", "")],
+    )
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _insert_entities(

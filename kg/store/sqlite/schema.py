@@ -12,8 +12,8 @@ from pathlib import Path
 from kg.store.base import StoreError
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 4  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
-# 4: feedback
+SCHEMA_VERSION = 5  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
+# 4: feedback; 5: text_unit_postings
 TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS entity_terms (
 -- made before it.
 CREATE TABLE IF NOT EXISTS text_unit_terms (
     ns INTEGER NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL, PRIMARY KEY (ns, term)
+) WITHOUT ROWID;
+-- The postings of each word of the chunks, JSON [[short_id, id, tf, n_tokens], ...] by short id, what chunk
+-- searches rank (kg.store.chunk_ranking), and their first HEAD_POSTINGS apart (a search of common words reads
+-- only those); the empty term's lists are empty and say they were recorded.
+CREATE TABLE IF NOT EXISTS text_unit_postings (
+    ns INTEGER NOT NULL, term TEXT NOT NULL, postings TEXT NOT NULL, head TEXT NOT NULL,
+    PRIMARY KEY (ns, term)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entity_vectors (
     entity_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
@@ -121,6 +128,7 @@ def fts_table(kind: str, ns: int) -> str:
 
 
 TEXT_UNIT_TERMS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_terms" in s)
+TEXT_UNIT_POSTINGS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_postings" in s)
 FEEDBACK_TABLES = [s for s in SCHEMA.split(";\n") if "EXISTS feedback" in s]
 GRAPH_TABLES = [
     s for s in SCHEMA.split(";\n") if "EXISTS entity_keys" in s or "EXISTS text_unit_entities" in s
@@ -133,6 +141,7 @@ ROW_TABLES = (
     "entities",
     "entity_terms",
     "text_unit_terms",
+    "text_unit_postings",
     "entity_vectors",
     "entity_keys",
     "text_unit_entities",
@@ -197,6 +206,12 @@ def create_or_migrate(conn: sqlite3.Connection, path: Path) -> None:
                     for statement in FEEDBACK_TABLES:
                         conn.execute(statement)
                     conn.execute("PRAGMA user_version = 4")
+                conn.execute("COMMIT")
+            if version < 5:  # namespaces published before rank chunks as before until republished
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 5:
+                    conn.execute(TEXT_UNIT_POSTINGS)
+                    conn.execute("PRAGMA user_version = 5")
                 conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable kgbot store: {exc}") from exc

@@ -34,12 +34,14 @@ from kg.store.base import (
     StoreError,
     StoreStats,
 )
+from kg.store.chunk_ranking import MAX_TEXT_POSTINGS
 from kg.store.sqlite import feedback as feedback_rows
 from kg.store.sqlite.fulltext import (
     cheapest_terms,
     hits_mean_tokens,
     match_expression,
     okapi_rescored,
+    ranked_chunks,
     split_by_cost,
 )
 from kg.store.sqlite.rows import (
@@ -66,11 +68,9 @@ from kg.text.words import query_words, word_forms
 
 T = TypeVar("T")
 
-# A chunk search is bounded the same way: the rarest terms while they total at most MAX_TEXT_POSTINGS (~2.5 us
-# each: every match is ranked by BM25); commoner terms carry little BM25 weight and are left out. When even the
-# rarest is commoner than that, only the first MAX_TEXT_POSTINGS / 4 chunks holding a query word are ranked.
-MAX_TEXT_POSTINGS = 1000
-RESCORED_HITS = 20  # chunk hits re-scored with Okapi BM25 (okapi_rescored)
+# Chunk searches rank with kg.store.chunk_ranking; in a namespace published before postings were recorded, with
+# FTS5 over the rarest terms (MAX_TEXT_POSTINGS), its top RESCORED_HITS re-scored with Okapi BM25.
+RESCORED_HITS = 20
 _STATE = "SELECT id, generation FROM namespaces WHERE name = ?"
 
 
@@ -198,9 +198,9 @@ class SqliteStore:
         table = fts_table("entities_fts", ns)
         rows = conn.execute(
             f"""SELECT {ENTITY_COLUMNS}, -m.rank
-                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank LIMIT ?) AS m
+                FROM (SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank, rowid LIMIT ?) AS m
                 JOIN entities AS e ON e.pk = m.rowid
-                ORDER BY m.rank""",
+                ORDER BY m.rank, m.rowid""",
             (expression, limit),
         ).fetchall()
         return [ScoredEntity(entity_from(row), row[7]) for row in rows]
@@ -218,6 +218,8 @@ class SqliteStore:
         forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
         table = fts_table("text_units_fts", ns)
         frequencies = dict(self._text_unit_frequencies(conn, ns, forms))
+        if (ranked := ranked_chunks(conn, ns, words, frequencies, limit)) is not None:  # as Neo4j ranks
+            return ranked
         window = ""
         n_units = frequencies.pop("", None)
         total_tokens = frequencies.pop(" ", None)
@@ -256,9 +258,8 @@ class SqliteStore:
     def _text_unit_frequencies(
         self, conn: sqlite3.Connection, ns: int, terms: Sequence[str]
     ) -> list[tuple[str, int]]:
-        """(term, document frequency) of the terms found in the namespace's chunks, ("", number of chunks) when
-        frequencies were recorded and (" ", their total tokens) when that was; nothing for a store whose
-        namespaces all predate them."""
+        """(term, df) of the terms found in the namespace's chunks, ("", number of chunks) and (" ", their total
+        tokens) when recorded; nothing for a store whose namespaces all predate them."""
         if not self._has_text_unit_terms:  # a store made before the table, which its next publish creates
             if not self._text_unit_terms_exist(conn):
                 return []
