@@ -246,8 +246,7 @@ class SqliteStore:
         # small idf): in one long document, where all the words are common, they are what ranks the chunks.
         groups = [[f for f in word_forms(w) if f in frequencies] for w in words]
         mean_tokens = total_tokens / n_units if total_tokens and n_units else hits_mean_tokens(hits)
-        # Only the first hits are re-scored (reading every word of a chunk is this search's main cost, and the
-        # reordering that matters is near the top); the rest follow in FTS5's order, scaled below them.
+        # Only the first hits are re-scored (the reordering that matters is near the top); the rest follow below.
         head = okapi_rescored(hits[:RESCORED_HITS], groups, frequencies, n_units, mean_tokens)
         tail = hits[RESCORED_HITS:]
         if not head or not tail or tail[0][1] <= 0:
