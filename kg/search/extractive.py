@@ -35,8 +35,8 @@ FOLLOW_FLOOR = 0.35  # while not yet answered
 BRIDGE_STEPS = 2
 BRIDGE_FLOOR = 0.05  # a closing sentence from a document the answer led to, as a share of the best score
 RESIDUAL_SHARE = 0.2  # ... and of the weight of the question's words the answer has not yet said
-TITLE_GAIN = 1.4
-SECOND_HOP_SHARE = 0.7
+TITLE_GAIN = 1.4  # a sentence from the page of something the question names
+SECOND_HOP_SHARE = 0.7  # share of what the best sentence left unsaid that the answering one must say
 LEAD_UNSAID = 0.1  # a step leads a two-hop answer when this share of the question was still unsaid
 UNSAID_SHARE = 0.05  # a step is taken only while this share of the question's weight is still unsaid
 
@@ -56,6 +56,10 @@ class _Candidate:
 
 # "Engelbert Humperdinck (singer)": a title's qualifier tells the page apart; a sentence names only the rest.
 _QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def _page_title(title: str) -> set[str]:
+    return stems(_QUALIFIER.sub("", title))
 
 
 def quoted_sentences(text: str) -> list[str]:
@@ -146,7 +150,7 @@ def _candidates(context: Context) -> list[_Candidate]:
             cand.frame |= stems(f"{unit.heading} {title}")
             if document and document not in cand.documents:
                 cand.documents.add(document)
-                cand.titles.append(stems(_QUALIFIER.sub("", title)))
+                cand.titles.append(_page_title(title))
             ids = cand.origins.setdefault(dataset, [])
             if ident not in ids:
                 ids.append(ident)
@@ -163,9 +167,7 @@ def _candidates(context: Context) -> list[_Candidate]:
     for rep in context.reports:
         for f in rep.findings:
             add(f.explanation, "Reports", rep.community)
-    found = list(by_text.values())
-    _cite_named_entities(found, context)
-    return found
+    return list(by_text.values())
 
 
 def _cite_named_entities(candidates: list[_Candidate], context: Context) -> None:
@@ -233,7 +235,7 @@ def extractive_answer(context: Context) -> str:
             score *= 1.5  # "Cause: ..." for a why-question, "Owner: ..." for a who-question
         if c.lead & asked.terms and _DEFINING.search(c.text.lower()):
             score *= 1.3  # says what the asked-about thing is
-        if any(t and t <= asked.terms for t in c.titles):
+        if _named_page(c, asked):
             score *= TITLE_GAIN  # from the page of something the question names
         if not c.terms - asked.terms:
             score *= 0.3  # repeats the question, adds nothing
@@ -280,7 +282,7 @@ def extractive_answer(context: Context) -> str:
         if answered and len(chosen) >= 2:
             break
     bridged: list[_Candidate] = []
-    titles = {d: stems(_QUALIFIER.sub("", title)) for d, (title, _) in context.documents.items()}
+    titles = {d: _page_title(title) for d, (title, _) in context.documents.items()}
     for _ in range(BRIDGE_STEPS):  # what the question still asks, said in a document the answer led to
         linked = _linked(candidates, chosen, asked, brought, titles)
         step = _bridge(candidates, chosen, asked, linked, weight)
@@ -294,6 +296,7 @@ def extractive_answer(context: Context) -> str:
     leading = _compared(chosen, asked) or leading or _leading(chosen, asked, hops)
     chosen.remove(leading)
     chosen.insert(0, leading)
+    _cite_named_entities(chosen, context)  # only the quoted few: matching every candidate is the slow part
     lines = [_cited(c) for c in chosen]
     paragraphs = [lines[0]]
     if len(lines) > 1:
@@ -442,11 +445,7 @@ def _linked(
     for c in candidates:
         if not c.documents:
             continue
-        if (
-            _bridged(c, brought, asked)
-            or any(t <= c.terms for t in quoted_titles)
-            or any(t and t <= asked.terms for t in c.titles)
-        ):
+        if _bridged(c, brought, asked) or any(t <= c.terms for t in quoted_titles) or _named_page(c, asked):
             linked |= c.documents
         if c.documents & quoted:  # a quoted page's sentence naming another page
             linked |= {d for d, t in titles.items() if t and t - asked.terms and t <= c.terms}
@@ -458,12 +457,12 @@ def _titled_documents(
 ) -> set[str]:
     """The documents the question is about besides the answering sentence's: a sentence of theirs scores at
     least half the best one, and their title is something the question names."""
-    return {
-        d
-        for c in ranked
-        if scores[id(c)] >= 0.5 * best and c.titles and any(t <= asked.terms for t in c.titles)
-        for d in c.documents
-    }
+    return {d for c in ranked if scores[id(c)] >= 0.5 * best and _named_page(c, asked) for d in c.documents}
+
+
+def _named_page(c: _Candidate, asked: Asked) -> bool:
+    """From the page of something the question names."""
+    return any(t and t <= asked.terms for t in c.titles)
 
 
 def _names_it(c: _Candidate, asked: Asked, extra: set[str]) -> bool:
