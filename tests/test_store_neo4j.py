@@ -639,7 +639,7 @@ def test_statements_use_only_allowed_labels_and_types() -> None:
         types = set(re.findall(r"\[\w*:(\w+)", statement))
         assert types <= set(vocabulary.RELATIONSHIP_TYPES), (name, types)
         assert "{labels}" not in statement and "{label}" not in statement, name
-        parameters = set(re.findall(r"\$(\w+)", statement))
+        parameters = set(re.findall(r"\$(?:q\.)?(\w+)", statement))  # $q holds local search's values
         assert parameters <= set(vocabulary.PARAMETERS), (name, parameters - set(vocabulary.PARAMETERS))
 
 
@@ -657,7 +657,7 @@ def test_every_query_filters_by_namespace() -> None:
             continue
         if name in exempt:
             continue
-        assert "$namespace" in statement, name
+        assert "$namespace" in statement or "$q.namespace" in statement, name
 
 
 def test_build_rows() -> None:

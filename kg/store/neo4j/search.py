@@ -137,7 +137,7 @@ async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch
     }
     try:
         records = await store._query(
-            search_cypher.PASSAGE_SEARCH, parameters, action="search the knowledge graph"
+            search_cypher.PASSAGE_SEARCH, {"q": parameters}, action="search the knowledge graph"
         )
     except StoreError as exc:
         # A database where nothing was ever published has no full-text indexes yet.
@@ -163,18 +163,17 @@ async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch
 
 
 async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> GraphRows:
+    parameters = {
+        "namespace": namespace,
+        "generation": read.generation,
+        "titles": list(dict.fromkeys(read.titles)),
+        "entity_ids": list(dict.fromkeys(read.entity_ids)),
+        "limit": max(int(read.relationship_limit), 0),
+        "ids": list(dict.fromkeys(read.text_unit_ids)),
+        "document_ids": list(dict.fromkeys(read.document_ids)),
+    }
     records = await store._query(
-        search_cypher.GRAPH_READ,
-        {
-            "namespace": namespace,
-            "generation": read.generation,
-            "titles": list(dict.fromkeys(read.titles)),
-            "entity_ids": list(dict.fromkeys(read.entity_ids)),
-            "limit": max(int(read.relationship_limit), 0),
-            "ids": list(dict.fromkeys(read.text_unit_ids)),
-            "document_ids": list(dict.fromkeys(read.document_ids)),
-        },
-        action="read the knowledge graph",
+        search_cypher.GRAPH_READ, {"q": parameters}, action="read the knowledge graph"
     )
     if not records:
         return GraphRows(None)

@@ -125,4 +125,6 @@ PARAMETERS: dict[str, object] = {
     "mode": "llm",
     "model": "gpt-4o-mini",
     "now": "2024-05-01T12:00:00+00:00",
+    # local search's reads take their values in one map (kg/store/neo4j/search_statements.py says why)
+    "q": {"namespace": "default", "forms": ["attention"], "keys": ["attention"], "limit": 10},
 }
