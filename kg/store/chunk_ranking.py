@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from kg.model import TextUnit
 from kg.text.bm25 import K1, B, idf, term_score
@@ -31,9 +31,9 @@ TOTAL_TOKENS = " "  # ... and whose df is their total tokens
 BM25_PARAMETERS = {"k1": K1, "k1_plus_1": K1 + 1, "b": B, "one_minus_b": 1 - B}
 
 
-@dataclass(frozen=True)
-class Posting:
-    """A chunk holding a term: its short id (the tie-break), id, the term's count in it, its length in tokens."""
+class Posting(NamedTuple):
+    """A chunk holding a term: its short id (the tie-break), id, the term's count in it, its length in tokens.
+    A tuple, so that a store reading a thousand of them per question makes them from its rows for free."""
 
     short_id: int
     id: str
@@ -83,39 +83,47 @@ def query_groups(words: Sequence[str]) -> list[list[str]]:
 
 def rank_chunks(
     groups: Sequence[Sequence[str]],
-    postings: Mapping[str, Sequence[Posting]],
+    postings: Mapping[str, Sequence[Sequence[Any]]],
     frequencies: Mapping[str, int],
     n_units: int,
     total_tokens: int,
     windowed: bool,
     limit: int,
 ) -> list[tuple[str, float]]:
-    """(chunk id, score) of the best `limit` chunks among the `postings` of the searched forms.
+    """(chunk id, score) of the best `limit` chunks among the `postings` of the searched forms (each a `Posting`
+    or a list of its fields, as a store parsed it).
 
-    A group's weight is the idf of its commonest searched form; a chunk's count of a group is the sum of its
-    forms' counts; its length and the mean length are in tokens.
+        A group's weight is the idf of its commonest searched form; a chunk's count of a group is the sum of its
+        forms' counts; its length and the mean length are in tokens.
     """
     searched, first = set(postings), window()
-    candidates: dict[str, tuple[int, int, Counter[str]]] = {}
-    for term, term_postings in postings.items():
-        for p in term_postings[:first] if windowed else term_postings:
-            candidates.setdefault(p.id, (p.short_id, p.length, Counter()))[2][term] += p.tf
-    chosen = sorted(candidates.items(), key=lambda item: item[1][0])
-    if windowed:
-        chosen = chosen[:first]
-    weights = []
+    weights: list[float] = []
+    groups_of: dict[str, list[int]] = {}  # searched form -> the groups (indexes into weights) it counts for
     for forms in groups:
         df = max((frequencies.get(f, 0) for f in forms if f in searched), default=0)
         if df > 0:
-            weights.append(([f for f in forms if f in searched], idf(n_units, df)))
+            for form in dict.fromkeys(f for f in forms if f in searched):
+                groups_of.setdefault(form, []).append(len(weights))
+            weights.append(idf(n_units, df))
+    candidates: dict[str, tuple[int, int, dict[int, int]]] = {}  # id -> (short id, length, group -> count)
+    for term, term_postings in postings.items():
+        counted = groups_of.get(term, ())
+        for short_id, chunk_id, tf, length in term_postings[:first] if windowed else term_postings:
+            candidate = candidates.get(chunk_id)
+            if candidate is None:
+                candidate = candidates[chunk_id] = (short_id, length, {})
+            counts = candidate[2]
+            for group in counted:
+                counts[group] = counts.get(group, 0) + tf
+    chosen: Iterable[tuple[str, tuple[int, int, dict[int, int]]]] = candidates.items()
+    if windowed:
+        chosen = sorted(chosen, key=lambda item: item[1][0])[:first]
     mean = max(total_tokens / n_units, 1.0) if n_units else 1.0
     scored = []
     for chunk_id, (short_id, length, counts) in chosen:
         score = 0.0
-        for forms, weight in weights:
-            f = sum(counts[form] for form in forms)
-            if f:
-                score += term_score(weight, f, length, mean)
+        for group in sorted(counts):  # in the groups' order, as the Cypher adds them
+            score += term_score(weights[group], counts[group], length, mean)
         scored.append((-score, short_id, chunk_id))
     scored.sort()
     return [(chunk_id, -negative) for negative, _, chunk_id in scored[: max(limit, 0)]]
