@@ -59,6 +59,17 @@ def vector_candidates(limit: int) -> int:
     return max(1, min(limit * 10 + 100, MAX_VECTOR_CANDIDATES))
 
 
+def one_plan(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a local-search statement as it takes them (kg.store.neo4j.search_statements says why):
+    numbers and the namespace as they are, the question's strings and lists in the map `q`."""
+    plain = {
+        k: v
+        for k, v in parameters.items()
+        if k == "namespace" or (isinstance(v, int | float) and not isinstance(v, bool))
+    }
+    return {**plain, "q": {k: v for k, v in parameters.items() if k not in plain}}
+
+
 def link_queries(keys: Sequence[str]) -> list[str]:
     return [link_query(batch) for batch in batched(list(keys), MAX_LINK_KEYS_PER_QUERY)]
 
@@ -137,7 +148,7 @@ async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch
     }
     try:
         records = await store._query(
-            search_cypher.PASSAGE_SEARCH, {"q": parameters}, action="search the knowledge graph"
+            search_cypher.PASSAGE_SEARCH, one_plan(parameters), action="search the knowledge graph"
         )
     except StoreError as exc:
         # A database where nothing was ever published has no full-text indexes yet.
@@ -173,7 +184,7 @@ async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> Grap
         "document_ids": list(dict.fromkeys(read.document_ids)),
     }
     records = await store._query(
-        search_cypher.GRAPH_READ, {"q": parameters}, action="read the knowledge graph"
+        search_cypher.GRAPH_READ, one_plan(parameters), action="read the knowledge graph"
     )
     if not records:
         return GraphRows(None)

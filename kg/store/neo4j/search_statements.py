@@ -5,14 +5,15 @@ by tests/test_cypher_lint.py).
 
 Each statement resolves the namespace's published generation once and reads every part from it through
 COLLECT subqueries, so its parts can never come from two builds; it returns that generation, which the
-second read is pinned to ($q.generation: a replaced build is kept until the next publish, see store.py).
+second read is pinned to ($generation: a replaced build is kept until the next publish, see store.py).
 
-Both take their values in one map parameter, $q. Neo4j keys its plan cache by the parameters' types, and a
-string's length and a list's size are part of a type (in buckets); a map's contents are not. Planning
-PASSAGE_SEARCH takes about a second, so with plain parameters each new shape of question (one more word, a
-longer name, no word at all) paid a second on Neo4j while the same question took 25 ms once planned
-(bench/context_latency.py: the p95 of questions matching nothing was 0.9 s). With $q each statement is planned
-once per plan-cache lifetime.
+Both take the question's strings and lists in one map parameter, $q (kg.store.neo4j.search.one_plan). Neo4j
+keys its plan cache by the parameters' types, and a string's length and a list's size are part of a type (in
+buckets); a map's contents are not. Planning PASSAGE_SEARCH takes about a second, so with plain parameters
+each new shape of question (one more word, a longer name, no word at all) paid a second on Neo4j while the
+same question took 25 ms once planned (bench/context_latency.py: the p95 of questions matching nothing was
+0.9 s). Numbers and the namespace stay plain parameters: a number's type has no size, and reading $q.x costs
+far more than $x, too much for a value read per row (scoring 3,000 entities with $q.k1 took 1.6 s, not 40 ms).
 """
 
 from __future__ import annotations
@@ -55,24 +56,24 @@ CREATE (:EntityTerm {
 # $q.entity_query is built by kg.store.neo4j.fulltext.fulltext_query (user words, Lucene-escaped), null when the
 # question has no word to search for; $q.link_queries by link_query. Chunks are ranked as
 # kg.store.chunk_ranking.rank_chunks ranks them, step by step, from the build's own postings ($q.forms: the forms
-# of the query words, $q.groups: the forms of each word, $q.budget: MAX_TEXT_POSTINGS, $q.window: window(),
-# $q.k1...: BM25_PARAMETERS); $q.chunk_query (Lucene) serves only a build published before postings were
-# recorded. The entities of the first $q.seed_passages chunks are the passage seeds of kg.search.passages (as
+# of the query words, $q.groups: the forms of each word, $budget: MAX_TEXT_POSTINGS, $window: window(),
+# $k1...: BM25_PARAMETERS); $q.chunk_query (Lucene) serves only a build published before postings were
+# recorded. The entities of the first $seed_passages chunks are the passage seeds of kg.search.passages (as
 # ENTITIES_IN_CHUNKS orders them).
 PASSAGE_SEARCH = (
-    """MATCH (n:Namespace {name: $q.namespace})
+    """MATCH (n:Namespace {name: $namespace})
 WHERE n.current_generation IS NOT NULL
 WITH n, n.current_generation AS g
-OPTIONAL MATCH (s:Term {namespace: $q.namespace, generation: g, term: ''})
+OPTIONAL MATCH (s:Term {namespace: $namespace, generation: g, term: ''})
 WITH n, g, s, COLLECT {
-  MATCH (t:Term {namespace: $q.namespace, generation: g})
+  MATCH (t:Term {namespace: $namespace, generation: g})
   WHERE t.term IN $q.forms AND t.term <> ''
   WITH t
   ORDER BY t.df, t.term
   RETURN {term: t.term, df: t.df}
 } AS found
 WITH n, g, s, found, reduce(acc = {total: 0, terms: []}, t IN found |
-  CASE WHEN acc.total < 0 OR acc.total + t.df > $q.budget THEN {total: -1, terms: acc.terms}
+  CASE WHEN acc.total < 0 OR acc.total + t.df > $budget THEN {total: -1, terms: acc.terms}
   ELSE {total: acc.total + t.df, terms: acc.terms + t.term} END).terms AS cheapest
 WITH n, g, s, found, size(cheapest) = 0 AS windowed,
   CASE WHEN s IS NULL THEN [] WHEN size(cheapest) = 0 THEN [t IN found | t.term] ELSE cheapest END AS searched
@@ -87,44 +88,44 @@ WITH n, g, s, windowed, searched, mean,
 WITH n, g, s, windowed, searched, mean, weights, COLLECT {
   UNWIND CASE WHEN $q.chunk_query IS NULL OR s IS NOT NULL THEN [] ELSE [$q.chunk_query] END AS query
   CALL db.index.fulltext.queryNodes('kg_chunk_terms', query) YIELD node, score
-  WHERE node.namespace = $q.namespace AND node.generation = g
+  WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS c, score
   ORDER BY score DESC, c.seq
-  LIMIT $q.chunk_limit
+  LIMIT $chunk_limit
   RETURN """
     + _CHUNK
     + """, score: score}
 } AS lucene_chunks, COLLECT {
-  MATCH (t:Term {namespace: $q.namespace, generation: g})
+  MATCH (t:Term {namespace: $namespace, generation: g})
   WHERE t.term IN searched
-  UNWIND range(0, CASE WHEN windowed AND size(t.ids) > $q.window THEN $q.window ELSE size(t.ids) END - 1) AS i
+  UNWIND range(0, CASE WHEN windowed AND size(t.ids) > $window THEN $window ELSE size(t.ids) END - 1) AS i
   WITH t.ids[i] AS id, t.short_ids[i] AS short_id, t.lengths[i] AS length, collect([t.term, t.tfs[i]]) AS tfs
   ORDER BY short_id
   WITH collect({id: id, short_id: short_id, length: length, tfs: tfs}) AS candidates
-  UNWIND candidates[..CASE WHEN windowed THEN $q.window ELSE size(candidates) END] AS x
+  UNWIND candidates[..CASE WHEN windowed THEN $window ELSE size(candidates) END] AS x
   WITH x, [w IN weights |
     [w.weight, reduce(f = 0, p IN x.tfs | f + CASE WHEN p[0] IN w.forms THEN p[1] ELSE 0 END)]] AS counts
   WITH x, reduce(total = 0.0, w IN counts | total + CASE WHEN w[1] = 0 THEN 0.0
-    ELSE w[0] * w[1] * $q.k1_plus_1 / (w[1] + $q.k1 * ($q.one_minus_b + $q.b * x.length / mean)) END) AS score
+    ELSE w[0] * w[1] * $k1_plus_1 / (w[1] + $k1 * ($one_minus_b + $b * x.length / mean)) END) AS score
   ORDER BY score DESC, x.short_id
-  LIMIT $q.chunk_limit
-  MATCH (c:Chunk {namespace: $q.namespace, generation: g, id: x.id})
+  LIMIT $chunk_limit
+  MATCH (c:Chunk {namespace: $namespace, generation: g, id: x.id})
   RETURN """
     + _CHUNK
     + """, score: score}
 } AS ranked_chunks
 WITH n, g, lucene_chunks + ranked_chunks AS chunks
-OPTIONAL MATCH (es:EntityTerm {namespace: $q.namespace, generation: g, term: ''})
+OPTIONAL MATCH (es:EntityTerm {namespace: $namespace, generation: g, term: ''})
 WITH n, g, chunks, es, reduce(acc = {total: 0, title_total: 0, everywhere: [], titles: []}, t IN COLLECT {
-  MATCH (t:EntityTerm {namespace: $q.namespace, generation: g})
+  MATCH (t:EntityTerm {namespace: $namespace, generation: g})
   WHERE t.term IN $q.forms AND t.term <> ''
   WITH t
   ORDER BY t.df, t.term
   RETURN {term: t.term, df: t.df, title_df: t.title_df}
 } |
-  CASE WHEN acc.total + t.df <= $q.entity_budget THEN {total: acc.total + t.df, title_total: acc.title_total,
+  CASE WHEN acc.total + t.df <= $entity_budget THEN {total: acc.total + t.df, title_total: acc.title_total,
     everywhere: acc.everywhere + [t], titles: acc.titles}
-  WHEN acc.title_total + t.df <= $q.title_budget THEN {total: acc.total, title_total: acc.title_total + t.df,
+  WHEN acc.title_total + t.df <= $title_budget THEN {total: acc.total, title_total: acc.title_total + t.df,
     everywhere: acc.everywhere, titles: acc.titles + [t]}
   ELSE acc END) AS split
 WITH n, g, chunks, es, split,
@@ -148,27 +149,27 @@ n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_
 COLLECT {
   UNWIND CASE WHEN es IS NULL AND $q.entity_query IS NOT NULL THEN [$q.entity_query] ELSE [] END AS query
   CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node, score
-  WHERE node.namespace = $q.namespace AND node.generation = g
+  WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS e, score
   ORDER BY score DESC, e.seq
-  LIMIT $q.entity_limit
+  LIMIT $entity_limit
   RETURN """
     + _ENTITY
     + """, score: score}
 } + COLLECT {
   UNWIND CASE WHEN entity_search IS NULL THEN [] ELSE [entity_search] END AS query
   CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node
-  WHERE node.namespace = $q.namespace AND node.generation = g
+  WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS e,
     CASE WHEN node.title_terms = '' THEN [] ELSE split(node.title_terms, ' ') END AS title,
     CASE WHEN node.description_terms = '' THEN [] ELSE split(node.description_terms, ' ') END AS description
   WITH e, toFloat(size(title) + size(description)) AS words, [w IN weights | [w.idf,
-    $q.title_weight * size([x IN title WHERE x = w.term])
+    $title_weight * size([x IN title WHERE x = w.term])
     + CASE WHEN w.title_only THEN 0.0 ELSE toFloat(size([x IN description WHERE x = w.term])) END]] AS counts
-  WITH e, reduce(total = 0.0, w IN counts | total + w[0] * ((w[1] * $q.k1_plus_1)
-    / (w[1] + $q.k1 * ($q.one_minus_b + $q.b * words / average)))) AS score
+  WITH e, reduce(total = 0.0, w IN counts | total + w[0] * ((w[1] * $k1_plus_1)
+    / (w[1] + $k1 * ($one_minus_b + $b * words / average)))) AS score
   ORDER BY score DESC, e.seq
-  LIMIT $q.entity_limit
+  LIMIT $entity_limit
   RETURN """
     + _ENTITY
     + """, score: score}
@@ -176,7 +177,7 @@ COLLECT {
 COLLECT {
   UNWIND $q.link_queries AS query
   CALL db.index.fulltext.queryNodes('kg_entity_link_keys', query) YIELD node
-  WHERE node.namespace = $q.namespace AND node.generation = g
+  WHERE node.namespace = $namespace AND node.generation = g
   WITH DISTINCT node AS e
   UNWIND range(0, size($q.keys) - 1) AS i
   WITH e, i
@@ -188,11 +189,11 @@ COLLECT {
     + """, key: $q.keys[i]}
 } AS linked,
 COLLECT {
-  UNWIND [hit IN chunks[..$q.seed_passages] | hit.id] AS id
-  MATCH (c:Chunk {namespace: $q.namespace, generation: g, id: id})-[:MENTIONS]->(e:Entity)
+  UNWIND [hit IN chunks[..$seed_passages] | hit.id] AS id
+  MATCH (c:Chunk {namespace: $namespace, generation: g, id: id})-[:MENTIONS]->(e:Entity)
   WITH e, count(DISTINCT c) AS hits
   ORDER BY hits DESC, size(e.text_unit_ids), e.seq
-  LIMIT $q.passage_entity_limit
+  LIMIT $passage_entity_limit
   RETURN """
     + _ENTITY
     + """}
@@ -200,13 +201,13 @@ COLLECT {
 """
 )
 
-# Pinned to the build the first read named ($q.generation); returns the one published now, for the build check.
+# Pinned to the build the first read named ($generation); returns the one published now, for the build check.
 GRAPH_READ = (
-    """MATCH (n:Namespace {name: $q.namespace})
+    """MATCH (n:Namespace {name: $namespace})
 WHERE n.current_generation IS NOT NULL
 WITH n, COLLECT {
   UNWIND range(0, size($q.ids) - 1) AS i
-  MATCH (c:Chunk {namespace: $q.namespace, generation: $q.generation, id: $q.ids[i]})
+  MATCH (c:Chunk {namespace: $namespace, generation: $generation, id: $q.ids[i]})
   WITH c
   ORDER BY i
   RETURN """
@@ -215,18 +216,18 @@ WITH n, COLLECT {
 } AS chunks
 RETURN n.current_generation AS generation, chunks,
 COLLECT {
-  MATCH (e:Entity {namespace: $q.namespace, generation: $q.generation})
+  MATCH (e:Entity {namespace: $namespace, generation: $generation})
   WHERE e.title IN $q.titles
   MATCH (e)-[r:RELATED]-()
   WITH DISTINCT r
   ORDER BY r.weight DESC, r.rank DESC, r.short_id
-  LIMIT $q.limit
+  LIMIT $limit
   RETURN """
     + _RELATIONSHIP
     + """
 } AS relationships,
 COLLECT {
-  MATCH (e:Entity {namespace: $q.namespace, generation: $q.generation})
+  MATCH (e:Entity {namespace: $namespace, generation: $generation})
   WHERE e.id IN $q.entity_ids
   MATCH (e)-[:IN_COMMUNITY]->(:Community)-[:HAS_REPORT]->(p:Report)
   WITH p, count(DISTINCT e) AS matches
@@ -236,7 +237,7 @@ COLLECT {
     + """, matches: matches}
 } AS reports,
 COLLECT {
-  MATCH (d:Document {namespace: $q.namespace, generation: $q.generation})
+  MATCH (d:Document {namespace: $namespace, generation: $generation})
   WHERE d.id IN $q.document_ids + [c IN chunks | c.document_id]
   RETURN d {.id, .title, .source}
 } AS documents
