@@ -12,8 +12,13 @@ keys its plan cache by the parameters' types, and a string's length and a list's
 buckets); a map's contents are not. Planning PASSAGE_SEARCH takes about a second, so with plain parameters
 each new shape of question (one more word, a longer name, no word at all) paid a second on Neo4j while the
 same question took 25 ms once planned (bench/context_latency.py: the p95 of questions matching nothing was
-0.9 s). Numbers and the namespace stay plain parameters: a number's type has no size, and reading $q.x costs
-far more than $x, too much for a value read per row (scoring 3,000 entities with $q.k1 took 1.6 s, not 40 ms).
+0.9 s). Each list is looked up an item at a time (UNWIND, then an equality seek on the node's key, with an index
+hint): a planner that does not know a list's size, or plans right after a publish with index statistics
+sampled before it, may otherwise scan a whole index (after a republish, a plan reading every :EntityTerm of
+the database made questions matching nothing take 30 ms at 100k entities, not 3; one scanning the entity
+title index per title took 90 ms). Numbers and
+the namespace stay plain parameters: a number's type has no size, and reading $q.x costs far more than $x, too
+much for a value read per row (scoring 3,000 entities with $q.k1 took 1.6 s, not 40 ms).
 """
 
 from __future__ import annotations
@@ -66,8 +71,10 @@ WHERE n.current_generation IS NOT NULL
 WITH n, n.current_generation AS g
 OPTIONAL MATCH (s:Term {namespace: $namespace, generation: g, term: ''})
 WITH n, g, s, COLLECT {
-  MATCH (t:Term {namespace: $namespace, generation: g})
-  WHERE t.term IN $q.forms AND t.term <> ''
+  UNWIND $q.forms AS form
+  MATCH (t:Term {namespace: $namespace, generation: g, term: form})
+  USING INDEX t:Term(namespace, generation, term)
+  WHERE form <> ''
   WITH t
   ORDER BY t.df, t.term
   RETURN {term: t.term, df: t.df}
@@ -96,8 +103,9 @@ WITH n, g, s, windowed, searched, mean, weights, COLLECT {
     + _CHUNK
     + """, score: score}
 } AS lucene_chunks, COLLECT {
-  MATCH (t:Term {namespace: $namespace, generation: g})
-  WHERE t.term IN searched
+  UNWIND searched AS form
+  MATCH (t:Term {namespace: $namespace, generation: g, term: form})
+  USING INDEX t:Term(namespace, generation, term)
   UNWIND range(0, CASE WHEN windowed AND size(t.ids) > $window THEN $window ELSE size(t.ids) END - 1) AS i
   WITH t.ids[i] AS id, t.short_ids[i] AS short_id, t.lengths[i] AS length, collect([t.term, t.tfs[i]]) AS tfs
   ORDER BY short_id
@@ -110,6 +118,7 @@ WITH n, g, s, windowed, searched, mean, weights, COLLECT {
   ORDER BY score DESC, x.short_id
   LIMIT $chunk_limit
   MATCH (c:Chunk {namespace: $namespace, generation: g, id: x.id})
+  USING INDEX c:Chunk(namespace, generation, id)
   RETURN """
     + _CHUNK
     + """, score: score}
@@ -117,8 +126,10 @@ WITH n, g, s, windowed, searched, mean, weights, COLLECT {
 WITH n, g, lucene_chunks + ranked_chunks AS chunks
 OPTIONAL MATCH (es:EntityTerm {namespace: $namespace, generation: g, term: ''})
 WITH n, g, chunks, es, reduce(acc = {total: 0, title_total: 0, everywhere: [], titles: []}, t IN COLLECT {
-  MATCH (t:EntityTerm {namespace: $namespace, generation: g})
-  WHERE t.term IN $q.forms AND t.term <> ''
+  UNWIND $q.forms AS form
+  MATCH (t:EntityTerm {namespace: $namespace, generation: g, term: form})
+  USING INDEX t:EntityTerm(namespace, generation, term)
+  WHERE form <> ''
   WITH t
   ORDER BY t.df, t.term
   RETURN {term: t.term, df: t.df, title_df: t.title_df}
@@ -191,6 +202,7 @@ COLLECT {
 COLLECT {
   UNWIND [hit IN chunks[..$seed_passages] | hit.id] AS id
   MATCH (c:Chunk {namespace: $namespace, generation: g, id: id})-[:MENTIONS]->(e:Entity)
+  USING INDEX c:Chunk(namespace, generation, id)
   WITH e, count(DISTINCT c) AS hits
   ORDER BY hits DESC, size(e.text_unit_ids), e.seq
   LIMIT $passage_entity_limit
@@ -208,6 +220,7 @@ WHERE n.current_generation IS NOT NULL
 WITH n, COLLECT {
   UNWIND range(0, size($q.ids) - 1) AS i
   MATCH (c:Chunk {namespace: $namespace, generation: $generation, id: $q.ids[i]})
+  USING INDEX c:Chunk(namespace, generation, id)
   WITH c
   ORDER BY i
   RETURN """
@@ -216,8 +229,9 @@ WITH n, COLLECT {
 } AS chunks
 RETURN n.current_generation AS generation, chunks,
 COLLECT {
-  MATCH (e:Entity {namespace: $namespace, generation: $generation})
-  WHERE e.title IN $q.titles
+  UNWIND $q.titles AS title
+  MATCH (e:Entity {namespace: $namespace, generation: $generation, title: title})
+  USING INDEX e:Entity(namespace, generation, title)
   MATCH (e)-[r:RELATED]-()
   WITH DISTINCT r
   ORDER BY r.weight DESC, r.rank DESC, r.short_id
@@ -227,8 +241,9 @@ COLLECT {
     + """
 } AS relationships,
 COLLECT {
-  MATCH (e:Entity {namespace: $namespace, generation: $generation})
-  WHERE e.id IN $q.entity_ids
+  UNWIND $q.entity_ids AS id
+  MATCH (e:Entity {namespace: $namespace, generation: $generation, id: id})
+  USING INDEX e:Entity(namespace, generation, id)
   MATCH (e)-[:IN_COMMUNITY]->(:Community)-[:HAS_REPORT]->(p:Report)
   WITH p, count(DISTINCT e) AS matches
   ORDER BY matches DESC, p.rank DESC, p.community
@@ -237,8 +252,10 @@ COLLECT {
     + """, matches: matches}
 } AS reports,
 COLLECT {
-  MATCH (d:Document {namespace: $namespace, generation: $generation})
-  WHERE d.id IN $q.document_ids + [c IN chunks | c.document_id]
+  UNWIND $q.document_ids + [c IN chunks | c.document_id] AS id
+  WITH DISTINCT id
+  MATCH (d:Document {namespace: $namespace, generation: $generation, id: id})
+  USING INDEX d:Document(namespace, generation, id)
   RETURN d {.id, .title, .source}
 } AS documents
 """
