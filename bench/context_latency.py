@@ -5,7 +5,8 @@
     .venv/bin/python bench/context_latency.py --stores sqlite neo4j  # side by side with a real Neo4j
 
 With `--stores ... neo4j` the same graphs are also published into Neo4j (the Neo4j Community server the tests
-use, tests/neo4j_server, started here with a 2 GiB heap; or `--neo4j-url`), timing the publish, and the same
+use, tests/neo4j_server, started here as a server runs it: a 2 GiB heap, the G1 collector Neo4j ships with, and a
+1.5 GiB page cache that holds the 100k store; or `--neo4j-url`), timing the publish, and the same
 questions are asked of both stores.
 
 For each size: build the synthetic SQLite store (bench/synthetic.py) once and cache it under bench/results/
@@ -383,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     if "neo4j" in args.stores and not neo4j_url:
         from tests.neo4j_launcher import Neo4jServer
 
-        server = Neo4jServer(heap="2g")
+        # As a Neo4j server runs: its default collector (G1) and a page cache holding the 100k store (~1 GiB).
+        server = Neo4jServer(heap="2g", gc="-XX:+UseG1GC", page_cache_mib=1536)
         print("starting Neo4j (tests/neo4j_server)", flush=True)
         neo4j_url = server.start()
     options = {

@@ -67,8 +67,12 @@ def build() -> None:
 class Neo4jServer:
     """One Neo4j process on a loopback port the OS picked. Authentication is off: any credentials work."""
 
-    def __init__(self, heap: str = HEAP) -> None:
+    def __init__(self, heap: str = HEAP, gc: str = "-XX:+UseSerialGC", page_cache_mib: int = 256) -> None:
+        """The defaults suit a test run (small, one collector thread); a benchmark runs Neo4j as a server runs it
+        (its default collector, G1, and a page cache holding the store)."""
         self.heap = heap
+        self.gc = gc
+        self.page_cache_mib = page_cache_mib
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -82,7 +86,15 @@ class Neo4jServer:
             [str(SERVER_DIR / "target" / "classes"), CLASSPATH_FILE.read_text().strip()]
         )
         self.process = subprocess.Popen(
-            [java, f"-Xmx{self.heap}", "-XX:+UseSerialGC", "-cp", classpath, "kgbot.testing.Main"],
+            [
+                java,
+                f"-Xmx{self.heap}",
+                self.gc,
+                f"-Dkgbot.pagecache.mib={self.page_cache_mib}",
+                "-cp",
+                classpath,
+                "kgbot.testing.Main",
+            ],
             stdin=subprocess.PIPE,  # the server exits when this pipe closes, so it never outlives the tests
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

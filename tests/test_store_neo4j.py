@@ -110,6 +110,26 @@ class TestNeo4jStoreContract(StoreContract):
             h.entity.description.endswith("three") for h in await store.search_entities("ns", "bleu", 5)
         ] == [True]
 
+    async def test_a_publish_plans_the_search_for_the_first_question(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sent = record_statements(store, monkeypatch)
+        await store.publish("ns", sample_index())
+        searches = [
+            p for s, p in sent if s in (search_statements.PASSAGE_SEARCH, search_statements.GRAPH_READ)
+        ]
+        assert [p["namespace"] for p in searches] == ["ns", "ns"]
+        assert searches[1]["generation"] == (await store.generation("ns"))
+
+    async def test_a_publish_stands_when_planning_the_search_fails(
+        self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        fail_on(store, monkeypatch, search_statements.PASSAGE_SEARCH)
+        await store.publish("ns", sample_index())
+        monkeypatch.undo()
+        assert await store.generation("ns") is not None
+        assert [h.entity.title for h in await store.search_entities("ns", "bleu", 5)]
+
     async def test_crashed_build_is_cleaned_by_the_next(
         self, store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:

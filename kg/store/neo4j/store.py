@@ -259,6 +259,7 @@ class Neo4jStore:
         retired = published[0]["retired"]
         if retired is not None:
             await self._cleanup(namespace, [retired])
+        await search.prime(self, namespace)
 
     def _publish_parameters(
         self,
