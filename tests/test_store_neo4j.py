@@ -671,6 +671,7 @@ def test_every_query_filters_by_namespace() -> None:
         "ENTITY_VECTOR_INDEX_DIMENSIONS",
         "CLAIM_DELIVERY",  # delivered chat events belong to no namespace (kg.store.deliveries)
         "PURGE_DELIVERIES",
+        "RESAMPLE_INDEXES",  # statistics of the whole database, before planning (kg.store.neo4j.search.prime)
     }
     for statement, name in statement_names().items():
         if statement.lstrip().startswith("CREATE") and "INDEX" in statement or "CONSTRAINT" in statement:

@@ -203,8 +203,10 @@ async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> Grap
 async def prime(store: Neo4jStore, namespace: str) -> None:
     """Plan local search's two statements against a newly published build, so that the first question after a
     publish does not wait for it: Neo4j replans them when a publish changed its statistics, about a second each
-    (kg.store.neo4j.search_statements). One shape of parameters plans every question, so one read does it."""
+    (kg.store.neo4j.search_statements). One shape of parameters plans every question, so one read does it, once
+    the indexes' statistics describe the new build (RESAMPLE_INDEXES)."""
     try:
+        await store._query(search_cypher.RESAMPLE_INDEXES, {}, action="sample the indexes")
         hits = await find_passages(store, namespace, PassageSearch("kgbot", ["kgbot"], 1, 1, 1, 1))
         if hits.generation is not None:
             await read_graph(

@@ -44,6 +44,11 @@ CREATE (:Term {
 })
 """
 
+# Before a publish's search is planned (kg.store.neo4j.search.prime): index statistics are sampled in the
+# background, and a plan made right after a publish from the previous samples ran questions 5-8x slower for as
+# long as it stayed cached (bench/context_latency.py at 10k entities: 200-250 ms, not 30).
+RESAMPLE_INDEXES = "CALL db.resampleOutdatedIndexes()"
+
 # The document frequency of each word of a build's entities (title or description: df; title alone: title_df),
 # as the SQLite store's entity index counts them. The word '' holds the entity count (df) and their words (tokens).
 CREATE_ENTITY_TERM_CONSTRAINT = """
