@@ -32,6 +32,7 @@ SIGNAL_PASSAGES = 10  # the top passages whose scores say how much the graph ran
 MIN_EXCERPT_TOKENS = 30  # a shorter excerpt rarely holds a whole sentence: the room is left unused
 SIZE_SAMPLE = 20  # the last passages added, whose sizes estimate how many more the room holds
 TOKENS_PER_CANDIDATE = 100  # the size a passage is assumed to have when none was added yet
+MAX_NEIGHBOURS = 240  # neighbour passages read at most (neighbour_short_ids)
 
 
 @dataclass(frozen=True)
@@ -162,3 +163,25 @@ def add_excerpt(filling: Filling) -> None:
         filling.sources.append(
             replace(unit, text=text, end=unit.start + len(text), n_tokens=count_tokens(text))
         )
+
+
+def neighbour_short_ids(
+    anchors: Sequence[int], taken: Iterable[int], budget: int, sizes: Sequence[int]
+) -> list[int]:
+    """The short ids of the passages next to the best ones in corpus order (`anchors`, best first), nearest
+    first, as many as twice what the budget has room for beyond the passages already found (`sizes`, at
+    their average size), at most MAX_NEIGHBOURS: when the question's words and the graph have run out of
+    passages, the text around its best passages (the rest of their document, the documents indexed beside
+    them) is the next best evidence there is."""
+    average = max(1, sum(sizes) // len(sizes)) if sizes else TOKENS_PER_CANDIDATE
+    count = min(MAX_NEIGHBOURS, 2 * max(0, budget - sum(sizes)) // average)
+    skip, wanted = set(taken), []
+    for distance in range(1, count + 1):
+        for anchor in anchors:
+            for short_id in (anchor - distance, anchor + distance):
+                if short_id >= 0 and short_id not in skip:
+                    skip.add(short_id)
+                    wanted.append(short_id)
+                    if len(wanted) >= count:
+                        return wanted
+    return wanted

@@ -33,6 +33,7 @@ from kg.search.budget import (
     further_limit,
     graph_signal,
     more_candidates_needed,
+    neighbour_short_ids,
     shares,
 )
 from kg.search.context import Context
@@ -46,6 +47,7 @@ from kg.search.passages import (
     rank_passages,
     seeds_of,
     spread,
+    with_hops,
 )
 from kg.store.base import (
     GraphRead,
@@ -68,6 +70,7 @@ READ_ATTEMPTS = 3  # a question is read again when a publish lands between its r
 MAX_RELATIONSHIPS = 100  # candidate relationships read per question (the table shows a few of them)
 MAX_SOURCE_CANDIDATES = 60
 MAX_PASSAGE_ENTITIES = 100  # entities read from the top passages to seed the graph
+MAX_HOP_PASSAGES = 20  # two-hop passages read per question (kg.store.hops)
 
 
 def _rrf(*rankings: Sequence[str]) -> dict[str, float]:
@@ -174,6 +177,17 @@ def _select_entities(
     return list(chosen.values())
 
 
+def _neighbours(found: Found, budget: int, limit: int) -> list[int]:
+    """The neighbour passages to read with the graph (kg.search.budget.neighbour_short_ids): none while the
+    full text has further passages to give (its read was capped), or when it found none to start from."""
+    if len(found.text_hits) >= limit:
+        return []
+    by_id = {u.id: u for u, _ in found.text_hits}
+    best = [by_id[p.id] for p in found.ranked if p.id in by_id]
+    taken = [u.short_id for u in by_id.values()]
+    return neighbour_short_ids([u.short_id for u in best], taken, budget, [u.n_tokens for u in best])
+
+
 async def build_context(
     store: GraphStore,
     question: str,
@@ -226,6 +240,9 @@ async def _read_context(
                 relationship_limit=MAX_RELATIONSHIPS,
                 text_unit_ids=[p.id for p in ranked if p.id not in known],
                 document_ids=list(dict.fromkeys(u.document_id for u in known.values())),
+                hop_limit=MAX_HOP_PASSAGES,
+                hop_exclude=[p.id for p in ranked],
+                neighbour_short_ids=_neighbours(found, budget, limit),
             ),
         )
         if graph.generation != found.generation:
@@ -234,7 +251,9 @@ async def _read_context(
     relationships = _rank_relationships(selected, graph.relationships)
     scored_reports = graph.reports
     known.update((u.id, u) for u in graph.text_units)
-    units = [known[p.id] for p in ranked if p.id in known]
+    known.update((u.id, u) for u, _ in graph.hop_passages)
+    ranked = with_hops(ranked, [(u.id, s) for u, s in graph.hop_passages], len(titles))
+    units = [known[p.id] for p in ranked if p.id in known] + graph.neighbours
 
     tables: list[Table] = []
     remaining = budget

@@ -26,6 +26,7 @@ MAPPED_WEIGHT = 0.3  # an entity the entity search found (it may only share a wo
 PASSAGE_WEIGHT = 0.5  # share of a seed passage's relevance passed on to each entity it mentions
 SEED_PASSAGES = 5  # the top full-text passages whose entities seed the graph
 GRAPH_WEIGHT = 0.5  # activation's weight against full-text relevance (the best passage scores 1)
+HOP_DECAY = 0.25  # a two-hop passage's activation against a one-hop one's (kg.store.hops)
 MAX_ENTITY_PASSAGES = 200  # an entity in more passages spreads too thinly to matter: it is skipped
 # When the budget holds only a few passages (at most FEW_PASSAGES of the size of the full text's top hits), the
 # full text's best passages lead: those scoring at least LEAD_SHARE of the best (as good a match as it, by the
@@ -143,3 +144,19 @@ def rank_passages(
         RankedPassage(u, scores[u], text_scores.get(u, 0.0), GRAPH_WEIGHT * activation.get(u, 0.0))
         for u in best
     ]
+
+
+def with_hops(
+    ranked: Sequence[RankedPassage], hops: Sequence[tuple[str, float]], seeds: int
+) -> list[RankedPassage]:
+    """`ranked` with the two-hop passages (kg.store.hops: id, score) merged in by score: a hop's score is its
+    store score per seed entity, decayed by HOP_DECAY and weighed as activation (GRAPH_WEIGHT). Ranked passages
+    keep their order (the full text's lead among them)."""
+    scale = GRAPH_WEIGHT * HOP_DECAY / max(seeds, 1)
+    pending = [RankedPassage(u, scale * s, 0.0, scale * s) for u, s in hops]
+    merged: list[RankedPassage] = []
+    for p in ranked:
+        while pending and pending[0].score > p.score:
+            merged.append(pending.pop(0))
+        merged.append(p)
+    return merged + pending

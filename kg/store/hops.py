@@ -1,0 +1,20 @@
+"""Two-hop passages, one definition for both stores (entity -> relationship -> entity -> passage).
+
+The passage-entity graph of kg.search.passages reaches a passage through an entity it names; a multi-hop
+question's next passage often names neither the question's entities nor those of its top passages, only
+an entity related to them (the graph's relationships). Local search's second read (`GraphRead.hop_limit`)
+returns those passages, so they cost no further round trip:
+- the seeds are the entities whose relationships the read returns (`GraphRead.titles`);
+- their neighbours are the other ends of those relationships (not seeds themselves), each linked to
+  `links` distinct seeds;
+- a neighbour in more than MAX_HOP_ENTITY_PASSAGES passages is skipped (it says little about any one);
+- a passage scores the sum, over the neighbours it is a passage of, of links / the neighbour's passages (one
+  step of spreading activation, as kg.search.passages spreads the question's seeds), rounded to
+  SCORE_DIGITS decimals so that both stores order equal scores the same way (by short id) whatever order
+  they add in.
+"""
+
+from __future__ import annotations
+
+MAX_HOP_ENTITY_PASSAGES = 200
+SCORE_DIGITS = 9
