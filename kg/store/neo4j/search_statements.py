@@ -38,6 +38,12 @@ CREATE (:Term {
 })
 """
 
+# Local search reads the chunks next to its best ones in corpus order (kg.search.local, neighbour passages).
+CREATE_CHUNK_SHORT_ID_INDEX = """
+CREATE INDEX kg_chunk_short_id IF NOT EXISTS
+FOR (c:Chunk) ON (c.namespace, c.generation, c.short_id)
+"""
+
 # The document frequency of each word of a build's entities (title or description: df; title alone: title_df),
 # as the SQLite store's entity index counts them. The word '' holds the entity count (df) and their words (tokens).
 CREATE_ENTITY_TERM_CONSTRAINT = """
@@ -201,6 +207,9 @@ COLLECT {
 )
 
 # Pinned to the build the first read named ($q.generation); returns the one published now, for the build check.
+# hops: the two-hop passages of kg.store.hops, scored as kg/store/sqlite/passages.py scores them ($q.titles the
+# seeds, $q.hop_entity_passages: MAX_HOP_ENTITY_PASSAGES, $q.score_digits: SCORE_DIGITS); neighbours: the chunks
+# of the short ids $q.short_ids, in that order.
 GRAPH_READ = (
     """MATCH (n:Namespace {name: $q.namespace})
 WHERE n.current_generation IS NOT NULL
@@ -212,8 +221,35 @@ WITH n, COLLECT {
   RETURN """
     + _CHUNK
     + """}
-} AS chunks
-RETURN n.current_generation AS generation, chunks,
+} AS chunks, COLLECT {
+  MATCH (s:Entity {namespace: $q.namespace, generation: $q.generation})
+  WHERE $q.hop_limit > 0 AND s.title IN $q.titles
+  MATCH (s)-[:RELATED]-(e:Entity)
+  WHERE NOT e.title IN $q.titles
+  WITH e, count(DISTINCT s.title) AS links
+  UNWIND e.text_unit_ids AS id
+  WITH e, links, collect(DISTINCT id) AS units
+  WHERE size(units) <= $q.hop_entity_passages
+  UNWIND units AS id
+  WITH id, sum(toFloat(links) / size(units)) AS score
+  WHERE NOT id IN $q.hop_exclude
+  MATCH (c:Chunk {namespace: $q.namespace, generation: $q.generation, id: id})
+  WITH c, round(score, $q.score_digits) AS score
+  ORDER BY score DESC, c.short_id
+  LIMIT $q.hop_limit
+  RETURN """
+    + _CHUNK
+    + """, score: score}
+} AS hops, COLLECT {
+  UNWIND range(0, size($q.short_ids) - 1) AS i
+  MATCH (c:Chunk {namespace: $q.namespace, generation: $q.generation, short_id: $q.short_ids[i]})
+  WITH c
+  ORDER BY i
+  RETURN """
+    + _CHUNK
+    + """}
+} AS neighbours
+RETURN n.current_generation AS generation, chunks, hops, neighbours,
 COLLECT {
   MATCH (e:Entity {namespace: $q.namespace, generation: $q.generation})
   WHERE e.title IN $q.titles
@@ -237,7 +273,7 @@ COLLECT {
 } AS reports,
 COLLECT {
   MATCH (d:Document {namespace: $q.namespace, generation: $q.generation})
-  WHERE d.id IN $q.document_ids + [c IN chunks | c.document_id]
+  WHERE d.id IN $q.document_ids + [c IN chunks + hops + neighbours | c.document_id]
   RETURN d {.id, .title, .source}
 } AS documents
 """
