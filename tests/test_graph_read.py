@@ -42,17 +42,17 @@ async def _read(store: GraphStore, **fields: object) -> tuple[list[tuple[str, fl
 async def test_two_hop_passages_are_those_of_the_seeds_neighbours(store: GraphStore) -> None:
     # Vaswani's neighbours: Transformer (in t1 and t2: half a link each) and Google Brain (t3: a whole link).
     await store.publish("ns", sample_index())
-    hops, _, documents = await _read(store, titles=["Ashish Vaswani"], hop_limit=5)
+    hops, _, documents = await _read(store, hop_titles=["Ashish Vaswani"], hop_limit=5)
     assert hops == [("t3", 1.0), ("t1", 0.5), ("t2", 0.5)]  # equal scores by short id
     assert set(documents) == {"d1", "d2"}  # the documents of the passages read are named
-    assert (await _read(store, titles=["Ashish Vaswani"], hop_limit=2))[0] == [("t3", 1.0), ("t1", 0.5)]
-    excluded = await _read(store, titles=["Ashish Vaswani"], hop_limit=5, hop_exclude=["t3", "t2"])
+    assert (await _read(store, hop_titles=["Ashish Vaswani"], hop_limit=2))[0] == [("t3", 1.0), ("t1", 0.5)]
+    excluded = await _read(store, hop_titles=["Ashish Vaswani"], hop_limit=5, hop_exclude=["t3", "t2"])
     assert excluded[0] == [("t1", 0.5)]
     # Transformer is a neighbour of both seeds (two links); the seeds' own relationship is not a hop.
-    both = await _read(store, titles=["Ashish Vaswani", "Google Brain"], hop_limit=5)
+    both = await _read(store, hop_titles=["Ashish Vaswani", "Google Brain"], hop_limit=5)
     assert both[0] == [("t1", 1.0), ("t2", 1.0)]
-    assert (await _read(store, titles=["Ashish Vaswani"], hop_limit=0))[0] == []
-    assert (await _read(store, titles=[], hop_limit=5))[0] == []
+    assert (await _read(store, hop_titles=["Ashish Vaswani"], hop_limit=0))[0] == []
+    assert (await _read(store, hop_titles=[], hop_limit=5))[0] == []
 
 
 def _hub_index(passages: int) -> GraphIndex:
@@ -72,10 +72,10 @@ def _hub_index(passages: int) -> GraphIndex:
 
 async def test_a_neighbour_in_too_many_passages_is_not_a_hop(store: GraphStore) -> None:
     await store.publish("ns", _hub_index(MAX_HOP_ENTITY_PASSAGES + 1))
-    hops, _, _ = await _read(store, titles=["Seed"], hop_limit=5)
+    hops, _, _ = await _read(store, hop_titles=["Seed"], hop_limit=5)
     assert hops == [(f"u{MAX_HOP_ENTITY_PASSAGES}", 1.0)]
     await store.publish("ns", _hub_index(MAX_HOP_ENTITY_PASSAGES))
-    hops, _, _ = await _read(store, titles=["Seed"], hop_limit=2)
+    hops, _, _ = await _read(store, hop_titles=["Seed"], hop_limit=2)
     assert hops == [(f"u{MAX_HOP_ENTITY_PASSAGES - 1}", 1.005), ("u0", 0.005)]
 
 
@@ -107,7 +107,7 @@ async def test_both_stores_score_hops_alike(tmp_path: Path, neo4j_url: str) -> N
         results = []
         for each in (sqlite, neo4j):
             await each.publish("ns", index)
-            results.append(await _read(each, titles=["Seed 0", "Seed 1", "Seed 2"], hop_limit=12))
+            results.append(await _read(each, hop_titles=["Seed 0", "Seed 1", "Seed 2"], hop_limit=12))
         assert results[0][0] == results[1][0]
         assert len(results[0][0]) > 5
     finally:

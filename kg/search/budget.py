@@ -23,7 +23,9 @@ from kg.text.tables import cell
 from kg.text.tokens import count_tokens, truncate
 
 SMALL_BUDGET = 1000  # below it every token goes to passages (the tables are dropped)
-LARGE_BUDGET = 4000  # from it on the tables take their full shares
+LARGE_BUDGET = (
+    8000  # from it on the tables take their full shares (at 4,000 the tables cost medical a passage)
+)
 # The tables' full shares for a question the graph helps as much as it can (signal 1); half of them at signal 0.
 REPORT_SHARE = 0.04
 ENTITY_SHARE = 0.06
@@ -119,10 +121,10 @@ class Filling:
 
 
 def fill_sources(filling: Filling, units: Iterable[TextUnit]) -> None:
-    """Add each passage not seen yet while it fits; remember the first that did not. Stops when the room
-    left is below an excerpt's (what could still fit there would rarely hold a sentence)."""
+    """Add each passage not seen yet that fits; remember the first that did not. A short passage still fits
+    where an excerpt would not (below MIN_EXCERPT_TOKENS): at 400 tokens, stopping there left 7% unused."""
     for u in units:
-        if filling.table.room < MIN_EXCERPT_TOKENS:
+        if filling.table.room <= 0:
             return
         if u.id in filling.seen:
             continue

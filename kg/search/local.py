@@ -43,6 +43,7 @@ from kg.search.passages import (
     Seed,
     entity_weights,
     few_passages_fit,
+    graph_weight,
     normalised_text_scores,
     rank_passages,
     seeds_of,
@@ -71,6 +72,7 @@ MAX_RELATIONSHIPS = 100  # candidate relationships read per question (the table 
 MAX_SOURCE_CANDIDATES = 60
 MAX_PASSAGE_ENTITIES = 100  # entities read from the top passages to seed the graph
 MAX_HOP_PASSAGES = 20  # two-hop passages read per question (kg.store.hops)
+HOP_SEEDS = "linked"
 
 
 def _rrf(*rankings: Sequence[str]) -> dict[str, float]:
@@ -159,7 +161,7 @@ async def find_passages(
     seed_units = [u.id for u, _ in hits.chunks[:SEED_PASSAGES]]
     seeds = seeds_of(linked, mapped, hits.passage_entities, text_scores, seed_units)
     lead = budget is not None and few_passages_fit(hits.chunks, budget)
-    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES, lead)
+    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES, lead, graph_weight(budget))
     return Found(linked, mapped, hits.chunks, seeds, ranked, hits.generation)
 
 
@@ -229,6 +231,7 @@ async def _read_context(
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
     titles = [e.title for e in selected]
     known = {u.id: u for u, _ in unit_hits}
+    hop_titles = [e.title for e in found.linked] if HOP_SEEDS == "linked" else titles
     graph = GraphRows(None)
     if found.generation is not None:
         graph = await store.read_graph(
@@ -240,6 +243,7 @@ async def _read_context(
                 relationship_limit=MAX_RELATIONSHIPS,
                 text_unit_ids=[p.id for p in ranked if p.id not in known],
                 document_ids=list(dict.fromkeys(u.document_id for u in known.values())),
+                hop_titles=hop_titles,
                 hop_limit=MAX_HOP_PASSAGES,
                 hop_exclude=[p.id for p in ranked],
                 neighbour_short_ids=_neighbours(found, budget, limit),
@@ -252,7 +256,7 @@ async def _read_context(
     scored_reports = graph.reports
     known.update((u.id, u) for u in graph.text_units)
     known.update((u.id, u) for u, _ in graph.hop_passages)
-    ranked = with_hops(ranked, [(u.id, s) for u, s in graph.hop_passages], len(titles))
+    ranked = with_hops(ranked, [(u.id, s) for u, s in graph.hop_passages], len(hop_titles))
     units = [known[p.id] for p in ranked if p.id in known] + graph.neighbours
 
     tables: list[Table] = []

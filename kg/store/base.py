@@ -78,7 +78,8 @@ class GraphRead:
     relationship_limit: int
     text_unit_ids: list[str]  # passages to read whole
     document_ids: list[str]  # documents to name, besides those of `text_unit_ids`
-    hop_limit: int = 0  # two-hop passages of `titles` to read (kg.store.hops), best first
+    hop_titles: list[str] = field(default_factory=list)  # the seeds of the two-hop passages (kg.store.hops)
+    hop_limit: int = 0  # two-hop passages to read, best first
     hop_exclude: list[str] = field(default_factory=list)  # passages the question has already: not hops
     neighbour_short_ids: list[int] = field(
         default_factory=list

@@ -4,7 +4,7 @@ The passage-entity graph of kg.search.passages reaches a passage through an enti
 question's next passage often names neither the question's entities nor those of its top passages, only
 an entity related to them (the graph's relationships). Local search's second read (`GraphRead.hop_limit`)
 returns those passages, so they cost no further round trip:
-- the seeds are the entities whose relationships the read returns (`GraphRead.titles`);
+- the seeds are `GraphRead.hop_titles`;
 - their neighbours are the other ends of those relationships (not seeds themselves), each linked to
   `links` distinct seeds;
 - a neighbour in more than MAX_HOP_ENTITY_PASSAGES passages is skipped (it says little about any one);

@@ -172,6 +172,7 @@ async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> Grap
         "limit": max(int(read.relationship_limit), 0),
         "ids": list(dict.fromkeys(read.text_unit_ids)),
         "document_ids": list(dict.fromkeys(read.document_ids)),
+        "hop_titles": list(dict.fromkeys(read.hop_titles)),
         "hop_limit": max(int(read.hop_limit), 0),
         "hop_exclude": list(dict.fromkeys(read.hop_exclude)),
         "hop_entity_passages": MAX_HOP_ENTITY_PASSAGES,

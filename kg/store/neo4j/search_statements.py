@@ -207,8 +207,8 @@ COLLECT {
 )
 
 # Pinned to the build the first read named ($q.generation); returns the one published now, for the build check.
-# hops: the two-hop passages of kg.store.hops, scored as kg/store/sqlite/passages.py scores them ($q.titles the
-# seeds, $q.hop_entity_passages: MAX_HOP_ENTITY_PASSAGES, $q.score_digits: SCORE_DIGITS); neighbours: the chunks
+# hops: the two-hop passages of kg.store.hops, scored as kg/store/sqlite/passages.py scores them ($q.hop_titles
+# the seeds, $q.hop_entity_passages: MAX_HOP_ENTITY_PASSAGES, $q.score_digits: SCORE_DIGITS); neighbours: the chunks
 # of the short ids $q.short_ids, in that order.
 GRAPH_READ = (
     """MATCH (n:Namespace {name: $q.namespace})
@@ -223,9 +223,9 @@ WITH n, COLLECT {
     + """}
 } AS chunks, COLLECT {
   MATCH (s:Entity {namespace: $q.namespace, generation: $q.generation})
-  WHERE $q.hop_limit > 0 AND s.title IN $q.titles
+  WHERE $q.hop_limit > 0 AND s.title IN $q.hop_titles
   MATCH (s)-[:RELATED]-(e:Entity)
-  WHERE NOT e.title IN $q.titles
+  WHERE NOT e.title IN $q.hop_titles
   WITH e, count(DISTINCT s.title) AS links
   UNWIND e.text_unit_ids AS id
   WITH e, links, collect(DISTINCT id) AS units

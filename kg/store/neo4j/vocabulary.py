@@ -95,6 +95,7 @@ PARAMETERS: dict[str, object] = {
     "title_budget": 10000,
     "title_weight": 10.0,
     "document_ids": ["d1"],
+    "hop_titles": ["Transformer"],
     "hop_limit": 20,
     "hop_exclude": ["t1"],
     "hop_entity_passages": 200,

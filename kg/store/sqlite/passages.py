@@ -82,6 +82,6 @@ def graph_passages(
     if ns is None:
         return [], []
     return (
-        two_hop_passages(conn, ns, read.titles, read.hop_exclude, read.hop_limit),
+        two_hop_passages(conn, ns, read.hop_titles, read.hop_exclude, read.hop_limit),
         text_units_by_short_id(conn, ns, read.neighbour_short_ids),
     )
