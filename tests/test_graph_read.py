@@ -11,7 +11,7 @@ import pytest
 
 from kg.model import Entity, GraphIndex, Relationship, TextUnit
 from kg.store.base import GraphRead, GraphStore
-from kg.store.hops import MAX_HOP_ENTITY_PASSAGES
+from kg.store.hops import MAX_HOP_ENTITY_PASSAGES, MAX_HOP_SEED_DEGREE
 from kg.store.sqlite.store import SqliteStore
 from tests.store_contract import sample_index
 from tests.test_store_neo4j import real_store
@@ -76,7 +76,19 @@ async def test_a_neighbour_in_too_many_passages_is_not_a_hop(store: GraphStore) 
     assert hops == [(f"u{MAX_HOP_ENTITY_PASSAGES}", 1.0)]
     await store.publish("ns", _hub_index(MAX_HOP_ENTITY_PASSAGES))
     hops, _, _ = await _read(store, hop_titles=["Seed"], hop_limit=2)
-    assert hops == [(f"u{MAX_HOP_ENTITY_PASSAGES - 1}", 1.005), ("u0", 0.005)]
+    share = 1 / MAX_HOP_ENTITY_PASSAGES
+    assert [u for u, _ in hops] == [f"u{MAX_HOP_ENTITY_PASSAGES - 1}", "u0"]
+    assert [s for _, s in hops] == pytest.approx([1 + share, share], abs=1e-9)
+
+
+async def test_a_seed_of_too_high_a_degree_is_no_seed(store: GraphStore) -> None:
+    index = _hub_index(3)
+    index.entities[0].degree = MAX_HOP_SEED_DEGREE + 1
+    await store.publish("ns", index)
+    assert (await _read(store, hop_titles=["Seed"], hop_limit=5))[0] == []
+    index.entities[0].degree = MAX_HOP_SEED_DEGREE
+    await store.publish("ns", index)
+    assert [u for u, _ in (await _read(store, hop_titles=["Seed"], hop_limit=5))[0]] == ["u2", "u0", "u1"]
 
 
 async def test_neighbours_are_read_by_short_id_in_the_order_asked(store: GraphStore) -> None:

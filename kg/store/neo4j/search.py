@@ -21,7 +21,7 @@ from kg.store.base import (
     ScoredReport,
     StoreError,
 )
-from kg.store.hops import MAX_HOP_ENTITY_PASSAGES, SCORE_DIGITS
+from kg.store.hops import MAX_HOP_ENTITY_PASSAGES, MAX_HOP_SEED_DEGREE, SCORE_DIGITS
 from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j.fulltext import (
@@ -175,6 +175,7 @@ async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> Grap
         "hop_titles": list(dict.fromkeys(read.hop_titles)),
         "hop_limit": max(int(read.hop_limit), 0),
         "hop_exclude": list(dict.fromkeys(read.hop_exclude)),
+        "hop_seed_degree": MAX_HOP_SEED_DEGREE,
         "hop_entity_passages": MAX_HOP_ENTITY_PASSAGES,
         "score_digits": SCORE_DIGITS,
         "short_ids": [int(x) for x in dict.fromkeys(read.neighbour_short_ids)],

@@ -208,7 +208,7 @@ COLLECT {
 
 # Pinned to the build the first read named ($q.generation); returns the one published now, for the build check.
 # hops: the two-hop passages of kg.store.hops, scored as kg/store/sqlite/passages.py scores them ($q.hop_titles
-# the seeds, $q.hop_entity_passages: MAX_HOP_ENTITY_PASSAGES, $q.score_digits: SCORE_DIGITS); neighbours: the chunks
+# the seeds, $q.hop_seed_degree: MAX_HOP_SEED_DEGREE, $q.hop_entity_passages: MAX_HOP_ENTITY_PASSAGES, $q.score_digits: SCORE_DIGITS); neighbours: the chunks
 # of the short ids $q.short_ids, in that order.
 GRAPH_READ = (
     """MATCH (n:Namespace {name: $q.namespace})
@@ -223,13 +223,13 @@ WITH n, COLLECT {
     + """}
 } AS chunks, COLLECT {
   MATCH (s:Entity {namespace: $q.namespace, generation: $q.generation})
-  WHERE $q.hop_limit > 0 AND s.title IN $q.hop_titles
+  WHERE $q.hop_limit > 0 AND s.title IN $q.hop_titles AND s.degree <= $q.hop_seed_degree
   MATCH (s)-[:RELATED]-(e:Entity)
   WHERE NOT e.title IN $q.hop_titles
   WITH e, count(DISTINCT s.title) AS links
+  WHERE size(e.text_unit_ids) <= $q.hop_entity_passages
   UNWIND e.text_unit_ids AS id
   WITH e, links, collect(DISTINCT id) AS units
-  WHERE size(units) <= $q.hop_entity_passages
   UNWIND units AS id
   WITH id, sum(toFloat(links) / size(units)) AS score
   WHERE NOT id IN $q.hop_exclude

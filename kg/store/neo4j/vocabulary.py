@@ -98,6 +98,7 @@ PARAMETERS: dict[str, object] = {
     "hop_titles": ["Transformer"],
     "hop_limit": 20,
     "hop_exclude": ["t1"],
+    "hop_seed_degree": 100,
     "hop_entity_passages": 200,
     "score_digits": 9,
     "short_ids": [1, 2],

@@ -10,14 +10,18 @@ from collections.abc import Sequence
 
 from kg.model import TextUnit
 from kg.store.base import GraphRead
-from kg.store.hops import MAX_HOP_ENTITY_PASSAGES, SCORE_DIGITS
+from kg.store.hops import MAX_HOP_ENTITY_PASSAGES, MAX_HOP_SEED_DEGREE, SCORE_DIGITS
 from kg.store.sqlite.rows import ids_json, text_unit_from
 from kg.store.sqlite.schema import TEXT_UNIT_COLUMNS
 
-# The neighbours are the other ends of the seeds' relationships (a relationship between two seeds is not a hop);
-# each keeps its distinct passages when it has few enough, and a passage sums links / passages over them.
+# The neighbours are the other ends of the seeds' relationships (a relationship between two seeds is not a hop;
+# a seed of too high a degree is no seed);
+# each keeps its distinct passages when its list of them is short enough, and a passage sums links / passages
+# over them.
 _TWO_HOP = f"""
-WITH seeds AS (SELECT DISTINCT value AS title FROM json_each(?1)),
+WITH seeds AS MATERIALIZED (
+    SELECT DISTINCT e.title FROM json_each(?1) AS j CROSS JOIN entities AS e ON e.ns = ?2 AND e.title = j.value
+    WHERE +e.degree <= ?7),  -- unary +: found by title, not by scanning the degree index
 ends AS (
     SELECT r.target AS other, r.source AS seed FROM seeds CROSS JOIN relationships AS r
         ON r.ns = ?2 AND r.source = seeds.title
@@ -25,17 +29,20 @@ ends AS (
     SELECT r.source, r.target FROM seeds CROSS JOIN relationships AS r ON r.ns = ?2 AND r.target = seeds.title),
 neighbours AS (
     SELECT other, count(DISTINCT seed) AS links FROM ends
-    WHERE other NOT IN (SELECT title FROM seeds) GROUP BY other),
+    WHERE other NOT IN (SELECT value FROM json_each(?1)) GROUP BY other),
 mentions AS (
     SELECT DISTINCT e.pk, n.links, j.value AS unit FROM neighbours AS n
-        CROSS JOIN entities AS e ON e.ns = ?2 AND e.title = n.other, json_each(e.text_unit_ids) AS j),
-sized AS (SELECT pk, count(*) AS passages FROM mentions GROUP BY pk HAVING count(*) <= ?5),
+        CROSS JOIN entities AS e ON e.ns = ?2 AND e.title = n.other, json_each(e.text_unit_ids) AS j
+    WHERE json_array_length(e.text_unit_ids) <= ?5),
+shares AS (SELECT unit, CAST(links AS REAL) / count(*) OVER (PARTITION BY pk) AS share FROM mentions),
 scores AS (
-    SELECT m.unit, round(sum(CAST(m.links AS REAL) / s.passages), ?6) AS score
-    FROM mentions AS m JOIN sized AS s ON s.pk = m.pk
-    WHERE m.unit NOT IN (SELECT value FROM json_each(?3)) GROUP BY m.unit)
-SELECT {TEXT_UNIT_COLUMNS}, x.score FROM scores AS x CROSS JOIN text_units AS t ON t.ns = ?2 AND t.id = x.unit
-ORDER BY x.score DESC, t.short_id LIMIT ?4
+    SELECT unit, round(sum(share), ?6) AS score FROM shares
+    WHERE unit NOT IN (SELECT value FROM json_each(?3)) GROUP BY unit),
+best AS MATERIALIZED (  -- the texts of the best only
+    SELECT x.unit, x.score, t.short_id FROM scores AS x CROSS JOIN text_units AS t ON t.ns = ?2 AND t.id = x.unit
+    ORDER BY x.score DESC, t.short_id LIMIT ?4)
+SELECT {TEXT_UNIT_COLUMNS}, b.score FROM best AS b CROSS JOIN text_units AS t ON t.ns = ?2 AND t.id = b.unit
+ORDER BY b.score DESC, b.short_id
 """
 
 
@@ -46,7 +53,15 @@ def two_hop_passages(
         return []
     rows = conn.execute(
         _TWO_HOP,
-        (ids_json(titles), ns, ids_json(exclude), limit, MAX_HOP_ENTITY_PASSAGES, SCORE_DIGITS),
+        (
+            ids_json(titles),
+            ns,
+            ids_json(exclude),
+            limit,
+            MAX_HOP_ENTITY_PASSAGES,
+            SCORE_DIGITS,
+            MAX_HOP_SEED_DEGREE,
+        ),
     ).fetchall()
     return [(text_unit_from(row), float(row[7])) for row in rows]
 
