@@ -503,6 +503,11 @@ def _points(summary: dict, a: str, b: str, budget: int) -> str:
     return f"{100 * (summary[a][budget]['recall'] - summary[b][budget]['recall']):+.1f}"
 
 
+def _use(share: float) -> str:
+    """A median share of the budget, or "no misses" when every question had all its evidence (no median)."""
+    return "no misses" if math.isnan(share) else f"{share:.0%}"
+
+
 def render_contribution(results: list[dict]) -> str:
     """Per budget, in recall points: what the graph adds (kgbot minus its full-text-only variant), kgbot's
     margin over BM25 at the same tokens, and the median share of the budget kgbot's context uses on the
@@ -517,7 +522,7 @@ def render_contribution(results: list[dict]) -> str:
             ],
             "kgbot - BM25": [_points(s, "kgbot", "BM25 chunks", b) for b in BUDGETS],
             "full text only - BM25": [_points(s, "kgbot, full text only", "BM25 chunks", b) for b in BUDGETS],
-            "kgbot context use (median, misses)": [f"{s['kgbot'][b]['use']:.0%}" for b in BUDGETS],
+            "kgbot context use (median, misses)": [_use(s["kgbot"][b]["use"]) for b in BUDGETS],
         }
         lines += [f"| {label} | {k} | " + " | ".join(v) + " |" for k, v in rows.items()]
     return "\n".join(lines)

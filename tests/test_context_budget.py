@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kg.model import Document, GraphIndex, TextUnit
-from kg.search.budget import SMALL_BUDGET, graph_signal, shares
+from kg.search.budget import LARGE_BUDGET, SMALL_BUDGET, graph_signal, shares
 from kg.search.local import MAX_SOURCE_CANDIDATES, build_context
 from kg.search.passages import RankedPassage
 from kg.store.sqlite.store import SqliteStore
@@ -54,9 +54,9 @@ def test_below_a_small_budget_every_token_goes_to_passages() -> None:
 
 
 def test_shares_grow_with_the_budget_and_with_the_graph_signal() -> None:
-    by_budget = [shares(b, 0.5) for b in (1000, 2000, 4000, 12000)]
+    by_budget = [shares(b, 0.5) for b in (1000, 2000, 4000, LARGE_BUDGET, 12000)]
     assert [s.entities for s in by_budget] == sorted(s.entities for s in by_budget)
-    assert by_budget[0].entities < by_budget[2].entities == by_budget[3].entities
+    assert by_budget[0].entities < by_budget[2].entities < by_budget[3].entities == by_budget[4].entities
     weak, strong = shares(8000, 0.0), shares(8000, 1.0)
     assert weak.entities < strong.entities and weak.relationships < strong.relationships
     assert weak.reports < strong.reports

@@ -13,6 +13,7 @@ from kg.model import Feedback, TextUnit
 from kg.store import open_store
 from kg.store.base import StoreError
 from kg.store.sqlite.fulltext import cheapest_terms, match_expression, okapi_rescored, split_by_cost
+from kg.store.sqlite.schema import SCHEMA_VERSION
 from kg.store.sqlite.store import SqliteStore
 from kg.text.bm25 import idf, term_score
 from kg.text.words import MAX_QUERY_WORDS, query_words, word_forms
@@ -126,7 +127,7 @@ async def test_a_schema_2_store_gains_the_graph_tables_and_links_after_republish
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 
@@ -149,7 +150,26 @@ async def test_a_schema_3_store_gains_the_feedback_table_and_keeps_its_index(tmp
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+async def test_a_schema_5_store_gains_the_short_id_index(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SqliteStore(path)
+    await store.publish("ns", sample_index())
+    await store.close()
+    with sqlite3.connect(path) as conn:  # what a store written before neighbour passages looks like
+        conn.execute("DROP INDEX text_units_by_short_id")
+        conn.execute("PRAGMA user_version = 5")
+    conn.close()
+    SqliteStore(path)._read_conn.close()
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM text_units WHERE ns = 1 AND short_id = 0"
+        ).fetchall()
+        assert "text_units_by_short_id" in str(plan)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 

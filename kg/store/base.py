@@ -78,6 +78,12 @@ class GraphRead:
     relationship_limit: int
     text_unit_ids: list[str]  # passages to read whole
     document_ids: list[str]  # documents to name, besides those of `text_unit_ids`
+    hop_titles: list[str] = field(default_factory=list)  # the seeds of the two-hop passages (kg.store.hops)
+    hop_limit: int = 0  # two-hop passages to read, best first
+    hop_exclude: list[str] = field(default_factory=list)  # passages the question has already: not hops
+    neighbour_short_ids: list[int] = field(
+        default_factory=list
+    )  # passages to read by short id, if they exist
 
 
 @dataclass
@@ -86,6 +92,8 @@ class GraphRows:
     relationships: list[Relationship] = field(default_factory=list)
     reports: list[ScoredReport] = field(default_factory=list)
     text_units: list[TextUnit] = field(default_factory=list)  # in the order asked
+    hop_passages: list[tuple[TextUnit, float]] = field(default_factory=list)  # kg.store.hops, best first
+    neighbours: list[TextUnit] = field(default_factory=list)  # of `neighbour_short_ids`, in the order asked
     documents: dict[str, tuple[str, str]] = field(default_factory=dict)  # document id -> (title, source)
 
 

@@ -21,6 +21,7 @@ from kg.store.base import (
     ScoredReport,
     StoreError,
 )
+from kg.store.hops import MAX_HOP_ENTITY_PASSAGES, MAX_HOP_SEED_DEGREE, SCORE_DIGITS
 from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j.fulltext import (
@@ -182,6 +183,13 @@ async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> Grap
         "limit": max(int(read.relationship_limit), 0),
         "ids": list(dict.fromkeys(read.text_unit_ids)),
         "document_ids": list(dict.fromkeys(read.document_ids)),
+        "hop_titles": list(dict.fromkeys(read.hop_titles)),
+        "hop_limit": max(int(read.hop_limit), 0),
+        "hop_exclude": list(dict.fromkeys(read.hop_exclude)),
+        "hop_seed_degree": MAX_HOP_SEED_DEGREE,
+        "hop_entity_passages": MAX_HOP_ENTITY_PASSAGES,
+        "score_digits": SCORE_DIGITS,
+        "short_ids": [int(x) for x in dict.fromkeys(read.neighbour_short_ids)],
     }
     records = await store._query(
         search_cypher.GRAPH_READ, one_plan(parameters), action="read the knowledge graph"
@@ -196,6 +204,8 @@ async def read_graph(store: Neo4jStore, namespace: str, read: GraphRead) -> Grap
         relationships=[relationship_from(x) for x in r["relationships"]],
         reports=[ScoredReport(report_from(x), x["matches"]) for x in r["reports"]],
         text_units=[text_unit_from(x) for x in r["chunks"]],
+        hop_passages=[(text_unit_from(x), float(x["score"])) for x in r["hops"]],
+        neighbours=[text_unit_from(x) for x in r["neighbours"]],
         documents={d["id"]: (d["title"], d["source"]) for d in r["documents"]},
     )
 

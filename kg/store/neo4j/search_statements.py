@@ -49,6 +49,12 @@ CREATE (:Term {
 # long as it stayed cached (bench/context_latency.py at 10k entities: 200-250 ms, not 30).
 RESAMPLE_INDEXES = "CALL db.resampleOutdatedIndexes()"
 
+# Local search reads the chunks next to its best ones in corpus order (kg.search.local, neighbour passages).
+CREATE_CHUNK_SHORT_ID_INDEX = """
+CREATE INDEX kg_chunk_short_id IF NOT EXISTS
+FOR (c:Chunk) ON (c.namespace, c.generation, c.short_id)
+"""
+
 # The document frequency of each word of a build's entities (title or description: df; title alone: title_df),
 # as the SQLite store's entity index counts them. The word '' holds the entity count (df) and their words (tokens).
 CREATE_ENTITY_TERM_CONSTRAINT = """
@@ -224,6 +230,9 @@ COLLECT {
 )
 
 # Pinned to the build the first read named ($generation); returns the one published now, for the build check.
+# hops: the two-hop passages of kg.store.hops, scored as kg/store/sqlite/passages.py scores them ($q.hop_titles:
+# the seeds, $hop_seed_degree: MAX_HOP_SEED_DEGREE, $hop_entity_passages: MAX_HOP_ENTITY_PASSAGES,
+# $score_digits: SCORE_DIGITS); neighbours: the chunks of the short ids $q.short_ids, in that order.
 GRAPH_READ = (
     """MATCH (n:Namespace {name: $namespace})
 WHERE n.current_generation IS NOT NULL
@@ -236,8 +245,40 @@ WITH n, COLLECT {
   RETURN """
     + _CHUNK
     + """}
-} AS chunks
-RETURN n.current_generation AS generation, chunks,
+} AS chunks, COLLECT {
+  WITH $q.hop_titles AS seeds, $q.hop_exclude AS exclude
+  UNWIND seeds AS title
+  MATCH (s:Entity {namespace: $namespace, generation: $generation, title: title})
+  USING INDEX s:Entity(namespace, generation, title)
+  WHERE $hop_limit > 0 AND s.degree <= $hop_seed_degree
+  MATCH (s)-[:RELATED]-(e:Entity)
+  WHERE NOT e.title IN seeds
+  WITH e, exclude, count(DISTINCT s.title) AS links
+  WHERE size(e.text_unit_ids) <= $hop_entity_passages
+  UNWIND e.text_unit_ids AS id
+  WITH e, exclude, links, collect(DISTINCT id) AS units
+  UNWIND units AS id
+  WITH id, exclude, sum(toFloat(links) / size(units)) AS score
+  WHERE NOT id IN exclude
+  MATCH (c:Chunk {namespace: $namespace, generation: $generation, id: id})
+  USING INDEX c:Chunk(namespace, generation, id)
+  WITH c, round(score, $score_digits) AS score
+  ORDER BY score DESC, c.short_id
+  LIMIT $hop_limit
+  RETURN """
+    + _CHUNK
+    + """, score: score}
+} AS hops, COLLECT {
+  UNWIND range(0, size($q.short_ids) - 1) AS i
+  MATCH (c:Chunk {namespace: $namespace, generation: $generation, short_id: $q.short_ids[i]})
+  USING INDEX c:Chunk(namespace, generation, short_id)
+  WITH c
+  ORDER BY i
+  RETURN """
+    + _CHUNK
+    + """}
+} AS neighbours
+RETURN n.current_generation AS generation, chunks, hops, neighbours,
 COLLECT {
   UNWIND $q.titles AS title
   MATCH (e:Entity {namespace: $namespace, generation: $generation, title: title})
@@ -262,7 +303,7 @@ COLLECT {
     + """, matches: matches}
 } AS reports,
 COLLECT {
-  UNWIND $q.document_ids + [c IN chunks | c.document_id] AS id
+  UNWIND $q.document_ids + [c IN chunks + hops + neighbours | c.document_id] AS id
   WITH DISTINCT id
   MATCH (d:Document {namespace: $namespace, generation: $generation, id: id})
   USING INDEX d:Document(namespace, generation, id)

@@ -177,6 +177,7 @@ class Neo4jStore:
                     *cypher.SCHEMA_STATEMENTS,
                     search_cypher.CREATE_TERM_CONSTRAINT,
                     search_cypher.CREATE_ENTITY_TERM_CONSTRAINT,
+                    search_cypher.CREATE_CHUNK_SHORT_ID_INDEX,
                 ):
                     await self._query(statement, {}, action="create the schema", write=True)
                 await self._await_indexes()

@@ -12,8 +12,8 @@ from pathlib import Path
 from kg.store.base import StoreError
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 5  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
-# 4: feedback; 5: text_unit_postings
+SCHEMA_VERSION = 6  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
+# 4: feedback; 5: text_unit_postings; 6: text_units_by_short_id
 TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS text_units (
     document_id TEXT NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL,
     start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, UNIQUE (ns, id)
 );
+-- Local search reads the passages next to its best ones in corpus order (kg.search.local, neighbour passages).
+CREATE INDEX IF NOT EXISTS text_units_by_short_id ON text_units (ns, short_id);
 CREATE TABLE IF NOT EXISTS entities (
     pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, id TEXT NOT NULL, short_id INTEGER NOT NULL,
     title TEXT NOT NULL, type TEXT NOT NULL, description TEXT NOT NULL, text_unit_ids TEXT NOT NULL,
@@ -129,6 +131,7 @@ def fts_table(kind: str, ns: int) -> str:
 
 TEXT_UNIT_TERMS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_terms" in s)
 TEXT_UNIT_POSTINGS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_postings" in s)
+SHORT_ID_INDEX = next(s for s in SCHEMA.split(";\n") if "EXISTS text_units_by_short_id" in s)
 FEEDBACK_TABLES = [s for s in SCHEMA.split(";\n") if "EXISTS feedback" in s]
 GRAPH_TABLES = [
     s for s in SCHEMA.split(";\n") if "EXISTS entity_keys" in s or "EXISTS text_unit_entities" in s
@@ -212,6 +215,12 @@ def create_or_migrate(conn: sqlite3.Connection, path: Path) -> None:
                 if conn.execute("PRAGMA user_version").fetchone()[0] < 5:
                     conn.execute(TEXT_UNIT_POSTINGS)
                     conn.execute("PRAGMA user_version = 5")
+                conn.execute("COMMIT")
+            if version < 6:
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 6:
+                    conn.execute(SHORT_ID_INDEX)
+                    conn.execute("PRAGMA user_version = 6")
                 conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable kgbot store: {exc}") from exc

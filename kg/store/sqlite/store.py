@@ -44,6 +44,7 @@ from kg.store.sqlite.fulltext import (
     ranked_chunks,
     split_by_cost,
 )
+from kg.store.sqlite.passages import graph_passages, text_units_by_id
 from kg.store.sqlite.rows import (
     build_stats,
     entity_from,
@@ -354,12 +355,15 @@ class SqliteStore:
             if generation != read.generation:
                 return GraphRows(generation)
             units = self._get_text_units(conn, namespace, read.text_unit_ids)
-            documents = [*read.document_ids, *(u.document_id for u in units)]
+            hops, near = graph_passages(conn, self._namespace_id(conn, namespace), read)
+            documents = [*read.document_ids, *(u.document_id for u in [*units, *near, *(u for u, _ in hops)])]
             return GraphRows(
                 generation,
                 relationships=self._relationships_of(conn, namespace, read.titles, read.relationship_limit),
                 reports=self._reports_for(conn, namespace, read.entity_ids),
                 text_units=units,
+                hop_passages=hops,
+                neighbours=near,
                 documents=self._document_titles(conn, namespace, list(dict.fromkeys(documents))),
             )
 
@@ -522,15 +526,7 @@ class SqliteStore:
         return await self._read(self._get_text_units, namespace, ids)
 
     def _get_text_units(self, conn: sqlite3.Connection, namespace: str, ids: Sequence[str]) -> list[TextUnit]:
-        ns = self._namespace_id(conn, namespace)
-        if ns is None or not ids:
-            return []
-        rows = conn.execute(
-            f"""SELECT {TEXT_UNIT_COLUMNS} FROM json_each(?) AS j
-                CROSS JOIN text_units AS t ON t.ns = ? AND t.id = j.value ORDER BY j.key""",
-            (ids_json(ids), ns),
-        ).fetchall()
-        return [text_unit_from(row) for row in rows]
+        return text_units_by_id(conn, self._namespace_id(conn, namespace), ids)
 
     async def document_titles(
         self, namespace: str, document_ids: Sequence[str]
