@@ -207,9 +207,9 @@ COLLECT {
 )
 
 # Pinned to the build the first read named ($q.generation); returns the one published now, for the build check.
-# hops: the two-hop passages of kg.store.hops, scored as kg/store/sqlite/passages.py scores them ($q.hop_titles
-# the seeds, $q.hop_seed_degree: MAX_HOP_SEED_DEGREE, $q.hop_entity_passages: MAX_HOP_ENTITY_PASSAGES, $q.score_digits: SCORE_DIGITS); neighbours: the chunks
-# of the short ids $q.short_ids, in that order.
+# hops: the two-hop passages of kg.store.hops, scored as kg/store/sqlite/passages.py scores them ($q.hop_titles:
+# the seeds, $q.hop_seed_degree: MAX_HOP_SEED_DEGREE, $q.hop_entity_passages: MAX_HOP_ENTITY_PASSAGES,
+# $q.score_digits: SCORE_DIGITS); neighbours: the chunks of the short ids $q.short_ids, in that order.
 GRAPH_READ = (
     """MATCH (n:Namespace {name: $q.namespace})
 WHERE n.current_generation IS NOT NULL
