@@ -25,9 +25,8 @@ from kg.text.tables import cell
 from kg.text.tokens import count_tokens, truncate
 
 SMALL_BUDGET = 1000  # below it every token goes to passages (the tables are dropped)
-LARGE_BUDGET = (
-    8000  # from it on the tables take their full shares (at 4,000 the tables cost medical a passage)
-)
+# From LARGE_BUDGET on the tables take their full shares (from 4,000 they cost medical's 4k context a passage).
+LARGE_BUDGET = 8000
 # The tables' full shares for a question the graph helps as much as it can (signal 1); half of them at signal 0.
 REPORT_SHARE = 0.04
 ENTITY_SHARE = 0.06

@@ -143,9 +143,8 @@ def rank_passages(
 ) -> list[RankedPassage]:
     """The `limit` passages of highest full-text relevance plus activation, best first; ties keep the
     full-text order; with `lead`, the full text's best passages first (`leading_passages`); activation counts
-    `weight` times. Only the `limit`
-    most activated passages the full text did not find can make the cut, so the others (most of a large
-    graph's activation) are never scored."""
+    `weight` times. Only the `limit` most activated passages the full text did not find can make the cut, so
+    the others (most of a large graph's activation) are never scored."""
     graph_only = heapq.nlargest(
         limit, (u for u in activation if u not in text_scores), key=activation.__getitem__
     )

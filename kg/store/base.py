@@ -81,9 +81,8 @@ class GraphRead:
     hop_titles: list[str] = field(default_factory=list)  # the seeds of the two-hop passages (kg.store.hops)
     hop_limit: int = 0  # two-hop passages to read, best first
     hop_exclude: list[str] = field(default_factory=list)  # passages the question has already: not hops
-    neighbour_short_ids: list[int] = field(
-        default_factory=list
-    )  # passages to read by short id, if they exist
+    # Passages to read by short id (those that exist): the neighbours of the best ones in corpus order.
+    neighbour_short_ids: list[int] = field(default_factory=list)
 
 
 @dataclass

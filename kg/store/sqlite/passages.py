@@ -14,10 +14,9 @@ from kg.store.hops import MAX_HOP_ENTITY_PASSAGES, MAX_HOP_SEED_DEGREE, SCORE_DI
 from kg.store.sqlite.rows import ids_json, text_unit_from
 from kg.store.sqlite.schema import TEXT_UNIT_COLUMNS
 
-# The neighbours are the other ends of the seeds' relationships (a relationship between two seeds is not a hop;
-# a seed of too high a degree is no seed);
-# each keeps its distinct passages when its list of them is short enough, and a passage sums links / passages
-# over them.
+# The neighbours are the other ends of the seeds' relationships (a relationship between two seeds is not a hop; a
+# seed of too high a degree is no seed); each keeps its distinct passages when its list of them is short enough,
+# and a passage sums links / passages over them (kg.store.hops).
 _TWO_HOP = f"""
 WITH seeds AS MATERIALIZED (
     SELECT DISTINCT e.title FROM json_each(?1) AS j CROSS JOIN entities AS e ON e.ns = ?2 AND e.title = j.value
@@ -79,7 +78,8 @@ def text_units_by_id(conn: sqlite3.Connection, ns: int | None, ids: Sequence[str
 
 
 def text_units_by_short_id(conn: sqlite3.Connection, ns: int, short_ids: Sequence[int]) -> list[TextUnit]:
-    """The passages of these short ids that exist, in the order asked."""
+    """The passages of these short ids, in the order asked; the ids no passage has are skipped (neighbours are
+    asked for without knowing where the corpus ends)."""
     if not short_ids:
         return []
     rows = conn.execute(
