@@ -93,8 +93,8 @@ def rank_chunks(
     """(chunk id, score) of the best `limit` chunks among the `postings` of the searched forms (each a `Posting`
     or a list of its fields, as a store parsed it).
 
-        A group's weight is the idf of its commonest searched form; a chunk's count of a group is the sum of its
-        forms' counts; its length and the mean length are in tokens.
+    A group's weight is the idf of its commonest searched form; a chunk's count of a group is the sum of its
+    forms' counts; its length and the mean length are in tokens.
     """
     searched, first = set(postings), window()
     weights: list[float] = []

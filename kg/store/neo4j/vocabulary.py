@@ -133,5 +133,5 @@ PARAMETERS: dict[str, object] = {
     "model": "gpt-4o-mini",
     "now": "2024-05-01T12:00:00+00:00",
     # local search's reads take their values in one map (kg/store/neo4j/search_statements.py says why)
-    "q": {"namespace": "default", "forms": ["attention"], "keys": ["attention"], "limit": 10},
+    "q": {"forms": ["attention"], "keys": ["attention"], "ids": ["t1"], "entity_query": "attention"},
 }

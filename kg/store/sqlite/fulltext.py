@@ -20,8 +20,7 @@ from kg.store.chunk_ranking import (
     searched_forms,
     window,
 )
-from kg.store.sqlite.rows import text_unit_from
-from kg.store.sqlite.schema import TEXT_UNIT_COLUMNS
+from kg.store.sqlite.passages import text_units_by_id
 from kg.text.bm25 import idf, term_score
 from kg.text.words import words_of
 
@@ -79,12 +78,8 @@ def ranked_chunks(
     ranked = rank_chunks(query_groups(words), postings, terms, n_units, total_tokens, windowed, limit)
     if not ranked:
         return []
-    units = conn.execute(
-        f"""SELECT {TEXT_UNIT_COLUMNS} FROM json_each(?) AS j
-            CROSS JOIN text_units AS t ON t.ns = ? AND t.id = j.value ORDER BY j.key""",
-        (json.dumps([chunk_id for chunk_id, _ in ranked]), ns),
-    ).fetchall()
-    return [(text_unit_from(row), score) for row, (_, score) in zip(units, ranked, strict=True)]
+    units = text_units_by_id(conn, ns, [chunk_id for chunk_id, _ in ranked])
+    return [(unit, score) for unit, (_, score) in zip(units, ranked, strict=True)]
 
 
 def match_expression(terms: Sequence[str], title_terms: Sequence[str] = ()) -> str | None:
