@@ -38,6 +38,8 @@ class TextUnit:
     short_id: int
     document_id: str
     text: str
+    # As a store returns it, kg.text.tokens.count_tokens(text): the stores count it at publish (an imported
+    # GraphRAG build brings its own tokenizer's counts), so that filling a context need not count passages.
     n_tokens: int
     start: int = 0
     end: int = 0

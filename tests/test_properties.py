@@ -28,7 +28,10 @@ from bot.discord import render as discord_render
 from bot.slack import render as slack_render
 from kg.citations import DATASETS, check_citations
 from kg.index.load import load_documents
+from kg.model import TextUnit
 from kg.search.answer import Answer, QuestionError, ask
+from kg.search.budget import source_cost, source_row
+from kg.text.tokens import count_tokens
 from tests.conftest import write_corpus
 from tests.hostile import (
     FILE_NAMES,
@@ -209,3 +212,11 @@ def test_discord_thread_names_fit(question: str) -> None:
     name = discord_render.thread_name(question)
     assert 0 < len(name) <= discord_render.THREAD_NAME_LIMIT
     assert one_line_problems([name]) == []
+
+
+@settings(BOUNDED, max_examples=200)
+@given(text=hostile_text(huge=False), short_id=st.integers(-5, 10**6))
+def test_a_source_rows_cost_is_its_passages_stored_count(text: str, short_id: int) -> None:
+    # Filling Sources trusts the stored count (kg.search.budget.source_cost) instead of counting each row.
+    unit = TextUnit("u", short_id, "d", text, count_tokens(text))
+    assert source_cost(unit) == count_tokens(source_row(unit))

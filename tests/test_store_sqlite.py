@@ -16,6 +16,7 @@ from kg.store.sqlite.fulltext import cheapest_terms, match_expression, okapi_res
 from kg.store.sqlite.schema import SCHEMA_VERSION
 from kg.store.sqlite.store import SqliteStore
 from kg.text.bm25 import idf, term_score
+from kg.text.tokens import count_tokens
 from kg.text.words import MAX_QUERY_WORDS, query_words, word_forms
 from tests.store_contract import StoreContract, large_index, sample_index
 
@@ -171,6 +172,21 @@ async def test_a_schema_5_store_gains_the_short_id_index(tmp_path: Path) -> None
         assert "text_units_by_short_id" in str(plan)
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+async def test_a_schema_6_store_recounts_its_passages_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SqliteStore(path)
+    await store.publish("ns", sample_index())
+    await store.close()
+    with sqlite3.connect(path) as conn:  # a GraphRAG import of an older kgbot: its tokenizer's counts
+        conn.execute("UPDATE text_units SET n_tokens = n_tokens + 7")
+        conn.execute("PRAGMA user_version = 6")
+    conn.close()
+    reopened = SqliteStore(path)
+    units = await reopened.get_text_units("ns", [u.id for u in sample_index().text_units])
+    assert [u.n_tokens for u in units] == [count_tokens(u.text) for u in units]
+    await reopened.close()
 
 
 async def test_file_is_wal_and_persists_across_reopen(tmp_path: Path) -> None:

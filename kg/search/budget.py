@@ -77,14 +77,16 @@ class Table:
         self.budget = budget
         self.used = count_tokens("\n".join(self.lines))
 
-    def add(self, row: str) -> bool:
+    def add(self, row: str, cost: int | None = None) -> bool:
+        """Add `row` if it fits; `cost` is its count_tokens when the caller knows it already."""
         room = self.budget - self.used
-        # A token is one character or more, so a row no longer than the room fits; a longer one is first
-        # checked against its words (each word is one token or more) before its tokens are counted.
-        if len(row) > room and len(row.split()) > room:
-            return False
-        cost = count_tokens(row)
-        if self.used + cost > self.budget:
+        if cost is None:
+            # A token is one character or more, so a row no longer than the room fits; a longer one is first
+            # checked against its words (each word is one token or more) before its tokens are counted.
+            if len(row) > room and len(row.split()) > room:
+                return False
+            cost = count_tokens(row)
+        if cost > room:
             return False
         self.lines.append(row)
         self.used += cost
@@ -111,6 +113,13 @@ def source_row(unit: TextUnit) -> str:
     return f"{unit.short_id}|{cell(unit.text)}"
 
 
+def source_cost(unit: TextUnit) -> int:
+    """count_tokens(source_row(unit)) from the passage's stored count (kg.model.TextUnit.n_tokens): no token
+    spans the '|' after the id, and `cell` keeps every token (a '|' becomes a '/', both one token). Counting
+    each candidate's row took a third of a context build's time."""
+    return count_tokens(f"{unit.short_id}|") + unit.n_tokens
+
+
 @dataclass
 class Filling:
     """The passages a Sources table holds, and the best-ranked one that did not fit (for an excerpt)."""
@@ -130,7 +139,8 @@ def fill_sources(filling: Filling, units: Iterable[TextUnit]) -> None:
         if u.id in filling.seen:
             continue
         filling.seen.add(u.id)
-        if filling.table.add(source_row(u)):
+        cost = source_cost(u)
+        if cost <= filling.table.room and filling.table.add(source_row(u), cost):
             filling.sources.append(u)
         elif filling.skipped is None:
             filling.skipped = u
@@ -147,7 +157,7 @@ def further_limit(filling: Filling, limit: int) -> int:
     """How many full-text hits the further read asks for: the first `limit` again and twice as many more as
     the room left holds at the passages' average size (up to four times the first read), so a large budget
     short of a few passages does not read hundreds."""
-    sizes = [count_tokens(source_row(u)) for u in filling.sources[-SIZE_SAMPLE:]]
+    sizes = [source_cost(u) for u in filling.sources[-SIZE_SAMPLE:]]
     average = max(1, sum(sizes) // len(sizes)) if sizes else TOKENS_PER_CANDIDATE
     return min(4 * limit, limit + 2 * (filling.table.room // average + 1))
 

@@ -27,6 +27,7 @@ from kg.store.neo4j import statements as cypher
 from kg.store.neo4j import vocabulary
 from kg.store.neo4j.fulltext import search_text
 from kg.text.names import entity_keys
+from kg.text.tokens import count_tokens
 from kg.text.words import words_of
 
 T = TypeVar("T")
@@ -140,7 +141,7 @@ def build_rows(index: GraphIndex) -> BuildRows:
             "document_id": t.document_id,
             "text": t.text,
             "terms": search_text(t.text),
-            "n_tokens": int(t.n_tokens),
+            "n_tokens": count_tokens(t.text),  # what kg.search.budget counts (kg.model.TextUnit)
             "start_char": int(t.start),
             "end_char": int(t.end),
         }

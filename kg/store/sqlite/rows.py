@@ -27,6 +27,7 @@ from kg.store.sqlite.schema import (
 )
 from kg.store.sqlite.vectors import EntityVectors
 from kg.text.names import entity_keys
+from kg.text.tokens import count_tokens
 from kg.text.words import words_of
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def _insert_text_units(conn: sqlite3.Connection, ns: int, units: list[TextUnit])
         """INSERT INTO text_units (ns, id, short_id, document_id, text, n_tokens, start_char, end_char)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         (
-            (ns, t.id, int(t.short_id), t.document_id, t.text, int(t.n_tokens), int(t.start), int(t.end))
+            (ns, t.id, int(t.short_id), t.document_id, t.text, count_tokens(t.text), int(t.start), int(t.end))
             for t in units
         ),
     )

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kg.store.base import StoreError
+from kg.text.tokens import count_tokens
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 6  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
-# 4: feedback; 5: text_unit_postings; 6: text_units_by_short_id
+SCHEMA_VERSION = 7  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
+# 4: feedback; 5: text_unit_postings; 6: text_units_by_short_id; 7: text_units.n_tokens is count_tokens(text)
 TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -221,6 +222,13 @@ def create_or_migrate(conn: sqlite3.Connection, path: Path) -> None:
                 if conn.execute("PRAGMA user_version").fetchone()[0] < 6:
                     conn.execute(SHORT_ID_INDEX)
                     conn.execute("PRAGMA user_version = 6")
+                conn.execute("COMMIT")
+            if version < 7:  # an imported build kept the token counts of the tokenizer that made it
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 7:
+                    conn.create_function("kg_count_tokens", 1, count_tokens, deterministic=True)
+                    conn.execute("UPDATE text_units SET n_tokens = kg_count_tokens(text)")
+                    conn.execute("PRAGMA user_version = 7")
                 conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable kgbot store: {exc}") from exc
