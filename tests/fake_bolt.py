@@ -169,6 +169,7 @@ class FakeBolt:
         self.databases = databases
         self.respond = respond or (lambda query, parameters: Rows())
         self.runs: list[Run] = []
+        # What each transaction asked for: a BEGIN's extra, or an auto-commit RUN's (its transaction starts there).
         self.begins: list[dict[str, Any]] = []
         self.logons: list[dict[str, Any]] = []
         self._server: asyncio.Server | None = None
@@ -211,7 +212,7 @@ class FakeBolt:
             return
         await reader.readexactly(16)
         writer.write(BOLT_5_4)
-        failed = False
+        failed = in_transaction = False
         pending: list[list[Any]] = []
         while True:
             body = await self._read_message(reader)
@@ -222,7 +223,7 @@ class FakeBolt:
             if tag == GOODBYE:
                 return
             if tag == RESET:
-                failed, pending = False, []
+                failed, pending, in_transaction = False, [], False
                 out.append(message(SUCCESS, {}))
             elif failed:
                 out.append(message(IGNORED))
@@ -236,24 +237,19 @@ class FakeBolt:
                 else:
                     out.append(message(SUCCESS, {}))
             elif tag == BEGIN:
-                extra = fields[0] if fields else {}
-                self.begins.append(extra)
-                database = extra.get("db", "neo4j")
-                if database not in self.databases:
-                    failed = True
-                    out.append(
-                        self._failure(
-                            Failure(
-                                "Neo.ClientError.Database.DatabaseNotFound",
-                                f"Database does not exist. Database name: '{database}'.",
-                            )
-                        )
-                    )
-                else:
-                    out.append(message(SUCCESS, {}))
+                in_transaction = True
+                failure = self._begin(fields[0] if fields else {})
+                failed = failure is not None
+                out.append(failure or message(SUCCESS, {}))
             elif tag == RUN:
                 query, parameters = fields[0], fields[1]
                 self.runs.append(Run(query, parameters))
+                if not in_transaction and (failure := self._begin(fields[2] if len(fields) > 2 else {})):
+                    failed = True
+                    out.append(failure)
+                    writer.write(b"".join(out))
+                    await writer.drain()
+                    continue
                 reply = self.respond(query, parameters)
                 if isinstance(reply, Failure):
                     failed = True
@@ -266,9 +262,11 @@ class FakeBolt:
                 pending = []
                 out.append(message(SUCCESS, {}))
             elif tag == COMMIT:
+                in_transaction = False
                 out.append(message(SUCCESS, {"bookmark": f"fake:{len(self.runs)}"}))
             elif tag in (DISCARD, ROLLBACK, TELEMETRY, LOGOFF):
                 pending = []
+                in_transaction = in_transaction and tag != ROLLBACK
                 out.append(message(SUCCESS, {}))
             else:
                 failed = True
@@ -277,6 +275,19 @@ class FakeBolt:
                 )
             writer.write(b"".join(out))
             await writer.drain()
+
+    def _begin(self, extra: dict[str, Any]) -> bytes | None:
+        """Start a transaction asking for `extra`; the FAILURE to send when its database does not exist."""
+        self.begins.append(extra)
+        database = extra.get("db", "neo4j")
+        if database in self.databases:
+            return None
+        return self._failure(
+            Failure(
+                "Neo.ClientError.Database.DatabaseNotFound",
+                f"Database does not exist. Database name: '{database}'.",
+            )
+        )
 
     @staticmethod
     def _failure(failure: Failure) -> bytes:

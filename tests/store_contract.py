@@ -147,7 +147,8 @@ def sample_index(*, variant: str = "", embeddings: bool = True) -> GraphIndex:
 
 def large_index(n_entities: int, *, prefix: str = "Node") -> GraphIndex:
     """A bigger build for concurrency tests: a ring of entities, each with one text unit."""
-    text_units = [TextUnit(f"lt{i}", i, "ld", f"chunk {i} about {prefix} {i}", 5) for i in range(n_entities)]
+    texts = [f"chunk {i} about {prefix} {i}" for i in range(n_entities)]
+    text_units = [TextUnit(f"lt{i}", i, "ld", t, count_tokens(t)) for i, t in enumerate(texts)]
     entities = [
         Entity(f"le{i}", i, f"{prefix} {i}", "THING", f"common node number {i}", [f"lt{i}"], 2, None)
         for i in range(n_entities)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from neo4j import AsyncGraphDatabase, Query, RoutingControl, unit_of_work
-from neo4j.exceptions import AuthError, ConfigurationError, Forbidden, Neo4jError
+from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Forbidden, Neo4jError
 
 from kg.model import Entity, Feedback, GraphIndex, Relationship, TextUnit
 from kg.store.base import (
@@ -141,20 +141,40 @@ class Neo4jStore:
     async def _query(
         self, statement: str, parameters: dict[str, Any], *, action: str, write: bool = False
     ) -> list[Any]:
-        """Run one statement in its own managed transaction (retried on transient errors); its records."""
+        """Run one statement; its records. A write runs in a managed transaction (retried on transient errors);
+        a read in an auto-commit one, one round trip where a managed transaction takes a second for its COMMIT
+        (local search's two reads: four round trips a question, not two), retried alike (`_read_once`)."""
         await self._ensure_ready()
         timeout = self._write_timeout if write else self._read_timeout
+        query = Query(statement, timeout=timeout)  # type: ignore[arg-type]  # constants of kg.store.neo4j.statements
         try:
             async with asyncio.timeout(self._budget(timeout)):
+                if not write:
+                    return await self._read_once(query, parameters)
                 records, _, _ = await self._driver.execute_query(
-                    Query(statement, timeout=timeout),  # type: ignore[arg-type]  # constants of kg.store.neo4j.statements
-                    parameters,
-                    routing_=RoutingControl.WRITE if write else RoutingControl.READ,
-                    database_=self.database,
+                    query, parameters, routing_=RoutingControl.WRITE, database_=self.database
                 )
         except Exception as exc:
             raise self._error(exc, action) from exc
         return records
+
+    async def _read_once(self, query: Query, parameters: dict[str, Any]) -> list[Any]:
+        """Retry what the driver would retry (a dropped connection, a transient error) for as long as a
+        managed transaction would, with the same kind of backoff."""
+        deadline = asyncio.get_running_loop().time() + self._retry_time
+        delay = 0.05
+        while True:
+            try:
+                async with self._driver.session(
+                    database=self.database, default_access_mode="READ"
+                ) as session:
+                    result = await session.run(query, parameters)
+                    return [record async for record in result]
+            except (Neo4jError, DriverError) as exc:
+                if not exc.is_retryable() or asyncio.get_running_loop().time() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay *= 2
 
     async def _read_transaction(self, work: Any, *args: Any, action: str) -> Any:
         """Run `work(tx, *args)` as one read transaction (several statements seeing the same build)."""
