@@ -76,6 +76,10 @@ def truncate(text: str, max_tokens: int) -> str:
         return ""
     if len(text) <= max_tokens:  # a token is at least one character: it all fits
         return text
+    # Counting is far cheaper than matching piece by piece; only for a text that might fit (a token is at most
+    # eight characters plus the spaces around it), so a long one is not counted whole to keep its start.
+    if len(text) <= 16 * max_tokens and count_tokens(text) <= max_tokens:
+        return text
     for i, m in enumerate(_PIECE.finditer(text)):
         if i == max_tokens:
             return text[: m.start()].rstrip()
