@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def cell(text: str) -> str:
     """One table cell: no newlines or pipes, so a row stays one row. Most text is one already: checking is
     several times cheaper than splitting it into words and joining them (a fifth of a context build). In ASCII
