@@ -12,8 +12,8 @@ from pathlib import Path
 from kg.store.base import StoreError
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 6  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
-# 4: feedback; 5: text_unit_postings; 6: text_units_by_short_id
+SCHEMA_VERSION = 7  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
+# 4: feedback; 5: text_unit_postings; 6: text_units_by_short_id; 7: text_unit_vectors
 TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -72,6 +72,11 @@ CREATE TABLE IF NOT EXISTS entity_vectors (
     entity_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entity_vectors_by_ns ON entity_vectors (ns);
+-- The chunks' embeddings (passage vector search), as the entities' are kept.
+CREATE TABLE IF NOT EXISTS text_unit_vectors (
+    text_unit_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS text_unit_vectors_by_ns ON text_unit_vectors (ns);
 -- The link keys of each entity (kg.text.names.entity_keys): question entity linking is one indexed lookup.
 CREATE TABLE IF NOT EXISTS entity_keys (
     ns INTEGER NOT NULL, key TEXT NOT NULL, entity_pk INTEGER NOT NULL, PRIMARY KEY (ns, key, entity_pk)
@@ -132,6 +137,7 @@ def fts_table(kind: str, ns: int) -> str:
 TEXT_UNIT_TERMS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_terms" in s)
 TEXT_UNIT_POSTINGS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_postings" in s)
 SHORT_ID_INDEX = next(s for s in SCHEMA.split(";\n") if "EXISTS text_units_by_short_id" in s)
+TEXT_UNIT_VECTORS = [s for s in SCHEMA.split(";\n") if "text_unit_vectors" in s]
 FEEDBACK_TABLES = [s for s in SCHEMA.split(";\n") if "EXISTS feedback" in s]
 GRAPH_TABLES = [
     s for s in SCHEMA.split(";\n") if "EXISTS entity_keys" in s or "EXISTS text_unit_entities" in s
@@ -146,6 +152,7 @@ ROW_TABLES = (
     "text_unit_terms",
     "text_unit_postings",
     "entity_vectors",
+    "text_unit_vectors",
     "entity_keys",
     "text_unit_entities",
     "relationships",
@@ -221,6 +228,13 @@ def create_or_migrate(conn: sqlite3.Connection, path: Path) -> None:
                 if conn.execute("PRAGMA user_version").fetchone()[0] < 6:
                     conn.execute(SHORT_ID_INDEX)
                     conn.execute("PRAGMA user_version = 6")
+                conn.execute("COMMIT")
+            if version < 7:  # namespaces published before have no chunk vectors until republished
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 7:
+                    for statement in TEXT_UNIT_VECTORS:
+                        conn.execute(statement)
+                    conn.execute("PRAGMA user_version = 7")
                 conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable kgbot store: {exc}") from exc
