@@ -41,11 +41,13 @@ from kg.search.budget import (
 )
 from kg.search.context import Context
 from kg.search.passages import (
+    MAX_VECTOR_PASSAGES,
     SEED_PASSAGES,
     RankedPassage,
     Seed,
     entity_weights,
     few_passages_fit,
+    fused_relevance,
     graph_weight,
     normalised_text_scores,
     rank_passages,
@@ -134,6 +136,7 @@ class Found:
     linked: list[Entity]
     mapped: list[Entity]
     text_hits: list[tuple[TextUnit, float]]
+    vector_hits: list[tuple[TextUnit, float]]  # passages by embedding (none without one)
     seeds: list[Seed]
     ranked: list[RankedPassage]
     generation: int | None
@@ -156,6 +159,7 @@ async def find_passages(
             seed_passages=SEED_PASSAGES,
             passage_entity_limit=MAX_PASSAGE_ENTITIES,
             vector=list(await embed(query)) if embed is not None else None,
+            chunk_vector_limit=MAX_VECTOR_PASSAGES,
         ),
     )
     linked, mapped = _linked(mentions, hits.linked), _fuse(hits, top_k)
@@ -163,8 +167,9 @@ async def find_passages(
     seed_units = [u.id for u, _ in hits.chunks[:SEED_PASSAGES]]
     seeds = seeds_of(linked, mapped, hits.passage_entities, text_scores, seed_units)
     lead = budget is not None and few_passages_fit(hits.chunks, budget)
-    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES, lead, graph_weight(budget))
-    return Found(linked, mapped, hits.chunks, seeds, ranked, hits.generation)
+    relevance = fused_relevance(text_scores, hits.vector_chunks)
+    ranked = rank_passages(relevance, spread(seeds), MAX_SOURCE_CANDIDATES, lead, graph_weight(budget))
+    return Found(linked, mapped, hits.chunks, hits.vector_chunks, seeds, ranked, hits.generation)
 
 
 def _select_entities(
@@ -232,7 +237,7 @@ async def _read_context(
     unit_hits, ranked = found.text_hits, found.ranked
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
     titles = [e.title for e in selected]
-    known = {u.id: u for u, _ in unit_hits}
+    known = {u.id: u for u, _ in [*unit_hits, *found.vector_hits]}
     # Two hops from the entities the question names: from every selected entity (its bridges included) they
     # spread too thin (HotpotQA at 8k tokens: 97.8% of the evidence, against 98.3% from the named ones).
     hop_titles = [e.title for e in found.linked]

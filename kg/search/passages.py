@@ -32,6 +32,11 @@ GRAPH_WEIGHT = 0.5  # activation's weight against full-text relevance (the best 
 # (HotpotQA at 800: 88.6% against 86.5%).
 TIGHT_BUDGET = 500
 TIGHT_GRAPH_WEIGHT = 0.1
+# Passage vectors (an embedding model configured): a chunk's cosine with the question, scaled so that the best
+# vector hit scores 1 and the last one read 0, adds VECTOR_WEIGHT times to its full-text relevance
+# (`fused_relevance`); a passage only the vector finds competes with that alone.
+VECTOR_WEIGHT = 0.5
+MAX_VECTOR_PASSAGES = 20  # chunks read by vector per question
 HOP_DECAY = 0.25  # a two-hop passage's activation against a one-hop one's (kg.store.hops)
 MAX_ENTITY_PASSAGES = 200  # an entity in more passages spreads too thinly to matter: it is skipped
 # When the budget holds only a few passages (at most FEW_PASSAGES of the size of the full text's top hits), the
@@ -110,6 +115,27 @@ def normalised_text_scores(hits: Sequence[tuple[TextUnit, float]]) -> dict[str, 
     if best <= 0:
         return {u.id: 1.0 / (1 + rank) for rank, (u, _) in enumerate(hits)}
     return {u.id: max(score, 0.0) / best for u, score in hits}
+
+
+def fused_relevance(
+    text_scores: dict[str, float], vector_hits: Sequence[tuple[TextUnit, float]]
+) -> dict[str, float]:
+    """passage id -> full-text relevance (`normalised_text_scores`) plus VECTOR_WEIGHT times vector relevance,
+    renormalised to the best, best first (ties in full-text order, then vector order). Without vector hits,
+    `text_scores` itself: a question without an embedding is ranked as before vectors existed."""
+    if not vector_hits:
+        return text_scores
+    cosines = [score for _, score in vector_hits]
+    best, last = max(cosines), min(cosines)
+    span = best - last
+    fused = dict(text_scores)
+    for unit, cosine in vector_hits:
+        relevance = (cosine - last) / span if span > 0 else 1.0
+        fused[unit.id] = fused.get(unit.id, 0.0) + VECTOR_WEIGHT * relevance
+    top = max(fused.values())
+    order = {u: i for i, u in enumerate(fused)}
+    ranked = sorted(fused, key=lambda u: (-fused[u], order[u]))
+    return {u: fused[u] / top if top > 0 else 0.0 for u in ranked}
 
 
 def few_passages_fit(hits: Sequence[tuple[TextUnit, float]], budget: int) -> bool:

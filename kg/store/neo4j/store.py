@@ -62,6 +62,12 @@ from kg.text.words import query_words
 
 log = logging.getLogger(__name__)
 
+# kind -> (the statement creating its vector index, the one reading the index's dimension back)
+_VECTOR_INDEXES = {
+    "entity": (cypher.CREATE_ENTITY_VECTOR_INDEX, cypher.ENTITY_VECTOR_INDEX_DIMENSIONS),
+    "chunk": (search_cypher.CREATE_CHUNK_VECTOR_INDEX, search_cypher.CHUNK_VECTOR_INDEX_DIMENSIONS),
+}
+
 # ---------------------------------------------------------------------------------------------- the store
 
 
@@ -94,7 +100,7 @@ class Neo4jStore:
         self._closed = False
         self._ready = False
         self._schema_ready = False
-        self._vector_index_dimensions: int | None = None
+        self._vector_index_dimensions: dict[str, int] = {}  # by kind (_VECTOR_INDEXES), once known
         self._lock = asyncio.Lock()
         auth = (url_username or username, url_password if url_password is not None else password)
         try:
@@ -168,9 +174,9 @@ class Neo4jStore:
 
     # ------------------------------------------------------------------ schema
 
-    async def _ensure_schema(self, embedding_dimensions: int | None) -> int | None:
-        """Create constraints and indexes (idempotent), the vector index when the build has embeddings;
-        the dimension of the vector index, or None when there is none."""
+    async def _ensure_schema(self, rows: BuildRows) -> tuple[int | None, int | None]:
+        """Create constraints and indexes (idempotent), the vector indexes when the build has embeddings; the
+        dimensions of the entity and chunk vector indexes, None where there is none."""
         async with self._lock:
             if not self._schema_ready:
                 for statement in (
@@ -182,30 +188,33 @@ class Neo4jStore:
                     await self._query(statement, {}, action="create the schema", write=True)
                 await self._await_indexes()
                 self._schema_ready = True
-            if embedding_dimensions and self._vector_index_dimensions is None:
-                try:
-                    await self._query(
-                        cypher.CREATE_ENTITY_VECTOR_INDEX,
-                        {"dimensions": embedding_dimensions},
-                        action="create the vector index",
-                        write=True,
-                    )
-                except StoreError as exc:
-                    cause = exc.__cause__
-                    if isinstance(cause, Neo4jError) and not isinstance(cause, AuthError | Forbidden):
-                        raise StoreError(
-                            f"the Neo4j server at {self.server} cannot create a vector index for entity "
-                            "embeddings (vector indexes need Neo4j 5.15 or later): upgrade it, or index without "
-                            f"embeddings by leaving KG_EMBEDDING_MODEL unset ({error_detail(cause)})"
-                        ) from cause
-                    raise
-                await self._await_indexes()
-                records = await self._query(
-                    cypher.ENTITY_VECTOR_INDEX_DIMENSIONS, {}, action="read the vector index", write=True
-                )
-                if records and records[0]["dimensions"] is not None:
-                    self._vector_index_dimensions = int(records[0]["dimensions"])
-            return self._vector_index_dimensions
+            for kind, dimensions in (
+                ("entity", rows.embedding_dimensions),
+                ("chunk", rows.chunk_embedding_dimensions),
+            ):
+                if dimensions and self._vector_index_dimensions.get(kind) is None:
+                    await self._create_vector_index(kind, dimensions)
+            return self._vector_index_dimensions.get("entity"), self._vector_index_dimensions.get("chunk")
+
+    async def _create_vector_index(self, kind: str, dimensions: int) -> None:
+        create, show = _VECTOR_INDEXES[kind]
+        try:
+            await self._query(
+                create, {"dimensions": dimensions}, action="create the vector index", write=True
+            )
+        except StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, Neo4jError) and not isinstance(cause, AuthError | Forbidden):
+                raise StoreError(
+                    f"the Neo4j server at {self.server} cannot create a vector index for {kind} "
+                    "embeddings (vector indexes need Neo4j 5.15 or later): upgrade it, or index without "
+                    f"embeddings by leaving KG_EMBEDDING_MODEL unset ({error_detail(cause)})"
+                ) from cause
+            raise
+        await self._await_indexes()
+        records = await self._query(show, {}, action="read the vector index", write=True)
+        if records and records[0]["dimensions"] is not None:
+            self._vector_index_dimensions[kind] = int(records[0]["dimensions"])
 
     async def _await_indexes(self) -> None:
         seconds = max(1, int(self._write_timeout) - 5)
@@ -227,7 +236,7 @@ class Neo4jStore:
         except (StoreError, TypeError, ValueError) as exc:
             raise StoreError(f"{failed}: {exc}") from exc
         try:
-            vector_index_dimensions = await self._ensure_schema(rows.embedding_dimensions)
+            vector_index_dimensions = await self._ensure_schema(rows)
             started = await self._query(
                 cypher.START_BUILD, {"namespace": namespace}, action="start a build", write=True
             )
@@ -268,7 +277,7 @@ class Neo4jStore:
         generation: int,
         index: GraphIndex,
         rows: BuildRows,
-        vector_index_dimensions: int | None,
+        vector_index_dimensions: tuple[int | None, int | None],
     ) -> dict[str, Any]:
         return {
             "namespace": namespace,
@@ -285,7 +294,10 @@ class Neo4jStore:
             "report_count": len(index.reports),
             "embedding_dimensions": rows.embedding_dimensions,
             "embedding_count": rows.embedding_count,
-            "vector_index_dimensions": vector_index_dimensions,
+            "vector_index_dimensions": vector_index_dimensions[0],
+            "chunk_embedding_dimensions": rows.chunk_embedding_dimensions,
+            "chunk_embedding_count": rows.chunk_embedding_count,
+            "chunk_vector_index_dimensions": vector_index_dimensions[1],
         }
 
     async def _delete_generations(self, namespace: str, generations: Sequence[int]) -> None:
