@@ -1,13 +1,15 @@
 """GraphRAG local search: map a question to entities, rank passages through the graph, and fill a token budget.
 
 Every read is set-at-a-time, so a question costs two store reads at 1k or 100k entities, each one round trip
-from one build: `find_passages` (entity search, chunk search, entity linking, the entities of the top chunks),
-then `read_graph` of what the ranking chose (relationships, reports, the texts of passages only the graph found,
-the passages two hops away, the passages next to the best ones when the full text ran out, the documents).
+from one build: `find_passages` (entity search, chunk search by full text and, with a question vector, by
+embedding, entity linking, the entities of the top chunks), then `read_graph` of what the ranking chose
+(relationships, reports, the texts of passages only the graph found, the passages two hops away, the passages
+next to the best ones when the full text ran out, the documents).
 Improvements over GraphRAG's context builder:
 - entities are linked offline by name (kg.text.names: titles, aliases, acronyms, case and plural variants) as
   well as mapped by full-text BM25 fused with vector similarity by reciprocal rank;
-- Sources are ranked by full-text relevance plus spreading activation over the passage-entity graph
+- Sources are ranked by full-text relevance (with passage vectors, fused with the chunks' cosine to the
+  question: kg.search.passages.fused_relevance) plus spreading activation over the passage-entity graph
   (kg.search.passages, after HippoRAG 2): the passage naming the bridge entity of a multi-hop question is
   reached through the top passages' entities, not only through shared words; at a budget of a few passages
   the full text's best come first (a passage naming the question's common words must not take the room);
@@ -53,6 +55,7 @@ from kg.search.passages import (
     rank_passages,
     seeds_of,
     spread,
+    vector_weight,
     with_hops,
 )
 from kg.store.base import (
@@ -167,8 +170,10 @@ async def find_passages(
     seed_units = [u.id for u, _ in hits.chunks[:SEED_PASSAGES]]
     seeds = seeds_of(linked, mapped, hits.passage_entities, text_scores, seed_units)
     lead = budget is not None and few_passages_fit(hits.chunks, budget)
-    relevance = fused_relevance(text_scores, hits.vector_chunks)
-    ranked = rank_passages(relevance, spread(seeds), MAX_SOURCE_CANDIDATES, lead, graph_weight(budget))
+    relevance = fused_relevance(text_scores, hits.vector_chunks, vector_weight(budget))
+    ranked = rank_passages(
+        relevance, spread(seeds), MAX_SOURCE_CANDIDATES, lead, graph_weight(budget), full_text=text_scores
+    )
     return Found(linked, mapped, hits.chunks, hits.vector_chunks, seeds, ranked, hits.generation)
 
 

@@ -175,8 +175,9 @@ class Neo4jStore:
     # ------------------------------------------------------------------ schema
 
     async def _ensure_schema(self, rows: BuildRows) -> tuple[int | None, int | None]:
-        """Create constraints and indexes (idempotent), the vector indexes when the build has embeddings; the
-        dimensions of the entity and chunk vector indexes, None where there is none."""
+        """Create constraints and indexes (idempotent), the vector indexes when the build `rows` has embeddings
+        (an empty BuildRows: none); the dimensions of the entity and chunk vector indexes, None where there is
+        none."""
         async with self._lock:
             if not self._schema_ready:
                 for statement in (
@@ -554,7 +555,7 @@ class Neo4jStore:
     # ------------------------------------------------------------------ feedback
 
     async def record_feedback(self, feedback: Feedback) -> bool:
-        await self._ensure_schema(None)
+        await self._ensure_schema(BuildRows())
         records = await self._query(
             cypher.RECORD_FEEDBACK,
             {**feedback_row(feedback), "now": feedback_now()},
