@@ -72,9 +72,12 @@ def hotpot_text(title: str, sentences: list[str]) -> str:
 
 
 def add_embeddings(index: GraphIndex) -> None:
-    """The hashed bag-of-words vector of every entity's `title:description` (what GraphRAG embeds)."""
+    """The hashed bag-of-words vector of every entity's `title:description` (what GraphRAG embeds) and of every
+    chunk's text (kgbot's passage vectors; the GraphRAG tables leave them out)."""
     for entity in index.entities:
         entity.embedding = embed_text(entity_text(entity.title, entity.description))
+    for unit in index.text_units:
+        unit.embedding = embed_text(unit.text)
 
 
 @dataclass

@@ -23,11 +23,12 @@ Data (../shared/eval, see its SOURCES.md):
   (the sentences are not verbatim, so this is looser than the other sets).
 Recall = found gold items / all gold items. "All evidence" = share of questions whose gold items were all found.
 
-Every method sees the same kgbot index (nlp extractor, offline), its entities embedded with the hashed
-bag-of-words vector (bench/hashed_embedding.py) for the methods that map questions by vector:
-- kgbot: `build_context(budget=B, top_k=10, embed=hashed)` (full text + vector entity mapping);
+Every method sees the same kgbot index (nlp extractor, offline), its entities and chunks embedded with the
+hashed bag-of-words vector (bench/hashed_embedding.py) for the methods that search by vector:
+- kgbot: `build_context(budget=B, top_k=10, embed=hashed)` (full text + vector entity mapping and passage
+  vectors);
 - kgbot, full text only: the same without `embed` (the offline default: no embedding model);
-- kgbot, local embeddings (`--local-embeddings`): the same index with all-MiniLM-L6-v2 entity vectors
+- kgbot, local embeddings (`--local-embeddings`): the same index with all-MiniLM-L6-v2 entity and chunk vectors
   (kgbot[local-embeddings], run in bench/.venv-embeddings by bench/local_embedding_side.py) and question
   vectors from the same model;
 - GraphRAG 3.3: `LocalSearchMixedContext.build_context(max_context_tokens=B)` with its local search defaults,
@@ -84,7 +85,7 @@ HEADING = "Evidence recall vs context tokens (`bench/evidence_recall.py`)"
 INTRO = """
 How much of the gold evidence a context's **Sources** hold, at budgets of 400, 800, 1k, 2k, 4k, 8k and 12k tokens, for kgbot's
 local search, GraphRAG 3.3's local context builder on the same index, and plain BM25 chunk retrieval. One kgbot
-index per dataset (offline nlp extractor; entities embedded with the hashed bag-of-words vector of
+index per dataset (offline nlp extractor; entities and chunks embedded with the hashed bag-of-words vector of
 bench/hashed_embedding.py), exported with `kgbot export-graphrag` for GraphRAG.
 
 - **HotpotQA** (../shared/eval/hotpotqa, 100 multi-hop questions): corpus.json's paragraphs indexed as one document
@@ -106,7 +107,7 @@ bench/hashed_embedding.py), exported with `kgbot export-graphrag` for GraphRAG.
 
 Methods: **kgbot** = `build_context(budget=B, top_k=10, embed=hashed)`; **kgbot, full text only** = the same with
 no embedding (the offline default); **kgbot, local embeddings** (`--local-embeddings`) = the same index with
-all-MiniLM-L6-v2 entity and question vectors (`kgbot[local-embeddings]`, computed in bench/.venv-embeddings);
+all-MiniLM-L6-v2 entity, chunk and question vectors (`kgbot[local-embeddings]`, computed in bench/.venv-embeddings);
 **GraphRAG** = `LocalSearchMixedContext.build_context(max_context_tokens=B)` with its local search engine's
 parameters (Sources 50% of the budget, reports 15%), in bench/.venv-graphrag; **BM25 chunks** = every chunk ranked
 by Okapi BM25 (k1 1.2, b 0.75, stopwords dropped), added to a Sources table while it fits the *whole* budget B: the
@@ -329,8 +330,8 @@ def run_graphrag(python: Path, job: dict) -> dict:
 
 
 async def local_store(work: Path, questions: list[Question]) -> tuple[Path, dict[str, list[float]]]:
-    """A copy of the corpus's store whose entities carry all-MiniLM-L6-v2 vectors (kgbot[local-embeddings], in
-    bench/.venv-embeddings), and the questions' vectors; cached beside the store."""
+    """A copy of the corpus's store whose entities and chunks carry all-MiniLM-L6-v2 vectors
+    (kgbot[local-embeddings], in bench/.venv-embeddings), and the questions' vectors; cached beside the store."""
     from kg.index.embed import entity_text
 
     path, vectors_path = work / "kg-local.db", work / "local-question-vectors.json"
@@ -342,12 +343,19 @@ async def local_store(work: Path, questions: list[Question]) -> tuple[Path, dict
         finally:
             await source.close()
         assert index is not None
-        print(f"  embedding {len(index.entities)} entities with the local model", flush=True)
+        print(
+            f"  embedding {len(index.entities)} entities and {len(index.text_units)} chunks with the local model",
+            flush=True,
+        )
         started = time.perf_counter()
         for entity, vector in zip(
             index.entities, embed_texts([entity_text(e) for e in index.entities], work), strict=True
         ):
             entity.embedding = vector
+        for unit, vector in zip(
+            index.text_units, embed_texts([u.text for u in index.text_units], work), strict=True
+        ):
+            unit.embedding = vector
         print(f"  ... in {time.perf_counter() - started:.0f} s", flush=True)
         target = SqliteStore(path)
         try:

@@ -32,7 +32,10 @@ class Document:
 
 @dataclass
 class TextUnit:
-    """A chunk of a document ("Sources" in citations); `start`/`end` are character offsets in the document."""
+    """A chunk of a document ("Sources" in citations); `start`/`end` are character offsets in the document.
+    `embedding` is the vector of its text when the index has an embedding model (passage vector search). The
+    stores return it from `export` only (a question's reads leave it out), so it is not part of a chunk's
+    equality: the chunk a search returns equals the one that was indexed."""
 
     id: str
     short_id: int
@@ -43,6 +46,7 @@ class TextUnit:
     n_tokens: int
     start: int = 0
     end: int = 0
+    embedding: list[float] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from kg.model import (
     Relationship,
     TextUnit,
 )
-from kg.store.base import GraphStore, StoreError
+from kg.store.base import GraphStore, PassageSearch, StoreError
 from kg.text.tokens import count_tokens
 
 HOSTILE_QUERIES = [
@@ -70,6 +70,11 @@ def sample_index(*, variant: str = "", embeddings: bool = True) -> GraphIndex:
         ("t3", 3, "d2", "Google Brain evaluated translation with BLEU." + suffix, 0, 45),
     ]
     text_units = [TextUnit(i, n, d, t, count_tokens(t), a, b) for i, n, d, t, a, b in texts]
+    if embeddings:
+        for unit, vector in zip(
+            text_units, ([1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]), strict=True
+        ):
+            unit.embedding = vector
     vectors = {
         "Multi-Head Attention": [1.0, 0.0, 0.0, 0.0],
         "Transformer": [0.75, 0.5, 0.0, 0.0],
@@ -202,6 +207,8 @@ class StoreContract:
             assert getattr(exported, name) == getattr(index, name), name
         assert exported.reports[0].findings == index.reports[0].findings
         assert exported.entities[1].embedding == [0.75, 0.5, 0.0, 0.0]
+        assert [u.embedding for u in exported.text_units] == [u.embedding for u in index.text_units]
+        assert exported.text_units[2].embedding == [0.0, 0.0, 0.5, 0.5]
         assert (exported.built_at, exported.seconds, exported.extractor) == (
             index.built_at,
             index.seconds,
@@ -214,6 +221,7 @@ class StoreContract:
         exported = await store.export("ns")
         assert exported is not None
         assert all(e.embedding is None for e in exported.entities)
+        assert all(u.embedding is None for u in exported.text_units)
 
     async def test_unknown_namespace_reads_are_empty(self, store: GraphStore) -> None:
         await store.publish("known", sample_index())
@@ -330,6 +338,43 @@ class StoreContract:
         await store.publish("ns", moved)
         again = await store.search_entities_by_vector("ns", [0.0, 0.0, 1.0, 0.0], 1)
         assert again[0].entity.title == "BLEU"
+
+    async def test_find_passages_finds_chunks_by_vector_nearest_first(self, store: GraphStore) -> None:
+        await store.publish("ns", sample_index())
+        search = PassageSearch("nothing matches", [], 5, 5, 5, 5, [0.25, 1.0, 0.0, 0.0], chunk_vector_limit=2)
+        hits = await store.find_passages("ns", search)
+        assert [(u.id, u.text) for u, _ in hits.vector_chunks] == [
+            ("t2", "Positional encoding injects token order into the model."),
+            ("t1", "The Transformer relies on multi-head attention."),
+        ]
+        assert [s for _, s in hits.vector_chunks] == pytest.approx([1 / 1.0625**0.5, 0.25 / 1.0625**0.5])
+        assert hits.chunks == [] and hits.generation == await store.generation("ns")
+        everything = await store.find_passages(
+            "ns", replace(search, vector=[0.0, 0.0, 0.0, 1.0], chunk_vector_limit=9)
+        )
+        assert [u.id for u, _ in everything.vector_chunks][0] == "t3" and len(everything.vector_chunks) == 3
+
+    async def test_find_passages_without_chunk_vectors_or_limit_finds_none_by_vector(
+        self, store: GraphStore
+    ) -> None:
+        search = PassageSearch("attention", [], 5, 5, 5, 5, [1.0, 0.0, 0.0, 0.0], chunk_vector_limit=3)
+        await store.publish("ns", sample_index())
+        assert (await store.find_passages("ns", replace(search, chunk_vector_limit=0))).vector_chunks == []
+        assert (await store.find_passages("ns", replace(search, vector=None))).vector_chunks == []
+        await store.publish("ns", sample_index(embeddings=False))
+        hits = await store.find_passages("ns", search)
+        assert hits.vector_chunks == [] and [u.id for u, _ in hits.chunks] == ["t1"]
+
+    async def test_chunk_vectors_follow_the_republished_build(self, store: GraphStore) -> None:
+        search = PassageSearch("", [], 5, 5, 5, 5, [0.0, 0.0, 0.0, 1.0], chunk_vector_limit=1)
+        await store.publish("ns", sample_index())
+        assert [u.id for u, _ in (await store.find_passages("ns", search)).vector_chunks] == ["t3"]
+        moved = sample_index(variant="moved")
+        moved.text_units[0].embedding = [0.0, 0.0, 0.0, 2.0]
+        await store.publish("ns", moved)
+        [(unit, score)] = (await store.find_passages("ns", search)).vector_chunks
+        assert (unit.id, unit.text.endswith("moved"), score) == ("t1", True, pytest.approx(1.0))
+        assert unit.embedding is None  # a question's reads leave vectors out
 
     # ------------------------------------------------------------------ neighbourhood reads
 

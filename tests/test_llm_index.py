@@ -426,7 +426,9 @@ async def test_embeddings_are_stored_and_used_by_local_search(corpus: Path, sett
     summary = await build_index([corpus], store, settings, models=client)
     export = await store.export("default")
     assert export is not None and all(e.embedding is not None for e in export.entities)
-    assert summary.usage["embed"]["calls"] == 1 and len(embeddings.calls[0]) == summary.entities
+    assert all(u.embedding is not None for u in export.text_units)
+    assert summary.usage["embed"]["calls"] == 2  # the entities, then the chunks
+    assert [len(texts) for texts in embeddings.calls] == [summary.entities, summary.text_units]
 
     async def embed(text: str) -> list[float]:
         return embeddings.embed_query(text)
@@ -437,7 +439,64 @@ async def test_embeddings_are_stored_and_used_by_local_search(corpus: Path, sett
     assert "Maria Okafor" in {e.title for e in found.entities}
 
     again = await build_index([corpus], store, settings, models=client)
-    assert again.usage == {} and len(embeddings.calls) == 1  # vectors come from the cache
+    assert again.usage == {} and len(embeddings.calls) == 2  # vectors come from the cache
+    await store.close()
+
+
+async def test_chunks_are_embedded_and_a_rebuild_embeds_only_the_changed_ones(
+    corpus: Path, settings: Settings
+) -> None:
+    embeddings = KeywordEmbeddings([["saltmere"], ["lantern"]])
+    client = ModelClient(
+        None, embeddings, embedding_name="keywords"
+    )  # an embedding model, offline extraction
+    store = open_store(settings.store_url)
+    await build_index([corpus], store, settings, models=client)
+    built = await store.export("default")
+    assert built is not None
+    by_text = {u.text: u.embedding for u in built.text_units}
+    assert by_text == {text: embeddings.embed_query(text) for text in by_text}
+    assert all(texts for texts in embeddings.calls)
+
+    edited = (corpus / "sub" / "history.txt").read_text() + "A lighthouse keeper joined in 2021.\n"
+    (corpus / "sub" / "history.txt").write_text(edited)
+    embeddings.calls.clear()
+    await build_index([corpus], store, settings, models=client)
+    rebuilt = await store.export("default")
+    assert rebuilt is not None
+    new_chunks = [u.text for u in rebuilt.text_units if u.text not in by_text]
+    assert len(new_chunks) == 1 and "lighthouse keeper" in new_chunks[0]
+    embedded = [text for texts in embeddings.calls for text in texts]
+    assert [t for t in embedded if t in {u.text for u in rebuilt.text_units}] == new_chunks
+    assert all(u.embedding == embeddings.embed_query(u.text) for u in rebuilt.text_units)
+    await store.close()
+
+
+class ChunkRefusingEmbeddings(KeywordEmbeddings):
+    """Embeds entities, refuses every request holding a chunk of team.md."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if any(t.startswith("# The Harbor Lights team") for t in texts):
+            raise RuntimeError("the embedding service is down")
+        return super().embed_documents(texts)
+
+
+async def test_chunks_left_without_vectors_are_a_warning_and_still_found_by_full_text(
+    corpus: Path, settings: Settings
+) -> None:
+    client = ModelClient(None, ChunkRefusingEmbeddings([["lantern"]]), embedding_name="refusing")
+    store = open_store(settings.store_url)
+    summary = await build_index([corpus], store, settings, models=client)
+    assert any("chunks not embedded" in p and "the embedding service is down" in p for p in summary.problems)
+    export = await store.export("default")
+    assert export is not None and all(e.embedding is not None for e in export.entities)
+    assert all(u.embedding is None for u in export.text_units)  # one request held them all
+
+    async def embed(text: str) -> list[float]:
+        return [1.0, 0.0]
+
+    found = await build_context(store, "Who maintains the data pipeline?", embed=embed)
+    assert any("Tomas Lindqvist maintains the data pipeline" in u.text for u in found.sources)
     await store.close()
 
 

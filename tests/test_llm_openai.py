@@ -168,10 +168,10 @@ def test_cli_indexes_with_the_model_prints_its_cost_and_answers_with_usage(
         assert re.search(
             rf"Model cost: {calls} model calls, [\d,]+ prompt \+ [\d,]+ completion tokens \(extract 3", out
         )
-        assert "embed 1 calls" in out
+        assert "embed 2 calls" in out  # the entities, then the chunks
         assert main(["stats", "--json"]) == 0
         usage = json.loads(capsys.readouterr().out)["usage"]  # the cost of the build, kept with it
-        assert usage["extract"]["calls"] == 3 and usage["embed"]["calls"] == 1
+        assert usage["extract"]["calls"] == 3 and usage["embed"]["calls"] == 2
         assert sum(p["calls"] for p in usage.values()) == calls
 
         assert main(["index", "corpus", "-q"]) == 0
@@ -190,7 +190,7 @@ def test_cli_indexes_with_the_model_prints_its_cost_and_answers_with_usage(
             count_tokens(message_text(m)) for m in answer_request["messages"]
         )
         assert data["usage"]["completion_tokens"] == count_tokens(data["answer"])
-        assert len(server.embedding_requests) == 2  # the question was embedded for vector search
+        assert len(server.embedding_requests) == 3  # the index's two, then the question for vector search
 
         n = len(server.requests)
         assert main(["index", "corpus", "-q", "--extractor", "nlp"]) == 0

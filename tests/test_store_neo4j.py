@@ -203,7 +203,11 @@ class TestNeo4jStoreContract(StoreContract):
         await store.publish("ns", sample_index())
         await store.publish("other", sample_index())
         calls = Counter(q for q, _ in sent)
-        for statement in (*cypher.SCHEMA_STATEMENTS, cypher.CREATE_ENTITY_VECTOR_INDEX):
+        for statement in (
+            *cypher.SCHEMA_STATEMENTS,
+            cypher.CREATE_ENTITY_VECTOR_INDEX,
+            search_statements.CREATE_CHUNK_VECTOR_INDEX,
+        ):
             assert calls[statement] <= 1
         indexes = await store._query(
             "SHOW INDEXES YIELD name, type, options RETURN name, type, options", {}, action="test"
@@ -211,6 +215,8 @@ class TestNeo4jStoreContract(StoreContract):
         by_name = {r["name"]: r for r in indexes}
         assert by_name["kg_entity_embedding"]["type"] == "VECTOR"
         assert by_name["kg_entity_embedding"]["options"]["indexConfig"]["vector.dimensions"] == 4
+        assert by_name["kg_chunk_embedding"]["type"] == "VECTOR"
+        assert by_name["kg_chunk_embedding"]["options"]["indexConfig"]["vector.dimensions"] == 4
         assert {r["type"] for r in indexes} >= {"FULLTEXT", "RANGE", "VECTOR"}
         constraints = await store._query("SHOW CONSTRAINTS YIELD name RETURN name", {}, action="test")
         assert len(constraints) >= 3
@@ -511,7 +517,7 @@ def scripted(
             return Rows(["retired"], [[retired]] if published else [])
         if query in cypher.DELETE_GENERATIONS_BY_LABEL.values():
             return Rows(["deleted"], [[0]])
-        if query == cypher.ENTITY_VECTOR_INDEX_DIMENSIONS:
+        if query in (cypher.ENTITY_VECTOR_INDEX_DIMENSIONS, search_statements.CHUNK_VECTOR_INDEX_DIMENSIONS):
             return Rows(["dimensions"], [[vector_index_dimensions]])
         if query == cypher.NAMESPACE_STATE and state is not None:
             return Rows(list(state), [list(state.values())])
@@ -669,6 +675,7 @@ def test_every_query_filters_by_namespace() -> None:
         "ALL_NAMESPACE_NAMES",
         "AWAIT_INDEXES",
         "ENTITY_VECTOR_INDEX_DIMENSIONS",
+        "CHUNK_VECTOR_INDEX_DIMENSIONS",
         "CLAIM_DELIVERY",  # delivered chat events belong to no namespace (kg.store.deliveries)
         "PURGE_DELIVERIES",
         "RESAMPLE_INDEXES",  # statistics of the whole database, before planning (kg.store.neo4j.search.prime)

@@ -11,7 +11,7 @@ import pytest
 
 from kg.model import Feedback, TextUnit
 from kg.store import open_store
-from kg.store.base import StoreError
+from kg.store.base import PassageSearch, StoreError
 from kg.store.sqlite.fulltext import cheapest_terms, match_expression, okapi_rescored, split_by_cost
 from kg.store.sqlite.schema import SCHEMA_VERSION
 from kg.store.sqlite.store import SqliteStore
@@ -187,6 +187,32 @@ async def test_a_schema_6_store_recounts_its_passages_tokens(tmp_path: Path) -> 
     units = await reopened.get_text_units("ns", [u.id for u in sample_index().text_units])
     assert [u.n_tokens for u in units] == [count_tokens(u.text) for u in units]
     await reopened.close()
+
+
+async def test_a_schema_7_store_gains_chunk_vectors_after_republishing(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SqliteStore(path)
+    await store.publish("ns", sample_index())
+    await store.close()
+    with sqlite3.connect(path) as conn:  # what a store written before passage vectors looks like
+        conn.execute("DROP TABLE text_unit_vectors")
+        conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    search = PassageSearch("attention", [], 5, 5, 5, 5, [0.0, 1.0, 0.0, 0.0], chunk_vector_limit=2)
+    store = SqliteStore(path)
+    try:
+        exported = await store.export("ns")
+        assert exported is not None and all(u.embedding is None for u in exported.text_units)
+        hits = await store.find_passages("ns", search)  # no chunk vectors until the next publish
+        assert hits.vector_chunks == [] and [u.id for u, _ in hits.chunks] == ["t1"]
+        assert [h.entity.title for h in hits.vector_entities][:1] == ["Transformer"]
+        await store.publish("ns", sample_index())
+        assert [u.id for u, _ in (await store.find_passages("ns", search)).vector_chunks] == ["t2", "t1"]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+    conn.close()
 
 
 async def test_file_is_wal_and_persists_across_reopen(tmp_path: Path) -> None:
@@ -458,7 +484,7 @@ async def test_publish_leaves_the_vector_cache_warm(
     def no_loading(*_args: object) -> None:
         raise AssertionError("the matrix should be cached by publish")
 
-    monkeypatch.setattr("kg.store.sqlite.store.load_vectors", no_loading)
+    monkeypatch.setattr("kg.store.sqlite.vectors.load_vectors", no_loading)
     hits = await sqlite_store.search_entities_by_vector("ns", [1.0, 0.0, 0.0, 0.0], 1)
     assert hits[0].entity.title == "Multi-Head Attention"
 

@@ -1,6 +1,8 @@
-"""Entity embeddings (of `title: description`) for vector search, cached by the hash of the embedded text.
+"""Embeddings for vector search: of every entity (`title: description`) and every chunk (its text), cached by
+the hash of the embedded text.
 
-Vectors are cached as base64 float32, per embedding model; a rebuild embeds only entities whose text changed.
+Vectors are cached as base64 float32, per embedding model; a rebuild embeds only the entities and chunks whose
+text changed. A failed request leaves its texts without vectors (a warning): they are still found by full text.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from kg.index.cache import Cache, input_hash
 from kg.llm.client import ModelClient
 from kg.llm.models import EMBED_BATCH
-from kg.model import Entity
+from kg.model import Entity, TextUnit
 
 Progress = Callable[[str, int, int], None]
 
@@ -37,9 +39,28 @@ async def embed_entities(
     entities: Sequence[Entity], client: ModelClient, cache: Cache, progress: Progress | None = None
 ) -> list[str]:
     """Set `embedding` on every entity; returns warnings (entities left without a vector)."""
+    vectors, problems = await _embed([entity_text(e) for e in entities], "entities", client, cache, progress)
+    for entity, vector in zip(entities, vectors, strict=True):
+        entity.embedding = vector
+    return problems
+
+
+async def embed_text_units(
+    units: Sequence[TextUnit], client: ModelClient, cache: Cache, progress: Progress | None = None
+) -> list[str]:
+    """Set `embedding` on every chunk (the vector of its text); returns warnings (chunks left without one)."""
+    vectors, problems = await _embed([u.text for u in units], "chunks", client, cache, progress)
+    for unit, vector in zip(units, vectors, strict=True):
+        unit.embedding = vector
+    return problems
+
+
+async def _embed(
+    texts: Sequence[str], what: str, client: ModelClient, cache: Cache, progress: Progress | None
+) -> tuple[list[list[float] | None], list[str]]:
+    """The vector of each text (None where embedding failed), and warnings naming `what` was left out."""
     report = progress or (lambda stage, done, total: None)
     kind = f"embed:{client.embedding_name}"
-    texts = [entity_text(e) for e in entities]
     keys = [input_hash(t) for t in texts]
     cached = await asyncio.to_thread(cache.get_many, kind, list(dict.fromkeys(keys)))
     vectors: dict[str, list[float]] = {}
@@ -56,8 +77,8 @@ async def embed_entities(
         nonlocal done
         try:
             result = await client.embed([t for _, t in batch])
-        except Exception as exc:  # noqa: BLE001 - entities without vectors are still found by full text
-            problems.append(f"{len(batch)} entities not embedded ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # noqa: BLE001 - texts without vectors are still found by full text
+            problems.append(f"{len(batch)} {what} not embedded ({type(exc).__name__}: {exc})")
         else:
             fresh = list(zip((k for k, _ in batch), result, strict=True))
             vectors.update(fresh)
@@ -72,8 +93,6 @@ async def embed_entities(
         common = max(dims, key=sizes.count)
         vectors = {k: v for k, v in vectors.items() if len(v) == common}
         problems.append(
-            "embedding sizes differ (the embedding model changed?): some entities left without one"
+            f"embedding sizes differ (the embedding model changed?): some {what} left without one"
         )
-    for entity, key in zip(entities, keys, strict=True):
-        entity.embedding = vectors.get(key)
-    return problems
+    return [vectors.get(k) for k in keys], problems

@@ -6,7 +6,8 @@ Nothing reaches the store until the whole build exists, and the store publishes 
 anywhere leaves the previous index serving.
 
 Offline (nlp extractor) every step is local. With the llm extractor, descriptions with several sources are
-summarised and community reports written by the model too; with an embedding model, entities get vectors.
+summarised and community reports written by the model too; with an embedding model, entities and chunks get
+vectors.
 Every model result is cached by its input in KG_HOME, and the graph is re-merged from cached per-chunk
 results, so a rebuild pays only for what changed; the cost of each build is counted per phase.
 """
@@ -27,7 +28,7 @@ from kg.config import Settings
 from kg.index.cache import Cache, extraction_from_json, extraction_to_json, input_hash
 from kg.index.chunk import chunk_documents
 from kg.index.communities import detect_communities
-from kg.index.embed import embed_entities
+from kg.index.embed import embed_entities, embed_text_units
 from kg.index.extract.base import ChunkExtraction, Extractor
 from kg.index.extract.llm import LlmExtractor
 from kg.index.extract.nlp import NlpExtractor
@@ -177,7 +178,7 @@ async def build_index(
     """Build a complete index of `paths` and publish it as the namespace's index.
 
     `models` (default: from settings, None when no model is configured) serves the llm extractor, the
-    summaries and reports that come with it, and entity embeddings when it has an embedding model.
+    summaries and reports that come with it, and entity and chunk embeddings when it has an embedding model.
     Raises NothingToIndex (store untouched) when no document could be loaded, ExtractionFailed when the model
     failed on most chunks.
     """
@@ -247,6 +248,7 @@ async def build_index(
             report("communities", 1, 1)
         if models is not None and models.embeddings is not None:
             problems += await embed_entities(entities, models, cache, report)
+            problems += await embed_text_units(units, models, cache, report)
     finally:
         cache.close()
     usage = models.meter.since(usage_before) if models is not None else {}

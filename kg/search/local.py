@@ -1,13 +1,15 @@
 """GraphRAG local search: map a question to entities, rank passages through the graph, and fill a token budget.
 
 Every read is set-at-a-time, so a question costs two store reads at 1k or 100k entities, each one round trip
-from one build: `find_passages` (entity search, chunk search, entity linking, the entities of the top chunks),
-then `read_graph` of what the ranking chose (relationships, reports, the texts of passages only the graph found,
-the passages two hops away, the passages next to the best ones when the full text ran out, the documents).
+from one build: `find_passages` (entity search, chunk search by full text and, with a question vector, by
+embedding, entity linking, the entities of the top chunks), then `read_graph` of what the ranking chose
+(relationships, reports, the texts of passages only the graph found, the passages two hops away, the passages
+next to the best ones when the full text ran out, the documents).
 Improvements over GraphRAG's context builder:
 - entities are linked offline by name (kg.text.names: titles, aliases, acronyms, case and plural variants) as
   well as mapped by full-text BM25 fused with vector similarity by reciprocal rank;
-- Sources are ranked by full-text relevance plus spreading activation over the passage-entity graph
+- Sources are ranked by full-text relevance (with passage vectors, fused with the chunks' cosine to the
+  question: kg.search.passages.fused_relevance) plus spreading activation over the passage-entity graph
   (kg.search.passages, after HippoRAG 2): the passage naming the bridge entity of a multi-hop question is
   reached through the top passages' entities, not only through shared words; at a budget of a few passages
   the full text's best come first (a passage naming the question's common words must not take the room);
@@ -41,16 +43,19 @@ from kg.search.budget import (
 )
 from kg.search.context import Context
 from kg.search.passages import (
+    MAX_VECTOR_PASSAGES,
     SEED_PASSAGES,
     RankedPassage,
     Seed,
     entity_weights,
     few_passages_fit,
+    fused_relevance,
     graph_weight,
     normalised_text_scores,
     rank_passages,
     seeds_of,
     spread,
+    vector_weight,
     with_hops,
 )
 from kg.store.base import (
@@ -134,6 +139,7 @@ class Found:
     linked: list[Entity]
     mapped: list[Entity]
     text_hits: list[tuple[TextUnit, float]]
+    vector_hits: list[tuple[TextUnit, float]]  # passages by embedding (none without one)
     seeds: list[Seed]
     ranked: list[RankedPassage]
     generation: int | None
@@ -156,6 +162,7 @@ async def find_passages(
             seed_passages=SEED_PASSAGES,
             passage_entity_limit=MAX_PASSAGE_ENTITIES,
             vector=list(await embed(query)) if embed is not None else None,
+            chunk_vector_limit=MAX_VECTOR_PASSAGES,
         ),
     )
     linked, mapped = _linked(mentions, hits.linked), _fuse(hits, top_k)
@@ -163,8 +170,11 @@ async def find_passages(
     seed_units = [u.id for u, _ in hits.chunks[:SEED_PASSAGES]]
     seeds = seeds_of(linked, mapped, hits.passage_entities, text_scores, seed_units)
     lead = budget is not None and few_passages_fit(hits.chunks, budget)
-    ranked = rank_passages(text_scores, spread(seeds), MAX_SOURCE_CANDIDATES, lead, graph_weight(budget))
-    return Found(linked, mapped, hits.chunks, seeds, ranked, hits.generation)
+    relevance = fused_relevance(text_scores, hits.vector_chunks, vector_weight(budget))
+    ranked = rank_passages(
+        relevance, spread(seeds), MAX_SOURCE_CANDIDATES, lead, graph_weight(budget), full_text=text_scores
+    )
+    return Found(linked, mapped, hits.chunks, hits.vector_chunks, seeds, ranked, hits.generation)
 
 
 def _select_entities(
@@ -232,7 +242,7 @@ async def _read_context(
     unit_hits, ranked = found.text_hits, found.ranked
     selected = _select_entities(found.linked, found.mapped, entity_weights(found.seeds), top_k)
     titles = [e.title for e in selected]
-    known = {u.id: u for u, _ in unit_hits}
+    known = {u.id: u for u, _ in [*unit_hits, *found.vector_hits]}
     # Two hops from the entities the question names: from every selected entity (its bridges included) they
     # spread too thin (HotpotQA at 8k tokens: 97.8% of the evidence, against 98.3% from the named ones).
     hop_titles = [e.title for e in found.linked]

@@ -55,7 +55,8 @@ class PassageSearch:
     chunk_limit: int
     seed_passages: int  # the best chunk hits whose entities are read (the graph's passage seeds)
     passage_entity_limit: int
-    vector: list[float] | None = None  # the query's embedding, for the vector entity search
+    vector: list[float] | None = None  # the query's embedding, for the vector entity and chunk searches
+    chunk_vector_limit: int = 0  # chunks to find by their embedding's cosine with `vector`
 
 
 @dataclass
@@ -64,6 +65,9 @@ class PassageHits:
     entities: list[ScoredEntity] = field(default_factory=list)  # full-text entity search, best first
     vector_entities: list[ScoredEntity] = field(default_factory=list)  # by embedding, best first
     chunks: list[tuple[TextUnit, float]] = field(default_factory=list)  # full-text chunk search, best first
+    vector_chunks: list[tuple[TextUnit, float]] = field(
+        default_factory=list
+    )  # by embedding (cosine), best first
     linked: list[LinkedEntity] = field(default_factory=list)  # as `link_entities`
     passage_entities: list[Entity] = field(default_factory=list)  # as `entities_in_text_units` of the seeds
 

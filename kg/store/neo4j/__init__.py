@@ -1,6 +1,7 @@
 """The Neo4j graph store (production): `store` (the `GraphStore`), `statements` (every Cypher statement, and
 the only place Cypher is written), `fulltext` (queries matching the SQLite store's), `rows` (builds to statement
-rows, records to model objects) and `errors` (driver errors to messages naming the setting to fix).
+rows, records to model objects), `reads` (auto-commit reads, retried as the driver retries) and `errors`
+(driver errors to messages naming the setting to fix).
 
 The graph, as it reads in Neo4j Browser (every node also carries `namespace`, `generation` and `seq`):
 

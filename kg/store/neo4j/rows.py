@@ -58,8 +58,10 @@ class BuildRows:
     reports: list[dict[str, Any]] = field(default_factory=list)
     terms: list[dict[str, Any]] = field(default_factory=list)  # chunk postings (kg.store.chunk_ranking)
     entity_terms: list[dict[str, Any]] = field(default_factory=list)  # entity word frequencies
-    embedding_dimensions: int | None = None
+    embedding_dimensions: int | None = None  # of the entities' vectors
     embedding_count: int = 0
+    chunk_embedding_dimensions: int | None = None  # of the chunks' vectors
+    chunk_embedding_count: int = 0
 
     def writes(self) -> list[tuple[str, list[dict[str, Any]]]]:
         """(statement, rows) in write order: nodes before the relationships that need them."""
@@ -102,14 +104,33 @@ def _require_unique(kind: str, keys: Iterable[object]) -> None:
         seen.add(key)
 
 
-def _embedding(entity: Entity) -> list[float] | None:
-    if entity.embedding is None:
+def _embedding(what: str, name: str, embedding: Sequence[float] | None) -> list[float] | None:
+    if embedding is None:
         return None
     try:
-        vector = [float(x) for x in entity.embedding]
+        vector = [float(x) for x in embedding]
     except TypeError as exc:
-        raise StoreError(f"entity {entity.title!r} has an embedding that is not a flat vector") from exc
+        raise StoreError(f"{what} {name!r} has an embedding that is not a flat vector") from exc
     return vector
+
+
+def _embeddings(
+    what: str, named: Iterable[tuple[str, Sequence[float] | None]]
+) -> tuple[list[Any], int | None, int]:
+    """The embeddings as stored (each checked flat), their one dimension (None when there are none) and how many
+    are non-empty. Raises StoreError for mixed dimensions: such a build could not be searched faithfully."""
+    vectors: list[Any] = []
+    dimensions: set[int] = set()
+    count = 0
+    for name, embedding in named:
+        vector = _embedding(what, name, embedding)
+        if vector:
+            dimensions.add(len(vector))
+            count += 1
+            if len(dimensions) > 1:
+                raise StoreError(f"{what} embeddings have different dimensions: {sorted(dimensions)}")
+        vectors.append(vector)
+    return vectors, (dimensions.pop() if dimensions else None), count
 
 
 def build_rows(index: GraphIndex) -> BuildRows:
@@ -133,6 +154,9 @@ def build_rows(index: GraphIndex) -> BuildRows:
         }
         for i, d in enumerate(index.documents)
     ]
+    chunk_vectors, rows.chunk_embedding_dimensions, rows.chunk_embedding_count = _embeddings(
+        "text unit", ((t.id, t.embedding) for t in index.text_units)
+    )
     rows.chunks = [
         {
             "seq": i,
@@ -144,8 +168,9 @@ def build_rows(index: GraphIndex) -> BuildRows:
             "n_tokens": count_tokens(t.text),  # what kg.search.budget counts (kg.model.TextUnit)
             "start_char": int(t.start),
             "end_char": int(t.end),
+            "embedding": vector,
         }
-        for i, t in enumerate(index.text_units)
+        for i, (t, vector) in enumerate(zip(index.text_units, chunk_vectors, strict=True))
     ]
     chunk_ids = {t.id for t in index.text_units}
     rows.terms = [
@@ -167,14 +192,10 @@ def build_rows(index: GraphIndex) -> BuildRows:
             "tokens": sum(int(t.n_tokens) for t in index.text_units),
         }
     )
-    dimensions: set[int] = set()
-    for i, e in enumerate(index.entities):
-        embedding = _embedding(e)
-        if embedding:
-            dimensions.add(len(embedding))
-            rows.embedding_count += 1
-            if len(dimensions) > 1:
-                raise StoreError(f"entity embeddings have different dimensions: {sorted(dimensions)}")
+    entity_vectors, rows.embedding_dimensions, rows.embedding_count = _embeddings(
+        "entity", ((e.title, e.embedding) for e in index.entities)
+    )
+    for i, (e, embedding) in enumerate(zip(index.entities, entity_vectors, strict=True)):
         rows.entities.setdefault(vocabulary.entity_label(e.type), []).append(
             {
                 "seq": i,
@@ -196,7 +217,6 @@ def build_rows(index: GraphIndex) -> BuildRows:
             for unit_id in dict.fromkeys(e.text_unit_ids)
             if unit_id in chunk_ids
         ]
-    rows.embedding_dimensions = dimensions.pop() if dimensions else None
     entity_by_title: dict[str, str] = {}
     for e in index.entities:
         entity_by_title.setdefault(e.title, e.id)  # duplicate titles: edges attach to the first
@@ -278,9 +298,17 @@ def entity_from(r: Any, *, with_embedding: bool = False) -> Entity:
     )
 
 
-def text_unit_from(r: Any) -> TextUnit:
+def text_unit_from(r: Any, *, with_embedding: bool = False) -> TextUnit:
+    embedding = r["embedding"] if with_embedding else None
     return TextUnit(
-        r["id"], r["short_id"], r["document_id"], r["text"], r["n_tokens"], r["start_char"], r["end_char"]
+        r["id"],
+        r["short_id"],
+        r["document_id"],
+        r["text"],
+        r["n_tokens"],
+        r["start_char"],
+        r["end_char"],
+        list(embedding) if embedding is not None else None,
     )
 
 
@@ -347,7 +375,9 @@ async def export_build(tx: Any, namespace: str) -> GraphIndex | None:
         )
         for r in await rows(cypher.EXPORT_DOCUMENTS, parameters)
     ]
-    text_units = [text_unit_from(r) for r in await rows(cypher.EXPORT_CHUNKS, parameters)]
+    text_units = [
+        text_unit_from(r, with_embedding=True) for r in await rows(cypher.EXPORT_CHUNKS, parameters)
+    ]
     entities = [entity_from(r, with_embedding=True) for r in await rows(cypher.EXPORT_ENTITIES, parameters)]
     relationships = [relationship_from(r) for r in await rows(cypher.EXPORT_RELATIONSHIPS, parameters)]
     communities = [

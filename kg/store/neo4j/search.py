@@ -1,15 +1,19 @@
 """Local search's reads on Neo4j: `find_passages` and `read_graph` (one statement each, in
-kg.store.neo4j.search_statements), and the vector entity search they and `search_entities_by_vector` share."""
+kg.store.neo4j.search_statements), and the vector searches of entities and chunks (the entities' shared with
+`search_entities_by_vector`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from neo4j.exceptions import Neo4jError
 
+from kg.model import TextUnit
 from kg.store import chunk_ranking
 from kg.store.base import (
     GraphRead,
@@ -81,20 +85,52 @@ def searchable(vector: Sequence[float], limit: int) -> bool:
     return limit > 0 and norm > 0.0 and math.isfinite(norm)
 
 
-async def vector_search(
-    store: Neo4jStore, namespace: str, state: Any, vector: Sequence[float], limit: int
-) -> list[ScoredEntity]:
-    """Entities nearest to `vector` in the build `state` describes (a NAMESPACE_STATE record or alike)."""
+@dataclass(frozen=True)
+class VectorKind:
+    """What the vector search of entities or chunks needs: its statements, and the fields of a namespace's
+    state (NAMESPACE_STATE, PASSAGE_SEARCH) saying how its build's vectors of this kind were stored."""
+
+    name: str  # for messages
+    index_search: str  # over the shared vector index
+    exact_search: str  # over the build's nodes
+    dimensions: str  # the state field: the dimension of the build's vectors (None: it has none)
+    count: str  # ... how many it has
+    index_dimensions: str  # ... the dimension of the shared vector index when the build was published
+
+
+ENTITY_VECTORS = VectorKind(
+    "entity",
+    cypher.VECTOR_SEARCH_INDEX,
+    cypher.VECTOR_SEARCH_EXACT,
+    "embedding_dimensions",
+    "embedding_count",
+    "vector_index_dimensions",
+)
+CHUNK_VECTORS = VectorKind(
+    "chunk",
+    search_cypher.CHUNK_VECTOR_SEARCH_INDEX,
+    search_cypher.CHUNK_VECTOR_SEARCH_EXACT,
+    "chunk_embedding_dimensions",
+    "chunk_embedding_count",
+    "chunk_vector_index_dimensions",
+)
+
+
+async def nearest(
+    store: Neo4jStore, kind: VectorKind, namespace: str, state: Any, vector: Sequence[float], limit: int
+) -> list[Any]:
+    """The records of the `limit` nodes of `kind` nearest to `vector` in the build `state` describes (a
+    NAMESPACE_STATE record or alike), with their exact cosine `score`, best first."""
     query = [float(x) for x in vector]
     norm = math.sqrt(sum(x * x for x in query))
     if limit <= 0 or norm == 0.0 or not math.isfinite(norm):
         return []
-    if state is None or not state["embedding_dimensions"]:
+    if state is None or not state[kind.dimensions]:
         return []
-    if state["embedding_dimensions"] != len(query):
+    if state[kind.dimensions] != len(query):
         raise StoreError(
             f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
-            f"{state['embedding_dimensions']}: reindex with the current embedding model"
+            f"{state[kind.dimensions]}: reindex with the current embedding model"
         )
     parameters = {
         "namespace": namespace,
@@ -103,27 +139,44 @@ async def vector_search(
         "vector_norm": norm,
         "limit": int(limit),
     }
-    wanted = min(int(limit), state["embedding_count"] or 0)
-    if state["vector_index_dimensions"] == len(query):
+    action = f"search {kind.name} embeddings"
+    wanted = min(int(limit), state[kind.count] or 0)
+    if state[kind.index_dimensions] == len(query):
         try:
             records = await store._query(
-                cypher.VECTOR_SEARCH_INDEX,
-                {**parameters, "candidates": vector_candidates(limit)},
-                action="search entity embeddings",
+                kind.index_search, {**parameters, "candidates": vector_candidates(limit)}, action=action
             )
         except StoreError as exc:
             if not isinstance(exc.__cause__, Neo4jError):
                 raise
-            log.warning("the vector index could not serve %r, searching exactly: %s", namespace, exc)
+            log.warning(
+                "the %s vector index could not serve %r, searching exactly: %s", kind.name, namespace, exc
+            )
         else:
             if len(records) >= wanted:
-                return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
-    records = await store._query(cypher.VECTOR_SEARCH_EXACT, parameters, action="search entity embeddings")
+                return records
+    return await store._query(kind.exact_search, parameters, action=action)
+
+
+async def vector_search(
+    store: Neo4jStore, namespace: str, state: Any, vector: Sequence[float], limit: int
+) -> list[ScoredEntity]:
+    """Entities nearest to `vector` in the build `state` describes."""
+    records = await nearest(store, ENTITY_VECTORS, namespace, state, vector, limit)
     return [ScoredEntity(entity_from(r), float(r["score"])) for r in records]
 
 
+async def chunk_vector_search(
+    store: Neo4jStore, namespace: str, state: Any, vector: Sequence[float], limit: int
+) -> list[tuple[TextUnit, float]]:
+    """Chunks nearest to `vector` in the build `state` describes."""
+    records = await nearest(store, CHUNK_VECTORS, namespace, state, vector, limit)
+    return [(text_unit_from(r["chunk"]), float(r["chunk"]["score"])) for r in records]
+
+
 async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch) -> PassageHits:
-    """One statement; a second, pinned to the build the first read, only for a vector search."""
+    """One statement; then, pinned to the build the first read, the vector searches of entities and chunks
+    (concurrently: one round trip's wait), only when the question has a vector."""
     keys = list(dict.fromkeys(search.link_keys))
     words = query_words(search.query)
     forms = list(dict.fromkeys(form for word in words for form in word_forms(word)))
@@ -159,16 +212,19 @@ async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch
     if not records:
         return PassageHits(None)
     r = records[0]
-    vector_entities = (
-        await vector_search(store, namespace, r, search.vector, search.entity_limit)
-        if search.vector is not None
-        else []
-    )
+    vector_entities: list[ScoredEntity] = []
+    vector_chunks: list[tuple[TextUnit, float]] = []
+    if search.vector is not None:
+        vector_entities, vector_chunks = await asyncio.gather(
+            vector_search(store, namespace, r, search.vector, search.entity_limit),
+            chunk_vector_search(store, namespace, r, search.vector, search.chunk_vector_limit),
+        )
     return PassageHits(
         r["generation"],
         entities=[ScoredEntity(entity_from(e), float(e["score"])) for e in r["entities"]],
         vector_entities=vector_entities,
         chunks=[(text_unit_from(c), float(c["score"])) for c in r["chunks"]],
+        vector_chunks=vector_chunks,
         linked=[LinkedEntity(e["key"], entity_from(e)) for e in r["linked"]],
         passage_entities=[entity_from(e) for e in r["passage_entities"]],
     )

@@ -30,6 +30,46 @@ _REPORT = (
     "p {.community, .level, .title, .summary, .full_content, .rank, .finding_summaries, .finding_explanations"
 )
 
+# Passage vector search, as the entities' (kg.store.neo4j.statements: CREATE_ENTITY_VECTOR_INDEX,
+# VECTOR_SEARCH_INDEX, VECTOR_SEARCH_EXACT): one index over every namespace's chunks, created by the first publish
+# whose chunks have embeddings; it finds candidates, an exact cosine in Cypher ranks them (the index quantizes),
+# and a namespace whose chunks have another dimension, or too few of whose chunks are among the candidates, is
+# searched exactly. Pinned to the build the first read named ($generation).
+CREATE_CHUNK_VECTOR_INDEX = """
+CREATE VECTOR INDEX kg_chunk_embedding IF NOT EXISTS
+FOR (c:Chunk) ON (c.embedding)
+OPTIONS {indexConfig: {`vector.dimensions`: $dimensions, `vector.similarity_function`: 'cosine'}}
+"""
+CHUNK_VECTOR_INDEX_DIMENSIONS = """
+SHOW INDEXES YIELD name, options
+WHERE name = 'kg_chunk_embedding'
+RETURN options.indexConfig.`vector.dimensions` AS dimensions
+"""
+_CHUNK_COSINE = (
+    """WITH c, sqrt(reduce(sum = 0.0, x IN c.embedding | sum + x * x)) AS norm
+WHERE norm > 0
+WITH c, reduce(dot = 0.0, i IN range(0, size($vector) - 1) | dot + c.embedding[i] * $vector[i])
+  / (norm * $vector_norm) AS score
+ORDER BY score DESC, c.seq
+LIMIT $limit
+RETURN """
+    + _CHUNK
+    + ", score: score} AS chunk\n"
+)
+CHUNK_VECTOR_SEARCH_INDEX = (
+    """CALL db.index.vector.queryNodes('kg_chunk_embedding', $candidates, $vector) YIELD node
+WHERE node.namespace = $namespace AND node.generation = $generation
+WITH node AS c
+"""
+    + _CHUNK_COSINE
+)
+CHUNK_VECTOR_SEARCH_EXACT = (
+    """MATCH (c:Chunk {namespace: $namespace, generation: $generation})
+WHERE c.embedding IS NOT NULL AND size(c.embedding) = size($vector)
+"""
+    + _CHUNK_COSINE
+)
+
 # The postings of a build's chunk words (kg.store.chunk_ranking.chunk_postings), one node per word and build:
 # parallel lists by short id. The word '' holds the number of chunks (df) and their total tokens.
 CREATE_TERM_CONSTRAINT = """
@@ -169,7 +209,9 @@ WITH n, g, chunks, es, entity_search, average, [p IN phrases | {term: p.term, ti
   idf: CASE WHEN log((es.df - p.hits + 0.5) / (p.hits + 0.5)) <= 0.0 THEN 1e-6
     ELSE log((es.df - p.hits + 0.5) / (p.hits + 0.5)) END}] AS weights
 RETURN g AS generation, n.embedding_dimensions AS embedding_dimensions,
-n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions, chunks,
+n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions,
+n.chunk_embedding_dimensions AS chunk_embedding_dimensions, n.chunk_embedding_count AS chunk_embedding_count,
+n.chunk_vector_index_dimensions AS chunk_vector_index_dimensions, chunks,
 COLLECT {
   UNWIND CASE WHEN es IS NULL AND $q.entity_query IS NOT NULL THEN [$q.entity_query] ELSE [] END AS query
   CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node, score

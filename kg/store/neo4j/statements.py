@@ -132,7 +132,7 @@ UNWIND $rows AS row
 CREATE (c:Chunk {
   namespace: $namespace, generation: $generation, seq: row.seq,
   id: row.id, short_id: row.short_id, document_id: row.document_id, text: row.text, terms: row.terms,
-  n_tokens: row.n_tokens, start_char: row.start_char, end_char: row.end_char
+  n_tokens: row.n_tokens, start_char: row.start_char, end_char: row.end_char, embedding: row.embedding
 })
 WITH c, row
 MATCH (d:Document {namespace: $namespace, generation: $generation, id: row.document_id})
@@ -231,7 +231,10 @@ SET n.previous_generation = n.current_generation,
     n.report_count = $report_count,
     n.embedding_dimensions = $embedding_dimensions,
     n.embedding_count = $embedding_count,
-    n.vector_index_dimensions = $vector_index_dimensions
+    n.vector_index_dimensions = $vector_index_dimensions,
+    n.chunk_embedding_dimensions = $chunk_embedding_dimensions,
+    n.chunk_embedding_count = $chunk_embedding_count,
+    n.chunk_vector_index_dimensions = $chunk_vector_index_dimensions
 RETURN retired
 """
 
@@ -295,7 +298,9 @@ n.usage AS usage,
 n.document_count AS document_count, n.chunk_count AS chunk_count, n.entity_count AS entity_count,
 n.relationship_count AS relationship_count, n.community_count AS community_count,
 n.report_count AS report_count, n.embedding_dimensions AS embedding_dimensions,
-n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions"""
+n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions,
+n.chunk_embedding_dimensions AS chunk_embedding_dimensions, n.chunk_embedding_count AS chunk_embedding_count,
+n.chunk_vector_index_dimensions AS chunk_vector_index_dimensions"""
 
 PUBLISHED_NAMESPACES = """
 MATCH (n:Namespace)
@@ -330,18 +335,6 @@ ORDER BY score DESC, e.seq
 LIMIT $limit
 RETURN"""
     + _ENTITY_FIELDS
-    + ", score\n"
-)
-
-SEARCH_CHUNKS = (
-    _CURRENT
-    + """CALL db.index.fulltext.queryNodes('kg_chunk_terms', $query) YIELD node, score
-WHERE node.namespace = $namespace AND node.generation = n.current_generation
-WITH node AS c, score
-ORDER BY score DESC, c.seq
-LIMIT $limit
-RETURN"""
-    + _CHUNK_FIELDS
     + ", score\n"
 )
 
@@ -512,7 +505,7 @@ EXPORT_CHUNKS = (
 WITH c ORDER BY c.seq
 RETURN"""
     + _CHUNK_FIELDS
-    + "\n"
+    + ", c.embedding AS embedding\n"
 )
 
 EXPORT_ENTITIES = (

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from neo4j import AsyncGraphDatabase, Query, RoutingControl, unit_of_work
-from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Forbidden, Neo4jError
+from neo4j.exceptions import AuthError, ConfigurationError, Forbidden, Neo4jError
 
 from kg.model import Entity, Feedback, GraphIndex, Relationship, TextUnit
 from kg.store.base import (
@@ -43,6 +43,7 @@ from kg.store.neo4j import search_statements as search_cypher
 from kg.store.neo4j import statements as cypher
 from kg.store.neo4j.errors import check_server_version, error_detail, redact_url, split_url, store_error
 from kg.store.neo4j.fulltext import ENTITY_SEARCH_FIELDS, fulltext_query
+from kg.store.neo4j.reads import read
 from kg.store.neo4j.rows import (
     BATCH_SIZE,
     COUNT_FIELDS,
@@ -61,6 +62,12 @@ from kg.store.neo4j.rows import (
 from kg.text.words import query_words
 
 log = logging.getLogger(__name__)
+
+# kind -> (the statement creating its vector index, the one reading the index's dimension back)
+_VECTOR_INDEXES = {
+    "entity": (cypher.CREATE_ENTITY_VECTOR_INDEX, cypher.ENTITY_VECTOR_INDEX_DIMENSIONS),
+    "chunk": (search_cypher.CREATE_CHUNK_VECTOR_INDEX, search_cypher.CHUNK_VECTOR_INDEX_DIMENSIONS),
+}
 
 # ---------------------------------------------------------------------------------------------- the store
 
@@ -94,7 +101,7 @@ class Neo4jStore:
         self._closed = False
         self._ready = False
         self._schema_ready = False
-        self._vector_index_dimensions: int | None = None
+        self._vector_index_dimensions: dict[str, int] = {}  # by kind (_VECTOR_INDEXES), once known
         self._lock = asyncio.Lock()
         auth = (url_username or username, url_password if url_password is not None else password)
         try:
@@ -143,38 +150,20 @@ class Neo4jStore:
     ) -> list[Any]:
         """Run one statement; its records. A write runs in a managed transaction (retried on transient errors);
         a read in an auto-commit one, one round trip where a managed transaction takes a second for its COMMIT
-        (local search's two reads: four round trips a question, not two), retried alike (`_read_once`)."""
+        (local search's two reads: four round trips a question, not two), retried alike (kg.store.neo4j.reads)."""
         await self._ensure_ready()
         timeout = self._write_timeout if write else self._read_timeout
         query = Query(statement, timeout=timeout)  # type: ignore[arg-type]  # constants of kg.store.neo4j.statements
         try:
             async with asyncio.timeout(self._budget(timeout)):
                 if not write:
-                    return await self._read_once(query, parameters)
+                    return await read(self._driver, self.database, self._retry_time, query, parameters)
                 records, _, _ = await self._driver.execute_query(
                     query, parameters, routing_=RoutingControl.WRITE, database_=self.database
                 )
         except Exception as exc:
             raise self._error(exc, action) from exc
         return records
-
-    async def _read_once(self, query: Query, parameters: dict[str, Any]) -> list[Any]:
-        """Retry what the driver would retry (a dropped connection, a transient error) for as long as a
-        managed transaction would, with the same kind of backoff."""
-        deadline = asyncio.get_running_loop().time() + self._retry_time
-        delay = 0.05
-        while True:
-            try:
-                async with self._driver.session(
-                    database=self.database, default_access_mode="READ"
-                ) as session:
-                    result = await session.run(query, parameters)
-                    return [record async for record in result]
-            except (Neo4jError, DriverError) as exc:
-                if not exc.is_retryable() or asyncio.get_running_loop().time() + delay > deadline:
-                    raise
-            await asyncio.sleep(delay)
-            delay *= 2
 
     async def _read_transaction(self, work: Any, *args: Any, action: str) -> Any:
         """Run `work(tx, *args)` as one read transaction (several statements seeing the same build)."""
@@ -188,9 +177,10 @@ class Neo4jStore:
 
     # ------------------------------------------------------------------ schema
 
-    async def _ensure_schema(self, embedding_dimensions: int | None) -> int | None:
-        """Create constraints and indexes (idempotent), the vector index when the build has embeddings;
-        the dimension of the vector index, or None when there is none."""
+    async def _ensure_schema(self, rows: BuildRows) -> tuple[int | None, int | None]:
+        """Create constraints and indexes (idempotent), the vector indexes when the build `rows` has embeddings
+        (an empty BuildRows: none); the dimensions of the entity and chunk vector indexes, None where there is
+        none."""
         async with self._lock:
             if not self._schema_ready:
                 for statement in (
@@ -202,30 +192,33 @@ class Neo4jStore:
                     await self._query(statement, {}, action="create the schema", write=True)
                 await self._await_indexes()
                 self._schema_ready = True
-            if embedding_dimensions and self._vector_index_dimensions is None:
-                try:
-                    await self._query(
-                        cypher.CREATE_ENTITY_VECTOR_INDEX,
-                        {"dimensions": embedding_dimensions},
-                        action="create the vector index",
-                        write=True,
-                    )
-                except StoreError as exc:
-                    cause = exc.__cause__
-                    if isinstance(cause, Neo4jError) and not isinstance(cause, AuthError | Forbidden):
-                        raise StoreError(
-                            f"the Neo4j server at {self.server} cannot create a vector index for entity "
-                            "embeddings (vector indexes need Neo4j 5.15 or later): upgrade it, or index without "
-                            f"embeddings by leaving KG_EMBEDDING_MODEL unset ({error_detail(cause)})"
-                        ) from cause
-                    raise
-                await self._await_indexes()
-                records = await self._query(
-                    cypher.ENTITY_VECTOR_INDEX_DIMENSIONS, {}, action="read the vector index", write=True
-                )
-                if records and records[0]["dimensions"] is not None:
-                    self._vector_index_dimensions = int(records[0]["dimensions"])
-            return self._vector_index_dimensions
+            for kind, dimensions in (
+                ("entity", rows.embedding_dimensions),
+                ("chunk", rows.chunk_embedding_dimensions),
+            ):
+                if dimensions and self._vector_index_dimensions.get(kind) is None:
+                    await self._create_vector_index(kind, dimensions)
+            return self._vector_index_dimensions.get("entity"), self._vector_index_dimensions.get("chunk")
+
+    async def _create_vector_index(self, kind: str, dimensions: int) -> None:
+        create, show = _VECTOR_INDEXES[kind]
+        try:
+            await self._query(
+                create, {"dimensions": dimensions}, action="create the vector index", write=True
+            )
+        except StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, Neo4jError) and not isinstance(cause, AuthError | Forbidden):
+                raise StoreError(
+                    f"the Neo4j server at {self.server} cannot create a vector index for {kind} "
+                    "embeddings (vector indexes need Neo4j 5.15 or later): upgrade it, or index without "
+                    f"embeddings by leaving KG_EMBEDDING_MODEL unset ({error_detail(cause)})"
+                ) from cause
+            raise
+        await self._await_indexes()
+        records = await self._query(show, {}, action="read the vector index", write=True)
+        if records and records[0]["dimensions"] is not None:
+            self._vector_index_dimensions[kind] = int(records[0]["dimensions"])
 
     async def _await_indexes(self) -> None:
         seconds = max(1, int(self._write_timeout) - 5)
@@ -247,7 +240,7 @@ class Neo4jStore:
         except (StoreError, TypeError, ValueError) as exc:
             raise StoreError(f"{failed}: {exc}") from exc
         try:
-            vector_index_dimensions = await self._ensure_schema(rows.embedding_dimensions)
+            vector_index_dimensions = await self._ensure_schema(rows)
             started = await self._query(
                 cypher.START_BUILD, {"namespace": namespace}, action="start a build", write=True
             )
@@ -288,7 +281,7 @@ class Neo4jStore:
         generation: int,
         index: GraphIndex,
         rows: BuildRows,
-        vector_index_dimensions: int | None,
+        vector_index_dimensions: tuple[int | None, int | None],
     ) -> dict[str, Any]:
         return {
             "namespace": namespace,
@@ -305,7 +298,10 @@ class Neo4jStore:
             "report_count": len(index.reports),
             "embedding_dimensions": rows.embedding_dimensions,
             "embedding_count": rows.embedding_count,
-            "vector_index_dimensions": vector_index_dimensions,
+            "vector_index_dimensions": vector_index_dimensions[0],
+            "chunk_embedding_dimensions": rows.chunk_embedding_dimensions,
+            "chunk_embedding_count": rows.chunk_embedding_count,
+            "chunk_vector_index_dimensions": vector_index_dimensions[1],
         }
 
     async def _delete_generations(self, namespace: str, generations: Sequence[int]) -> None:
@@ -562,7 +558,7 @@ class Neo4jStore:
     # ------------------------------------------------------------------ feedback
 
     async def record_feedback(self, feedback: Feedback) -> bool:
-        await self._ensure_schema(None)
+        await self._ensure_schema(BuildRows())
         records = await self._query(
             cypher.RECORD_FEEDBACK,
             {**feedback_row(feedback), "now": feedback_now()},

@@ -1,6 +1,6 @@
-"""Passage reads of the SQLite store: by id, and for local search's second read, two-hop passages
-(`GraphRead.hop_limit`), scored as kg.store.hops defines and as the Neo4j store's GRAPH_READ scores them, and
-the passages next to the best ones (`GraphRead.neighbour_short_ids`)."""
+"""Passage reads of the SQLite store: by id, by the pks a vector search found, and for local search's second
+read, two-hop passages (`GraphRead.hop_limit`), scored as kg.store.hops defines and as the Neo4j store's
+GRAPH_READ scores them, and the passages next to the best ones (`GraphRead.neighbour_short_ids`)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,20 @@ def text_units_by_id(conn: sqlite3.Connection, ns: int | None, ids: Sequence[str
         (ids_json(ids), ns),
     ).fetchall()
     return [text_unit_from(row) for row in rows]
+
+
+def passages_by_pk(
+    conn: sqlite3.Connection, pks: Sequence[int], scores: Sequence[float]
+) -> list[tuple[TextUnit, float]]:
+    """The passages of these pks (a vector search's, best first) with their scores, in the order given."""
+    if not pks:
+        return []
+    rows = conn.execute(
+        f"""SELECT {TEXT_UNIT_COLUMNS} FROM json_each(?) AS j
+            CROSS JOIN text_units AS t ON t.pk = j.value ORDER BY j.key""",
+        (json.dumps([int(pk) for pk in pks]),),
+    ).fetchall()
+    return [(text_unit_from(row), float(s)) for row, s in zip(rows, scores, strict=True)]
 
 
 def text_units_by_short_id(conn: sqlite3.Connection, ns: int, short_ids: Sequence[int]) -> list[TextUnit]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kg.model import Community, CommunityReport, Document, Entity, Finding, GraphIndex, Relationship, TextUnit
-from kg.store.base import StoreError, StoreStats
+from kg.store.base import StoreStats
 from kg.store.chunk_ranking import CHUNK_COUNT, HEAD_POSTINGS, TOTAL_TOKENS, chunk_postings
 from kg.store.sqlite.schema import (
     ENTITY_COLUMNS,
@@ -25,7 +25,7 @@ from kg.store.sqlite.schema import (
     fts_table,
     snapshot,
 )
-from kg.store.sqlite.vectors import EntityVectors
+from kg.store.sqlite.vectors import Vectors, vector_rows
 from kg.text.names import entity_keys
 from kg.text.tokens import count_tokens
 from kg.text.words import words_of
@@ -79,7 +79,9 @@ def report_from(row: Sequence[Any]) -> CommunityReport:
     )
 
 
-def replace_build(conn: sqlite3.Connection, namespace: str, index: GraphIndex) -> EntityVectors:
+def replace_build(conn: sqlite3.Connection, namespace: str, index: GraphIndex) -> dict[str, Vectors]:
+    """Write `index` as the namespace's rows (inside the caller's transaction); the build's vectors by kind
+    (kg.store.sqlite.vectors.VECTOR_TABLES), for the store to search without reading them back."""
     generation = conn.execute("SELECT coalesce(max(generation), 0) + 1 FROM namespaces").fetchone()[0]
     ns = conn.execute(
         """INSERT INTO namespaces (name, generation, built_at, seconds, extractor, n_documents,
@@ -109,12 +111,15 @@ def replace_build(conn: sqlite3.Connection, namespace: str, index: GraphIndex) -
     ).fetchone()[0]
     _delete_rows(conn, ns)
     _insert_documents(conn, ns, index.documents)
-    _insert_text_units(conn, ns, index.text_units)
+    unit_pks, unit_vectors = _insert_text_units(conn, ns, index.text_units)
     pks, vectors = _insert_entities(conn, ns, index.entities)
     _insert_relationships(conn, ns, index.relationships)
     _insert_communities(conn, ns, index.communities)
     _insert_reports(conn, ns, index.reports)
-    return EntityVectors.normalised(generation, pks, vectors)
+    return {
+        "entities": Vectors.normalised(generation, pks, vectors),
+        "text_units": Vectors.normalised(generation, unit_pks, unit_vectors),
+    }
 
 
 def _delete_rows(conn: sqlite3.Connection, ns: int) -> None:
@@ -153,14 +158,33 @@ def _insert_documents(conn: sqlite3.Connection, ns: int, documents: list[Documen
     )
 
 
-def _insert_text_units(conn: sqlite3.Connection, ns: int, units: list[TextUnit]) -> None:
+def _insert_text_units(
+    conn: sqlite3.Connection, ns: int, units: list[TextUnit]
+) -> tuple[list[int], list[np.ndarray]]:
+    """Insert chunks, their full-text index, postings and vectors; returns (pk, vector) lists."""
+    first_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM text_units").fetchone()[0]
     conn.executemany(
-        """INSERT INTO text_units (ns, id, short_id, document_id, text, n_tokens, start_char, end_char)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO text_units (pk, ns, id, short_id, document_id, text, n_tokens, start_char, end_char)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
-            (ns, t.id, int(t.short_id), t.document_id, t.text, count_tokens(t.text), int(t.start), int(t.end))
-            for t in units
+            (
+                first_pk + i,
+                ns,
+                t.id,
+                int(t.short_id),
+                t.document_id,
+                t.text,
+                count_tokens(t.text),
+                int(t.start),
+                int(t.end),
+            )
+            for i, t in enumerate(units)
         ),
+    )
+    rows, pks, vectors = vector_rows("text unit", first_pk, ((t.id, t.embedding) for t in units))
+    conn.executemany(
+        "INSERT INTO text_unit_vectors (text_unit_pk, ns, vector) VALUES (?, ?, ?)",
+        ((pk, ns, blob) for pk, blob in rows),
     )
     _index_text(conn, "text_units_fts", ns)
     # Document frequencies and postings as kg.store.chunk_ranking counts them, as the Neo4j store records them.
@@ -180,6 +204,7 @@ def _insert_text_units(conn: sqlite3.Connection, ns: int, units: list[TextUnit])
         ]
         + [(ns, CHUNK_COUNT, "[]", "")],
     )
+    return pks, vectors
 
 
 def _compact(value: Any) -> str:
@@ -190,8 +215,6 @@ def _insert_entities(
     conn: sqlite3.Connection, ns: int, entities: list[Entity]
 ) -> tuple[list[int], list[np.ndarray]]:
     """Insert entities, their full-text index, term frequencies and vectors; returns (pk, vector) lists."""
-    import numpy as np
-
     first_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM entities").fetchone()[0]
     conn.executemany(
         """INSERT INTO entities (pk, ns, id, short_id, title, type, description, text_unit_ids, degree)
@@ -219,25 +242,11 @@ def _insert_entities(
         "INSERT INTO entity_terms (ns, term, df) VALUES (?, ?, ?)",
         ((ns, term, df) for term, df in frequencies.items()),
     )
-    dims: set[int] = set()
-    pks: list[int] = []
-    vectors: list[np.ndarray] = []
-
-    def rows() -> Iterable[tuple[int, int, bytes]]:
-        for i, e in enumerate(entities):
-            if e.embedding is not None:
-                vector = np.asarray(e.embedding, dtype=np.float32)
-                if vector.ndim != 1:
-                    raise StoreError(f"entity {e.title!r} has an embedding that is not a flat vector")
-                if len(vector):
-                    dims.add(len(vector))
-                    pks.append(first_pk + i)
-                    vectors.append(vector)
-                if len(dims) > 1:
-                    raise StoreError(f"entity embeddings have different dimensions: {sorted(dims)}")
-                yield first_pk + i, ns, vector.tobytes()
-
-    conn.executemany("INSERT INTO entity_vectors (entity_pk, ns, vector) VALUES (?, ?, ?)", rows())
+    rows, pks, vectors = vector_rows("entity", first_pk, ((e.title, e.embedding) for e in entities))
+    conn.executemany(
+        "INSERT INTO entity_vectors (entity_pk, ns, vector) VALUES (?, ?, ?)",
+        ((pk, ns, blob) for pk, blob in rows),
+    )
     conn.executemany(
         "INSERT OR IGNORE INTO entity_keys (ns, key, entity_pk) VALUES (?, ?, ?)",
         ((ns, key, first_pk + i) for i, e in enumerate(entities) for key in entity_keys(e.title)),
@@ -334,10 +343,15 @@ def export_build(conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
                 "SELECT id, title, source, text, text_unit_ids FROM documents WHERE ns = ? ORDER BY pk"
             )
         ]
-        text_units = [
-            text_unit_from(r)
-            for r in rows(f"SELECT {TEXT_UNIT_COLUMNS} FROM text_units AS t WHERE ns = ? ORDER BY pk")
-        ]
+        text_units = []
+        for r in rows(
+            f"""SELECT {TEXT_UNIT_COLUMNS}, v.vector FROM text_units AS t
+                LEFT JOIN text_unit_vectors AS v ON v.text_unit_pk = t.pk WHERE t.ns = ? ORDER BY t.pk"""
+        ):
+            unit = text_unit_from(r)
+            if r[7] is not None:
+                unit.embedding = np.frombuffer(r[7], dtype=np.float32).tolist()
+            text_units.append(unit)
         entities = []
         for r in rows(
             f"""SELECT {ENTITY_COLUMNS}, v.vector FROM entities AS e

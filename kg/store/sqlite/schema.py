@@ -13,8 +13,9 @@ from kg.store.base import StoreError
 from kg.text.tokens import count_tokens
 
 APPLICATION_ID = 0x4B474254  # "KGBT": marks a file as a kgbot store
-SCHEMA_VERSION = 7  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
-# 4: feedback; 5: text_unit_postings; 6: text_units_by_short_id; 7: text_units.n_tokens is count_tokens(text)
+SCHEMA_VERSION = 8  # 2: namespaces.usage (the model cost of the build); 3: entity_keys, text_unit_entities;
+# 4: feedback; 5: text_unit_postings; 6: text_units_by_short_id; 7: text_units.n_tokens is count_tokens(text);
+# 8: text_unit_vectors
 TOKENIZER = "unicode61 remove_diacritics 2"
 
 SCHEMA = """
@@ -73,6 +74,11 @@ CREATE TABLE IF NOT EXISTS entity_vectors (
     entity_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entity_vectors_by_ns ON entity_vectors (ns);
+-- The chunks' embeddings (passage vector search), as the entities' are kept.
+CREATE TABLE IF NOT EXISTS text_unit_vectors (
+    text_unit_pk INTEGER PRIMARY KEY, ns INTEGER NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS text_unit_vectors_by_ns ON text_unit_vectors (ns);
 -- The link keys of each entity (kg.text.names.entity_keys): question entity linking is one indexed lookup.
 CREATE TABLE IF NOT EXISTS entity_keys (
     ns INTEGER NOT NULL, key TEXT NOT NULL, entity_pk INTEGER NOT NULL, PRIMARY KEY (ns, key, entity_pk)
@@ -133,6 +139,7 @@ def fts_table(kind: str, ns: int) -> str:
 TEXT_UNIT_TERMS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_terms" in s)
 TEXT_UNIT_POSTINGS = next(s for s in SCHEMA.split(";\n") if "EXISTS text_unit_postings" in s)
 SHORT_ID_INDEX = next(s for s in SCHEMA.split(";\n") if "EXISTS text_units_by_short_id" in s)
+TEXT_UNIT_VECTORS = [s for s in SCHEMA.split(";\n") if "text_unit_vectors" in s]
 FEEDBACK_TABLES = [s for s in SCHEMA.split(";\n") if "EXISTS feedback" in s]
 GRAPH_TABLES = [
     s for s in SCHEMA.split(";\n") if "EXISTS entity_keys" in s or "EXISTS text_unit_entities" in s
@@ -147,6 +154,7 @@ ROW_TABLES = (
     "text_unit_terms",
     "text_unit_postings",
     "entity_vectors",
+    "text_unit_vectors",
     "entity_keys",
     "text_unit_entities",
     "relationships",
@@ -229,6 +237,13 @@ def create_or_migrate(conn: sqlite3.Connection, path: Path) -> None:
                     conn.create_function("kg_count_tokens", 1, count_tokens, deterministic=True)
                     conn.execute("UPDATE text_units SET n_tokens = kg_count_tokens(text)")
                     conn.execute("PRAGMA user_version = 7")
+                conn.execute("COMMIT")
+            if version < 8:  # namespaces published before have no chunk vectors until republished
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 8:
+                    for statement in TEXT_UNIT_VECTORS:
+                        conn.execute(statement)
+                    conn.execute("PRAGMA user_version = 8")
                 conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable kgbot store: {exc}") from exc

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,7 +43,7 @@ from kg.store.sqlite.fulltext import (
     ranked_chunks,
     split_by_cost,
 )
-from kg.store.sqlite.passages import graph_passages, text_units_by_id
+from kg.store.sqlite.passages import graph_passages, passages_by_pk, text_units_by_id
 from kg.store.sqlite.rows import (
     build_stats,
     entity_from,
@@ -64,7 +63,7 @@ from kg.store.sqlite.schema import (
     fts_table,
     snapshot,
 )
-from kg.store.sqlite.vectors import EntityVectors, load_vectors
+from kg.store.sqlite.vectors import VectorCache
 from kg.text.words import query_words, word_forms
 
 T = TypeVar("T")
@@ -84,8 +83,7 @@ class SqliteStore:
         self._cache_kib = cache_mb * 1024
         self._closed = False
         self._ns_ids: dict[str, int] = {}  # namespace ids are never reassigned
-        self._vectors: dict[str, EntityVectors] = {}  # per namespace: its newest generation's matrix
-        self._vectors_lock = threading.Lock()
+        self._vectors = VectorCache()
         self._open_and_migrate()
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-read")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite-publish")
@@ -165,15 +163,9 @@ class SqliteStore:
                 raise
         finally:
             conn.close()
-        # The first vector search after a publish need not load the matrix back from the file.
-        self._remember_vectors(namespace, vectors)
-
-    def _remember_vectors(self, namespace: str, vectors: EntityVectors) -> None:
-        """Cache `vectors` unless a newer generation is cached already (publish and reads race here)."""
-        with self._vectors_lock:
-            cached = self._vectors.get(namespace)
-            if cached is None or cached.generation < vectors.generation:
-                self._vectors[namespace] = vectors
+        # The first vector search after a publish need not load the matrices back from the file.
+        for kind, matrix in vectors.items():
+            self._vectors.remember(kind, namespace, matrix)
 
     # ------------------------------------------------------------------ reads
 
@@ -291,25 +283,7 @@ class SqliteStore:
         self, conn: sqlite3.Connection, namespace: str, state: Any, vector: Sequence[float], limit: int
     ) -> list[ScoredEntity]:
         """The vector search of the build `state` (namespace id, generation), inside the caller's snapshot."""
-        import numpy as np
-
-        query = np.asarray(vector, dtype=np.float32).ravel()
-        norm = float(np.linalg.norm(query))
-        if limit <= 0 or norm == 0.0 or not np.isfinite(norm):
-            return []
-        ns, generation = state
-        vectors = self._vectors.get(namespace)
-        if vectors is None or vectors.generation != generation:
-            vectors = load_vectors(conn, ns, generation)
-            self._remember_vectors(namespace, vectors)
-        if not len(vectors.entity_pks):
-            return []
-        if vectors.matrix.shape[1] != len(query):
-            raise StoreError(
-                f"the query embedding has {len(query)} dimensions but the index of {namespace!r} has "
-                f"{vectors.matrix.shape[1]}: reindex with the current embedding model"
-            )
-        pks, scores = vectors.nearest(query / norm, limit)
+        pks, scores = self._vectors.nearest(conn, "entities", namespace, state, vector, limit)
         rows = conn.execute(
             f"""SELECT {ENTITY_COLUMNS} FROM json_each(?) AS j CROSS JOIN entities AS e ON e.pk = j.value
                 ORDER BY j.key""",
@@ -330,6 +304,7 @@ class SqliteStore:
             if row is None:
                 return PassageHits(None)
             chunks = self._search_text_units(conn, namespace, search.query, search.chunk_limit)
+            vector, limit = search.vector, search.chunk_vector_limit
             seeds = [u.id for u, _ in chunks[: search.seed_passages]]
             return PassageHits(
                 row[1],
@@ -340,6 +315,13 @@ class SqliteStore:
                     else []
                 ),
                 chunks=chunks,
+                vector_chunks=(
+                    passages_by_pk(
+                        conn, *self._vectors.nearest(conn, "text_units", namespace, row, vector, limit)
+                    )
+                    if vector is not None and limit > 0
+                    else []
+                ),
                 linked=self._link_entities(conn, namespace, search.link_keys),
                 passage_entities=self._entities_in_text_units(
                     conn, namespace, seeds, search.passage_entity_limit
