@@ -323,9 +323,16 @@ def _insert_reports(conn: sqlite3.Connection, ns: int, reports: list[CommunityRe
     )
 
 
-def export_build(conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
+def _with_embedding(record: Any, blob: bytes | None) -> Any:
+    """`record` (an entity or a text unit) with the embedding of its float32 `blob`, when it has one."""
     import numpy as np
 
+    if blob is not None:
+        record.embedding = np.frombuffer(blob, dtype=np.float32).tolist()
+    return record
+
+
+def export_build(conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
     with snapshot(conn):
         meta = conn.execute(
             "SELECT id, built_at, seconds, extractor, usage FROM namespaces WHERE name = ?", (namespace,)
@@ -343,24 +350,20 @@ def export_build(conn: sqlite3.Connection, namespace: str) -> GraphIndex | None:
                 "SELECT id, title, source, text, text_unit_ids FROM documents WHERE ns = ? ORDER BY pk"
             )
         ]
-        text_units = []
-        for r in rows(
-            f"""SELECT {TEXT_UNIT_COLUMNS}, v.vector FROM text_units AS t
-                LEFT JOIN text_unit_vectors AS v ON v.text_unit_pk = t.pk WHERE t.ns = ? ORDER BY t.pk"""
-        ):
-            unit = text_unit_from(r)
-            if r[7] is not None:
-                unit.embedding = np.frombuffer(r[7], dtype=np.float32).tolist()
-            text_units.append(unit)
-        entities = []
-        for r in rows(
-            f"""SELECT {ENTITY_COLUMNS}, v.vector FROM entities AS e
-                LEFT JOIN entity_vectors AS v ON v.entity_pk = e.pk WHERE e.ns = ? ORDER BY e.pk"""
-        ):
-            entity = entity_from(r)
-            if r[7] is not None:
-                entity.embedding = np.frombuffer(r[7], dtype=np.float32).tolist()
-            entities.append(entity)
+        text_units = [
+            _with_embedding(text_unit_from(r), r[7])
+            for r in rows(
+                f"""SELECT {TEXT_UNIT_COLUMNS}, v.vector FROM text_units AS t
+                    LEFT JOIN text_unit_vectors AS v ON v.text_unit_pk = t.pk WHERE t.ns = ? ORDER BY t.pk"""
+            )
+        ]
+        entities = [
+            _with_embedding(entity_from(r), r[7])
+            for r in rows(
+                f"""SELECT {ENTITY_COLUMNS}, v.vector FROM entities AS e
+                    LEFT JOIN entity_vectors AS v ON v.entity_pk = e.pk WHERE e.ns = ? ORDER BY e.pk"""
+            )
+        ]
         relationships = [
             relationship_from(r)
             for r in rows(f"SELECT {RELATIONSHIP_COLUMNS} FROM relationships AS r WHERE ns = ? ORDER BY pk")
