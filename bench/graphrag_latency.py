@@ -6,8 +6,8 @@ on the same exported tables, the same questions, the same 12k token budget and t
 
 Graphs: synthetic ones of N entities (bench/synthetic.py, seed 0) and `christmas_carol` (kgbot's offline index
 of ../shared/eval/christmas_carol). Every entity gets the hashed bag-of-words vector of `title:description`
-(bench/hashed_embedding.py); the graph is published to a SQLite store and exported with kgbot's GraphRAG
-export (parquet + embeddings). Questions come from bench/synthetic.py's make_questions over the graph (names,
+and every chunk that of its text (bench/hashed_embedding.py, via bench/corpora.py's add_embeddings); the graph
+is published to a SQLite store and exported with kgbot's GraphRAG export (parquet + embeddings). Questions come from bench/synthetic.py's make_questions over the graph (names,
 descriptions, follow-ups with history, no-match), the same list for both.
 
 kgbot: a fresh process opens the store and times `await build_context(store, q, history, budget=12000,
