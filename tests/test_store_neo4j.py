@@ -436,6 +436,30 @@ async def test_wrong_password_names_the_credential_settings() -> None:
         await store.close()
 
 
+async def test_a_read_is_retried_after_a_transient_error_and_not_after_another() -> None:
+    # Reads are auto-commit transactions (kg.store.neo4j.reads), retried as a managed transaction would be.
+    failures = {"transient": 2, "client": 0}
+
+    def respond(query: str, parameters: dict[str, Any]) -> Rows | Failure:
+        if query == cypher.ALL_NAMESPACE_NAMES and failures["transient"]:
+            failures["transient"] -= 1
+            return Failure("Neo.TransientError.General.DatabaseUnavailable", "briefly unavailable")
+        if query == cypher.ALL_NAMESPACE_NAMES and failures["client"]:
+            failures["client"] -= 1
+            return Failure("Neo.ClientError.Statement.ArgumentError", "a bad statement")
+        return Rows(["name"], [["ns"]])
+
+    async with FakeBolt(respond=respond) as server:
+        store = Neo4jStore(server.url, **FAST)
+        assert await store.all_namespaces() == ["ns"]  # after two transient failures
+        assert server.queries().count(cypher.ALL_NAMESPACE_NAMES) == 3
+        failures["client"] = 1
+        with pytest.raises(StoreError, match="a bad statement"):
+            await store.all_namespaces()
+        assert server.queries().count(cypher.ALL_NAMESPACE_NAMES) == 4  # not retried
+        await store.close()
+
+
 async def test_missing_database_names_neo4j_database() -> None:
     async with FakeBolt(databases=("neo4j",)) as server:
         store = Neo4jStore(server.url, database="knowledge", **FAST)
