@@ -76,8 +76,8 @@ def truncate(text: str, max_tokens: int) -> str:
         return ""
     if len(text) <= max_tokens:  # a token is at least one character: it all fits
         return text
-    # Counting is far cheaper than matching piece by piece; only for a text that might fit (a token is at most
-    # eight characters plus the spaces around it), so a long one is not counted whole to keep its start.
+    # Counting is far cheaper than matching piece by piece, so a text of up to 16 characters per token allowed is
+    # counted first and returned whole when it fits; a longer one is not counted whole only to keep its start.
     if len(text) <= 16 * max_tokens and count_tokens(text) <= max_tokens:
         return text
     for i, m in enumerate(_PIECE.finditer(text)):

@@ -122,9 +122,9 @@ async def nearest(
     """The records of the `limit` nodes of `kind` nearest to `vector` in the build `state` describes (a
     NAMESPACE_STATE record or alike), with their exact cosine `score`, best first."""
     query = [float(x) for x in vector]
-    norm = math.sqrt(sum(x * x for x in query))
-    if limit <= 0 or norm == 0.0 or not math.isfinite(norm):
+    if not searchable(query, limit):
         return []
+    norm = math.sqrt(sum(x * x for x in query))
     if state is None or not state[kind.dimensions]:
         return []
     if state[kind.dimensions] != len(query):
