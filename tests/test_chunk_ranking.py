@@ -12,7 +12,9 @@ import pytest
 from kg.model import Document, GraphIndex, TextUnit
 from kg.store.base import StoreError
 from kg.store.chunk_ranking import Posting, chunk_postings, rank_chunks, searched_forms
+from kg.store.neo4j import search as neo4j_search
 from kg.store.neo4j import search_statements
+from kg.store.sqlite import fulltext as sqlite_fulltext
 from kg.store.sqlite.store import SqliteStore
 from tests.store_contract import large_index
 from tests.test_store_neo4j import fail_on, real_store
@@ -85,4 +87,57 @@ async def test_sqlite_and_neo4j_rank_chunks_alike(tmp_path: Path, neo4j_url: str
             assert [x.score for x in ours] == pytest.approx([x.score for x in theirs], rel=1e-12), question
     finally:
         await sqlite.close()
+        await neo4j.close()
+
+
+async def test_both_stores_rank_entities_alike_when_common_words_are_searched_in_titles_only(
+    tmp_path: Path, neo4j_url: str, monkeypatch
+) -> None:
+    """Budgets small enough that a question's rarest word is searched everywhere, the next ones in titles only
+    and the commonest not at all (kg.store.sqlite.fulltext.split_by_cost): the Neo4j store reads the title
+    postings of the middle ones."""
+    monkeypatch.setattr(sqlite_fulltext, "MAX_POSTINGS", 60)
+    monkeypatch.setattr(sqlite_fulltext, "MAX_TITLE_POSTINGS", 120)
+    monkeypatch.setattr(neo4j_search, "MAX_POSTINGS", 60)
+    monkeypatch.setattr(neo4j_search, "MAX_TITLE_POSTINGS", 120)
+    sqlite = SqliteStore(tmp_path / "kg.db")
+    neo4j = real_store(neo4j_url)
+    try:
+        index = corpus(11, 100)
+        for store in (sqlite, neo4j):
+            await store.publish("titles", index)
+        title_only = 0
+        for question in [*QUESTIONS, "attention encoder decoder head", "token layer product scale model"]:
+            ours = await sqlite.search_entities("titles", question, 20)
+            theirs = await neo4j.search_entities("titles", question, 20)
+            assert ours, question
+            assert [x.entity.id for x in ours] == [x.entity.id for x in theirs], question
+            assert [x.score for x in ours] == pytest.approx([x.score for x in theirs], rel=1e-12), question
+            title_only += sum(1 for x in ours if not set(question.split()) & set(x.entity.description.split()))
+        assert title_only, "no entity was found by a title-only word"
+    finally:
+        await sqlite.close()
+        await neo4j.close()
+
+
+async def test_a_build_without_entity_postings_is_searched_by_lucene(neo4j_url: str) -> None:
+    """A build published before entity postings were recorded still finds its entities (Lucene ranks them)."""
+    neo4j = real_store(neo4j_url)
+    try:
+        await neo4j.publish("unposted", corpus(12))
+        ranked = await neo4j.search_entities("unposted", "encoder decoder", 10)
+        await neo4j._query(
+            """MATCH (t:EntityTerm {namespace: $namespace})
+            REMOVE t.seqs, t.title_tfs, t.description_tfs, t.lengths, t.title_seqs, t.title_only_tfs,
+              t.title_lengths""",
+            {"namespace": "unposted"},
+            action="forget the postings",
+            write=True,
+        )
+        unposted = await neo4j.search_entities("unposted", "encoder decoder", 10)
+        assert len(unposted) == len(ranked) == 10
+        for scored in unposted:
+            words = set(scored.entity.title.split()) | set(scored.entity.description.split())
+            assert words & {"encoder", "decoder"}, scored.entity.title
+    finally:
         await neo4j.close()

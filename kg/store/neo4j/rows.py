@@ -81,19 +81,37 @@ class BuildRows:
 
 
 def entity_term_rows(entities: Sequence[Entity]) -> list[dict[str, Any]]:
-    """The document frequency of each word of the entities (title or description, and title alone), as the
-    SQLite store's entity full-text index counts them; the word '' holds the entity count and total words."""
-    frequencies: Counter[str] = Counter()
-    in_titles: Counter[str] = Counter()
+    """Each word of the entities with its document frequency (title or description: df; title alone: title_df),
+    as the SQLite store's entity full-text index counts them, and its postings, by entity seq: every entity
+    having it (`seqs`, with its count in the title and in the description and the entity's length in words) and
+    those having it in the title (`title_seqs`, for a word searched in titles only). The word '' holds the entity
+    count and total words. Ranking from these (kg.store.neo4j.search_statements) reads no entity's text."""
+    postings: dict[str, list[tuple[int, int, int, int]]] = {}
     total = 0
-    for e in entities:
-        title, description = words_of(e.title), words_of(e.description)
-        total += len(title) + len(description)
-        frequencies.update(set(title) | set(description))
-        in_titles.update(set(title))
-    return [{"term": t, "df": df, "title_df": in_titles[t]} for t, df in frequencies.items()] + [
-        {"term": "", "df": len(entities), "title_df": 0, "tokens": total}
-    ]
+    for seq, e in enumerate(entities):
+        title, description = Counter(words_of(e.title)), Counter(words_of(e.description))
+        length = title.total() + description.total()
+        total += length
+        for term in title.keys() | description.keys():
+            postings.setdefault(term, []).append((seq, title[term], description[term], length))
+    rows: list[dict[str, Any]] = []
+    for term, found in postings.items():
+        in_title = [p for p in found if p[1]]
+        rows.append(
+            {
+                "term": term,
+                "df": len(found),
+                "title_df": len(in_title),
+                "seqs": [p[0] for p in found],
+                "title_tfs": [p[1] for p in found],
+                "description_tfs": [p[2] for p in found],
+                "lengths": [p[3] for p in found],
+                "title_seqs": [p[0] for p in in_title],
+                "title_only_tfs": [p[1] for p in in_title],
+                "title_lengths": [p[3] for p in in_title],
+            }
+        )
+    return rows + [{"term": "", "df": len(entities), "title_df": 0, "tokens": total, "seqs": []}]
 
 
 def _require_unique(kind: str, keys: Iterable[object]) -> None:

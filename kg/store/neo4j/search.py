@@ -33,7 +33,6 @@ from kg.store.neo4j.fulltext import (
     ENTITY_SEARCH_FIELDS,
     MAX_POSTINGS,
     MAX_TITLE_POSTINGS,
-    escape_lucene,
     fulltext_query,
     link_query,
 )
@@ -183,7 +182,6 @@ async def find_passages(store: Neo4jStore, namespace: str, search: PassageSearch
     parameters = {
         "namespace": namespace,
         "forms": forms,
-        "escaped": {form: escape_lucene(form) for form in forms},
         "entity_budget": MAX_POSTINGS,
         "title_budget": MAX_TITLE_POSTINGS,
         "title_weight": float(ENTITY_SEARCH_FIELDS["title_terms"]),

@@ -95,8 +95,11 @@ CREATE INDEX kg_chunk_short_id IF NOT EXISTS
 FOR (c:Chunk) ON (c.namespace, c.generation, c.short_id)
 """
 
-# The document frequency of each word of a build's entities (title or description: df; title alone: title_df),
-# as the SQLite store's entity index counts them. The word '' holds the entity count (df) and their words (tokens).
+# The words of a build's entities (kg.store.neo4j.rows.entity_term_rows): document frequency (title or
+# description: df; title alone: title_df) as the SQLite store's entity index counts them, and postings by entity
+# seq, every entity's (seqs, title_tfs, description_tfs, lengths) and those in titles (title_seqs,
+# title_only_tfs, title_lengths). The word '' holds the entity count (df) and their words (tokens), and an empty
+# seqs when the build has postings. Entities are read back by seq (CREATE_ENTITY_SEQ_INDEX).
 CREATE_ENTITY_TERM_CONSTRAINT = """
 CREATE CONSTRAINT kg_entity_term_key IF NOT EXISTS
 FOR (t:EntityTerm) REQUIRE (t.namespace, t.generation, t.term) IS UNIQUE
@@ -105,18 +108,35 @@ CREATE_ENTITY_TERMS = """
 UNWIND $rows AS row
 CREATE (:EntityTerm {
   namespace: $namespace, generation: $generation, term: row.term, df: row.df, title_df: row.title_df,
-  tokens: row.tokens
+  tokens: row.tokens, seqs: row.seqs, title_tfs: row.title_tfs, description_tfs: row.description_tfs,
+  lengths: row.lengths, title_seqs: row.title_seqs, title_only_tfs: row.title_only_tfs,
+  title_lengths: row.title_lengths
 })
 """
+CREATE_ENTITY_SEQ_INDEX = """
+CREATE INDEX kg_entity_seq IF NOT EXISTS
+FOR (e:Entity) ON (e.namespace, e.generation, e.seq)
+"""
+# Created with kg.store.neo4j.statements.SCHEMA_STATEMENTS.
+SCHEMA_STATEMENTS = (
+    CREATE_TERM_CONSTRAINT,
+    CREATE_ENTITY_TERM_CONSTRAINT,
+    CREATE_CHUNK_SHORT_ID_INDEX,
+    CREATE_ENTITY_SEQ_INDEX,
+)
 
 # $q.entity_query is built by kg.store.neo4j.fulltext.fulltext_query (user words, Lucene-escaped), null when the
 # question has no word to search for; $q.link_queries by link_query. Chunks are ranked as
 # kg.store.chunk_ranking.rank_chunks ranks them, step by step, from the build's own postings ($q.forms: the forms
 # of the query words, $q.groups: the forms of each word, $budget: MAX_TEXT_POSTINGS, $window: window(),
 # $k1...: BM25_PARAMETERS); $q.chunk_query (Lucene) serves only a build published before postings were
-# recorded. An entity's count of a word is the number of pieces its words (spaced twice, so that neighbouring
-# occurrences do not share a space) split into at the word, less one: the server does it on the string, 15%
-# faster at 100k entities than comparing the words one by one in Cypher. The entities of the first
+# recorded. Entities are ranked as FTS5 ranks them in the SQLite store, from the build's entity postings: the
+# rarest words everywhere while their postings total at most $entity_budget, the commoner ones in titles only
+# while they total at most $title_budget (kg.store.sqlite.fulltext.split_by_cost), each posting a row scored on
+# its own and the rows summed by entity in the words' order (Okapi BM25, a title hit weighing $title_weight).
+# Reading each candidate's words instead (Lucene's hits re-scored on their text) took 12 ms of server time a
+# question at 10k entities, the postings 5 (the p95 28 ms and 12). $q.entity_query (Lucene's own ranking)
+# serves only a build published before entity postings were recorded. The entities of the first
 # $seed_passages chunks are the passage seeds of kg.search.passages (as ENTITIES_IN_CHUNKS orders them).
 PASSAGE_SEARCH = (
     """MATCH (n:Namespace {name: $namespace})
@@ -192,28 +212,39 @@ WITH n, g, chunks, es, reduce(acc = {total: 0, title_total: 0, everywhere: [], t
   WHEN acc.title_total + t.df <= $title_budget THEN {total: acc.total, title_total: acc.title_total + t.df,
     everywhere: acc.everywhere, titles: acc.titles + [t]}
   ELSE acc END) AS split
-WITH n, g, chunks, es, split,
-  reduce(q = '', t IN split.everywhere | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $q.escaped[t.term]) AS anywhere,
-  reduce(q = '', t IN split.titles | q + CASE WHEN q = '' THEN '' ELSE ' OR ' END + $q.escaped[t.term]) AS in_titles
 WITH n, g, chunks, es,
-  [t IN split.everywhere | {term: t.term, title_only: false, hits: t.df}]
-  + [t IN split.titles | {term: t.term, title_only: true, hits: t.title_df}] AS phrases,
-  CASE WHEN es IS NULL THEN null
-    WHEN anywhere = '' AND in_titles = '' THEN null
-    WHEN in_titles = '' THEN 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ')'
-    WHEN anywhere = '' THEN 'title_terms:(' + in_titles + ')'
-    ELSE 'title_terms:(' + anywhere + ') OR description_terms:(' + anywhere + ') OR title_terms:(' + in_titles + ')'
-  END AS entity_search,
+  CASE WHEN es.seqs IS NULL THEN [] ELSE [t IN split.everywhere | {term: t.term, title_only: false, hits: t.df}]
+    + [t IN split.titles | {term: t.term, title_only: true, hits: t.title_df}] END AS phrases,
   CASE WHEN es IS NULL OR es.df = 0 THEN 1.0 ELSE toFloat(es.tokens) / toFloat(es.df) END AS average
-WITH n, g, chunks, es, entity_search, average, [p IN phrases | {term: p.term, title_only: p.title_only,
+WITH n, g, chunks, es, average, [p IN phrases | {term: p.term, title_only: p.title_only,
   idf: CASE WHEN log((es.df - p.hits + 0.5) / (p.hits + 0.5)) <= 0.0 THEN 1e-6
     ELSE log((es.df - p.hits + 0.5) / (p.hits + 0.5)) END}] AS weights
+WITH n, g, chunks, es, COLLECT {
+  UNWIND weights AS w
+  MATCH (t:EntityTerm {namespace: $namespace, generation: g, term: w.term})
+  USING INDEX t:EntityTerm(namespace, generation, term)
+  WITH w, CASE WHEN w.title_only THEN t.title_seqs ELSE t.seqs END AS seqs,
+    CASE WHEN w.title_only THEN t.title_lengths ELSE t.lengths END AS lengths,
+    CASE WHEN w.title_only THEN t.title_only_tfs ELSE t.title_tfs END AS title_tfs,
+    CASE WHEN w.title_only THEN [] ELSE t.description_tfs END AS description_tfs
+  UNWIND range(0, size(seqs) - 1) AS i
+  WITH w, seqs[i] AS seq, toFloat(lengths[i]) AS words, CASE WHEN w.title_only THEN $title_weight * title_tfs[i] + 0.0
+    ELSE $title_weight * title_tfs[i] + toFloat(description_tfs[i]) END AS tf
+  WITH seq, sum(w.idf * ((tf * $k1_plus_1) / (tf + $k1 * ($one_minus_b + $b * words / average)))) AS score
+  ORDER BY score DESC, seq
+  LIMIT $entity_limit
+  MATCH (e:Entity {namespace: $namespace, generation: g, seq: seq})
+  USING INDEX e:Entity(namespace, generation, seq)
+  RETURN """
+    + _ENTITY
+    + """, score: score}
+} AS ranked_entities
 RETURN g AS generation, n.embedding_dimensions AS embedding_dimensions,
 n.embedding_count AS embedding_count, n.vector_index_dimensions AS vector_index_dimensions,
 n.chunk_embedding_dimensions AS chunk_embedding_dimensions, n.chunk_embedding_count AS chunk_embedding_count,
 n.chunk_vector_index_dimensions AS chunk_vector_index_dimensions, chunks,
 COLLECT {
-  UNWIND CASE WHEN es IS NULL AND $q.entity_query IS NOT NULL THEN [$q.entity_query] ELSE [] END AS query
+  UNWIND CASE WHEN es.seqs IS NULL AND $q.entity_query IS NOT NULL THEN [$q.entity_query] ELSE [] END AS query
   CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node, score
   WHERE node.namespace = $namespace AND node.generation = g
   WITH node AS e, score
@@ -222,27 +253,7 @@ COLLECT {
   RETURN """
     + _ENTITY
     + """, score: score}
-} + COLLECT {
-  UNWIND CASE WHEN entity_search IS NULL THEN [] ELSE [entity_search] END AS query
-  CALL db.index.fulltext.queryNodes('kg_entity_terms', query) YIELD node
-  WHERE node.namespace = $namespace AND node.generation = g
-  WITH node AS e,
-    ' ' + replace(node.title_terms, ' ', '  ') + ' ' AS title,
-    ' ' + replace(node.description_terms, ' ', '  ') + ' ' AS description,
-    CASE WHEN node.title_terms = '' THEN 0 ELSE size(node.title_terms) - size(replace(node.title_terms, ' ', '')) + 1 END
-    + CASE WHEN node.description_terms = '' THEN 0
-      ELSE size(node.description_terms) - size(replace(node.description_terms, ' ', '')) + 1 END AS length
-  WITH e, toFloat(length) AS words, [w IN weights | [w.idf,
-    $title_weight * (size(split(title, ' ' + w.term + ' ')) - 1)
-    + CASE WHEN w.title_only THEN 0.0 ELSE toFloat(size(split(description, ' ' + w.term + ' ')) - 1) END]] AS counts
-  WITH e, reduce(total = 0.0, w IN counts | total + w[0] * ((w[1] * $k1_plus_1)
-    / (w[1] + $k1 * ($one_minus_b + $b * words / average)))) AS score
-  ORDER BY score DESC, e.seq
-  LIMIT $entity_limit
-  RETURN """
-    + _ENTITY
-    + """, score: score}
-} AS entities,
+} + ranked_entities AS entities,
 COLLECT {
   UNWIND $q.link_queries AS query
   CALL db.index.fulltext.queryNodes('kg_entity_link_keys', query) YIELD node

@@ -183,12 +183,7 @@ class Neo4jStore:
         none."""
         async with self._lock:
             if not self._schema_ready:
-                for statement in (
-                    *cypher.SCHEMA_STATEMENTS,
-                    search_cypher.CREATE_TERM_CONSTRAINT,
-                    search_cypher.CREATE_ENTITY_TERM_CONSTRAINT,
-                    search_cypher.CREATE_CHUNK_SHORT_ID_INDEX,
-                ):
+                for statement in (*cypher.SCHEMA_STATEMENTS, *search_cypher.SCHEMA_STATEMENTS):
                     await self._query(statement, {}, action="create the schema", write=True)
                 await self._await_indexes()
                 self._schema_ready = True

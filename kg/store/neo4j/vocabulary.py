@@ -90,7 +90,6 @@ PARAMETERS: dict[str, object] = {
     "k1_plus_1": 2.2,
     "b": 0.75,
     "one_minus_b": 0.25,
-    "escaped": {"attention": "attention"},
     "entity_budget": 2000,
     "title_budget": 10000,
     "title_weight": 10.0,
