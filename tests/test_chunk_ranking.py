@@ -11,7 +11,7 @@ import pytest
 
 from kg.model import Document, GraphIndex, TextUnit
 from kg.store.base import StoreError
-from kg.store.chunk_ranking import Posting, chunk_postings, rank_chunks, searched_forms
+from kg.store.chunk_ranking import MAX_TEXT_POSTINGS, Posting, chunk_postings, rank_chunks, searched_forms
 from kg.store.neo4j import search as neo4j_search
 from kg.store.neo4j import search_statements
 from kg.store.sqlite import fulltext as sqlite_fulltext
@@ -113,7 +113,9 @@ async def test_both_stores_rank_entities_alike_when_common_words_are_searched_in
             assert ours, question
             assert [x.entity.id for x in ours] == [x.entity.id for x in theirs], question
             assert [x.score for x in ours] == pytest.approx([x.score for x in theirs], rel=1e-12), question
-            title_only += sum(1 for x in ours if not set(question.split()) & set(x.entity.description.split()))
+            title_only += sum(
+                1 for x in ours if not set(question.split()) & set(x.entity.description.split())
+            )
         assert title_only, "no entity was found by a title-only word"
     finally:
         await sqlite.close()
@@ -140,4 +142,28 @@ async def test_a_build_without_entity_postings_is_searched_by_lucene(neo4j_url: 
             words = set(scored.entity.title.split()) | set(scored.entity.description.split())
             assert words & {"encoder", "decoder"}, scored.entity.title
     finally:
+        await neo4j.close()
+
+
+async def test_both_stores_rank_the_first_postings_of_common_words_alike(
+    tmp_path: Path, neo4j_url: str
+) -> None:
+    """Words each in more chunks than MAX_TEXT_POSTINGS: both stores rank only each word's first postings
+    (window()), read from the heads kept apart at publish (HEAD_POSTINGS)."""
+    sqlite = SqliteStore(tmp_path / "kg.db")
+    neo4j = real_store(neo4j_url)
+    try:
+        index = corpus(13, MAX_TEXT_POSTINGS + 400)
+        for store in (sqlite, neo4j):
+            await store.publish("common", index)
+        frequencies = {t: len(p) for t, p in chunk_postings(index.text_units).items()}
+        for question in ["attention heads layers tokens", "encoder decoder model scale dot product"]:
+            assert searched_forms({w: frequencies[w] for w in question.split()})[1], "not windowed"
+            ours = await sqlite.search_text_units("common", question, 20)
+            theirs = await neo4j.search_text_units("common", question, 20)
+            assert len(ours) == 20
+            assert [u.id for u, _ in ours] == [u.id for u, _ in theirs], question
+            assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12), question
+    finally:
+        await sqlite.close()
         await neo4j.close()

@@ -71,7 +71,8 @@ WHERE c.embedding IS NOT NULL AND size(c.embedding) = size($vector)
 )
 
 # The postings of a build's chunk words (kg.store.chunk_ranking.chunk_postings), one node per word and build:
-# parallel lists by short id. The word '' holds the number of chunks (df) and their total tokens.
+# parallel lists by short id, and a common word's first postings apart (head_*: kg.store.neo4j.rows.posting_lists).
+# The word '' holds the number of chunks (df) and their total tokens.
 CREATE_TERM_CONSTRAINT = """
 CREATE CONSTRAINT kg_term_key IF NOT EXISTS
 FOR (t:Term) REQUIRE (t.namespace, t.generation, t.term) IS UNIQUE
@@ -80,7 +81,8 @@ CREATE_TERMS = """
 UNWIND $rows AS row
 CREATE (:Term {
   namespace: $namespace, generation: $generation, term: row.term, df: row.df, tokens: row.tokens,
-  short_ids: row.short_ids, ids: row.ids, tfs: row.tfs, lengths: row.lengths
+  short_ids: row.short_ids, ids: row.ids, tfs: row.tfs, lengths: row.lengths, head_short_ids: row.head_short_ids,
+  head_ids: row.head_ids, head_tfs: row.head_tfs, head_lengths: row.head_lengths
 })
 """
 
@@ -179,8 +181,12 @@ WITH n, g, s, windowed, searched, mean, weights, COLLECT {
   UNWIND searched AS form
   MATCH (t:Term {namespace: $namespace, generation: g, term: form})
   USING INDEX t:Term(namespace, generation, term)
-  UNWIND range(0, CASE WHEN windowed AND size(t.ids) > $window THEN $window ELSE size(t.ids) END - 1) AS i
-  WITH t.ids[i] AS id, t.short_ids[i] AS short_id, t.lengths[i] AS length, collect([t.term, t.tfs[i]]) AS tfs
+  WITH t, windowed AND size(coalesce(t.head_ids, [])) >= $window AS head
+  WITH t.term AS term, CASE WHEN head THEN t.head_ids ELSE t.ids END AS ids,
+    CASE WHEN head THEN t.head_short_ids ELSE t.short_ids END AS short_ids,
+    CASE WHEN head THEN t.head_tfs ELSE t.tfs END AS tfs, CASE WHEN head THEN t.head_lengths ELSE t.lengths END AS lengths
+  UNWIND range(0, CASE WHEN windowed AND size(ids) > $window THEN $window ELSE size(ids) END - 1) AS i
+  WITH ids[i] AS id, short_ids[i] AS short_id, lengths[i] AS length, collect([term, tfs[i]]) AS tfs
   ORDER BY short_id
   WITH collect({id: id, short_id: short_id, length: length, tfs: tfs}) AS candidates
   UNWIND candidates[..CASE WHEN windowed THEN $window ELSE size(candidates) END] AS x
