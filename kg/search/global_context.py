@@ -105,12 +105,14 @@ async def select_reports(
 ) -> Selection:
     """GraphRAG's dynamic community selection, full text first (see the module docstring)."""
     subject = subject_terms(question)
-    frontier = await store.child_reports(namespace, [-1])
     if not subject:
-        return _overview(frontier)
+        return _overview(await store.child_reports(namespace, [-1]))
+    # The roots and the entity matches do not wait on each other: one round trip's wait, not two.
+    frontier, anchors = await asyncio.gather(
+        store.child_reports(namespace, [-1]), _anchors(store, namespace, question)
+    )
     selection = Selection(reports=[])
     kept: dict[int, CommunityReport] = {}
-    anchors = await _anchors(store, namespace, question)
     while frontier:
         selection.levels += 1
         selection.rated += len(frontier)
