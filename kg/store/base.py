@@ -65,9 +65,8 @@ class PassageHits:
     entities: list[ScoredEntity] = field(default_factory=list)  # full-text entity search, best first
     vector_entities: list[ScoredEntity] = field(default_factory=list)  # by embedding, best first
     chunks: list[tuple[TextUnit, float]] = field(default_factory=list)  # full-text chunk search, best first
-    vector_chunks: list[tuple[TextUnit, float]] = field(
-        default_factory=list
-    )  # by embedding (cosine), best first
+    # by embedding (cosine), best first
+    vector_chunks: list[tuple[TextUnit, float]] = field(default_factory=list)
     linked: list[LinkedEntity] = field(default_factory=list)  # as `link_entities`
     passage_entities: list[Entity] = field(default_factory=list)  # as `entities_in_text_units` of the seeds
 

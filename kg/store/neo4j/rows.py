@@ -83,8 +83,8 @@ class BuildRows:
 def posting_lists(postings: Sequence[Posting], prefix: str = "") -> dict[str, list[Any]]:
     """A chunk word's postings as the parallel lists its Term node holds; a common word's first HEAD_POSTINGS
     also apart ("head_"), so that a search ranking only those (kg.store.chunk_ranking.window) does not read
-    every posting of the word (at 100k entities a question of common words read 15,000: 36 ms of server time
-    at the p95 of bench/context_latency.py, 13 with the heads)."""
+    every posting of the word (at 100k entities a question of common words read 15,000; over the questions of
+    bench/context_latency.py the first read's server time p95 was 36 ms, 13 with the heads)."""
     return {
         prefix + "short_ids": [p.short_id for p in postings],
         prefix + "ids": [p.id for p in postings],
